@@ -1,0 +1,39 @@
+//! The local server: `cargo run --release`. Embedded store under ./data, no AWS account needed.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use line_oa::config;
+use line_oa::line_api::http::RetryPolicy;
+use line_oa::local::LocalApp;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let config = config::from_env()?;
+    let port = config::port()?;
+    let data_dir = config::data_dir();
+    if config.access_token.is_none() {
+        tracing::warn!("LINE_CHANNEL_ACCESS_TOKEN is not set: replies are logged, not sent");
+    }
+    let app = LocalApp::start(&config, &data_dir, RetryPolicy::default())?;
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    tracing::info!(address = %listener.local_addr()?, data_dir = %data_dir.display(), "listening; POST /webhook");
+    axum::serve(listener, app.router).with_graceful_shutdown(async { tokio::signal::ctrl_c().await.ok(); }).await?;
+    Ok(())
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,8 @@
+//! The pure core: no I/O, no clock, no environment. Everything here is a function of its inputs.
+
+pub mod conversation;
+pub mod event;
+pub mod ids;
+pub mod outbound;
+pub mod reply_rule;
+pub mod signature;

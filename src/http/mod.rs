@@ -1,0 +1,49 @@
+//! The HTTP edge: one axum Router served by the local server and, through `lambda_http`, by Lambda.
+
+use std::sync::Arc;
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::domain::signature::SIGNATURE_HEADER;
+use crate::service::Service;
+
+mod error;
+
+pub use error::ApiError;
+
+/// LINE's webhook bodies are small; anything over 1 MiB is refused before it is read whole.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Called after events are logged: the local server wakes its background worker; on Lambda
+/// the DynamoDB Stream does that job, so it is a no-op.
+pub type OnLogged = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub on_logged: OnLogged,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new().route("/webhook", post(webhook)).route("/health", get(health)).with_state(state)
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Json<Value>, ApiError> {
+    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    // HeaderMap lookups are case-insensitive.
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let result = state.service.ingest(&body, signature).await;
+    // Wake the worker even after a partial failure: what was logged must still be handled.
+    (state.on_logged)();
+    let summary = result?;
+    Ok(Json(json!({ "status": "ok", "logged": summary.new, "duplicates": summary.duplicates })))
+}

@@ -1,0 +1,12 @@
+//! A self-hosted back end for a LINE Official Account's 1:1 chat: verified webhooks in,
+//! an idempotent log, replies out. Pure core in `domain`; ports and adapters around it.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod line_api;
+pub mod local;
+pub mod service;
+pub mod settings;
+pub mod store;
+pub mod worker;

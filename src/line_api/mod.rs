@@ -1,0 +1,42 @@
+//! The LINE Messaging API port: what we ask of LINE. Adapters: `http` (the real API, with
+//! retries) and `logging` (no access token: log what would be sent).
+
+use async_trait::async_trait;
+
+use crate::domain::ids::ConversationId;
+use crate::domain::outbound::OutboundMessage;
+
+pub mod http;
+pub mod logging;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum LineApiError {
+    /// The reply token was used already or has expired.
+    #[error("the reply token is invalid or expired")]
+    InvalidReplyToken,
+    /// A push with this retry key was accepted before: the message went out once already.
+    #[error("already accepted (request {request_id})")]
+    AlreadyAccepted { request_id: String },
+    /// LINE refused the request (4xx); retrying would not help.
+    #[error("LINE refused the request with {status}: {message}")]
+    Rejected { status: u16, message: String },
+    /// 5xx, timeouts or connection failures, after every retry.
+    #[error("LINE API unavailable after {attempts} attempts: {last}")]
+    Unavailable { attempts: u32, last: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub display_name: String,
+}
+
+#[async_trait]
+pub trait LineApi: Send + Sync {
+    /// Whether messages really go out (false for the logging adapter).
+    fn sends(&self) -> bool;
+    async fn reply(&self, reply_token: &str, messages: &[OutboundMessage]) -> Result<(), LineApiError>;
+    async fn push(&self, to: &str, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError>;
+    async fn profile(&self, user_id: &str) -> Result<Profile, LineApiError>;
+    /// Leaves a group or room.
+    async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError>;
+}

@@ -1,0 +1,89 @@
+//! The local runtime: embedded store, a background task that handles logged events after the
+//! webhook has answered, and recovery of events left unhandled by a crash or restart.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::config::Config;
+use crate::http::{router, AppState};
+use crate::line_api::http::{HttpLineApi, RetryPolicy};
+use crate::line_api::logging::LoggingLineApi;
+use crate::line_api::LineApi;
+use crate::service::{system_clock, Service};
+use crate::store::embedded::EmbeddedStore;
+use crate::store::StoreError;
+
+/// How often the background task looks for unhandled events even when not woken.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+
+pub struct LocalApp {
+    pub router: axum::Router,
+    pub store: EmbeddedStore,
+    pub service: Service,
+}
+
+pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
+    match &config.access_token {
+        Some(token) => Arc::new(HttpLineApi::new(&config.line_api_base_url, token.clone(), retry)),
+        None => Arc::new(LoggingLineApi),
+    }
+}
+
+impl LocalApp {
+    /// Opens the store and starts the background worker; the router is ready to serve.
+    pub fn start(config: &Config, data_dir: &Path, retry: RetryPolicy) -> Result<Self, StoreError> {
+        let store = EmbeddedStore::open(data_dir)?;
+        let service = Service::new(
+            config.verifier.clone(),
+            Arc::new(store.clone()),
+            line_api(config, retry),
+            config.settings.clone(),
+            config.retention_days,
+            system_clock(),
+        );
+        let notify = Arc::new(Notify::new());
+        tokio::spawn(run_worker(store.clone(), service.clone(), notify.clone()));
+        let on_logged = Arc::new(move || notify.notify_one());
+        let router = router(AppState { service: service.clone(), on_logged });
+        Ok(Self { router, store, service })
+    }
+}
+
+async fn run_worker(store: EmbeddedStore, service: Service, notify: Arc<Notify>) {
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    loop {
+        match store.pending().await {
+            Ok(records) => {
+                for record in records {
+                    let key = format!("{}/{}", record.conversation, record.event_id);
+                    if !in_flight.lock().expect("lock").insert(key.clone()) {
+                        continue;
+                    }
+                    let (store, service, in_flight) = (store.clone(), service.clone(), in_flight.clone());
+                    // One task per event, so a slow LINE API for one user does not hold up the rest.
+                    tokio::spawn(async move {
+                        match service.handle(&record).await {
+                            Ok(outcome) => {
+                                tracing::info!(event_id = %record.event_id, ?outcome, "handled");
+                                if let Err(e) = store.done(&record).await {
+                                    tracing::error!(error = %e, "could not mark event handled");
+                                }
+                            }
+                            Err(e) => tracing::error!(error = %e, event_id = %record.event_id, "handling failed; will retry"),
+                        }
+                        in_flight.lock().expect("lock").remove(&key);
+                    });
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "cannot read pending events"),
+        }
+        tokio::select! {
+            _ = notify.notified() => {}
+            _ = tokio::time::sleep(SWEEP_INTERVAL) => {}
+        }
+    }
+}

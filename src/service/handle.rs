@@ -1,0 +1,163 @@
+//! Handle one logged inbound event: update the conversation, decide, reply at most once.
+//! Runs after the webhook has answered (the local background task, or the stream worker).
+
+use crate::domain::conversation::ConversationState;
+use crate::domain::event::Event;
+use crate::domain::ids::ConversationId;
+use crate::domain::outbound::{prepare, OutboundMessage};
+use crate::domain::reply_rule::decide;
+use crate::line_api::LineApiError;
+use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
+
+use super::{Service, ServiceError};
+
+/// How many times an optimistic conversation update is re-read and retried on conflict.
+const CONFLICT_RETRIES: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandleOutcome {
+    /// Nothing to send; the reason says why.
+    NoReply(String),
+    Sent { method: String },
+    /// Handled before (a redelivered stream record): nothing done again.
+    AlreadyHandled,
+    /// The reply could not be delivered; the conversation is flagged for staff.
+    Failed(String),
+    /// No access token: logged instead of sent.
+    Logged,
+}
+
+impl Service {
+    pub async fn handle(&self, record: &InboundRecord) -> Result<HandleOutcome, ServiceError> {
+        let event = Event::from_raw_json(&record.raw).map_err(|e| ServiceError::Malformed(e.to_string()))?;
+        let state = self.update_conversation(&record.conversation, |s| s.apply(&event, record.timestamp_ms)).await?;
+        let decision = decide(&self.settings.reply_rule(), &state, &event);
+        tracing::info!(event_id = %record.event_id, conversation = %record.conversation, reason = %decision.reason, "decided");
+        if decision.reply.is_empty() {
+            return Ok(HandleOutcome::NoReply(decision.reason));
+        }
+        let Some(token) = event.reply_token.as_deref() else {
+            return Ok(HandleOutcome::NoReply("no reply token".into()));
+        };
+        let messages = self.render(&decision.reply, &event).await;
+        self.reply_once(record, token, &messages, &decision.reason).await
+    }
+
+    /// Read, change, write with a version check; re-read on conflict.
+    async fn update_conversation(
+        &self,
+        id: &ConversationId,
+        change: impl Fn(&mut ConversationState),
+    ) -> Result<ConversationState, StoreError> {
+        let mut last = None;
+        for _ in 0..CONFLICT_RETRIES {
+            let mut state = self.store.conversation(id).await?.unwrap_or_else(|| ConversationState::new(id.clone()));
+            change(&mut state);
+            match self.store.save_conversation(&state).await {
+                Ok(()) => {
+                    state.version += 1;
+                    return Ok(state);
+                }
+                Err(StoreError::Conflict(key)) => last = Some(StoreError::Conflict(key)),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| StoreError::Conflict(id.to_string())))
+    }
+
+    /// Fills `{account_name}` and `{nickname}` (the user's LINE display name, if LINE gives it).
+    async fn render(&self, messages: &[OutboundMessage], event: &Event) -> Vec<OutboundMessage> {
+        let wants_nickname =
+            messages.iter().any(|m| matches!(m, OutboundMessage::Text { text } if text.contains("{nickname}")));
+        let nickname = match (wants_nickname, event.source.as_ref().and_then(|s| s.user_id())) {
+            (true, Some(user_id)) => self.line.profile(user_id).await.map(|p| p.display_name).unwrap_or_default(),
+            _ => String::new(),
+        };
+        messages
+            .iter()
+            .map(|m| match m {
+                OutboundMessage::Text { text } => OutboundMessage::text(
+                    text.replace("{account_name}", &self.settings.account_name).replace("{nickname}", &nickname),
+                ),
+                other => other.clone(),
+            })
+            .collect()
+    }
+
+    async fn reply_once(
+        &self,
+        record: &InboundRecord,
+        token: &str,
+        messages: &[OutboundMessage],
+        reason: &str,
+    ) -> Result<HandleOutcome, ServiceError> {
+        let now = self.now_ms();
+        let mut out = OutboundRecord {
+            conversation: record.conversation.clone(),
+            id: record.event_id.to_string(),
+            timestamp_ms: record.timestamp_ms,
+            created_ms: now,
+            method: "reply".into(),
+            messages: serde_json::to_string(&messages.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>())
+                .unwrap_or_default(),
+            status: OutboundStatus::Sending,
+            reason: reason.to_owned(),
+            expires_at: self.expires_at(now),
+        };
+        let earlier_attempt_unknown = match self.store.claim_outbound(&out).await? {
+            Claim::Claimed => false,
+            Claim::Exists(existing) if existing.status == OutboundStatus::Sending => true,
+            Claim::Exists(_) => return Ok(HandleOutcome::AlreadyHandled),
+        };
+        let prepared = match prepare(messages) {
+            Ok(p) => p,
+            Err(e) => return self.fail(out, format!("cannot send: {e}")).await,
+        };
+        if !self.line.sends() {
+            self.line.reply(token, &prepared).await.ok();
+            out.status = OutboundStatus::Logged;
+            out.method = "log".into();
+            self.store.finish_outbound(&out).await?;
+            return Ok(HandleOutcome::Logged);
+        }
+        let result = match self.line.reply(token, &prepared).await {
+            Err(LineApiError::InvalidReplyToken) if earlier_attempt_unknown => {
+                // The token may be spent by our own earlier attempt: pushing could send twice.
+                return self.fail(out, "reply token refused after an interrupted attempt; not pushed, to avoid a duplicate".into()).await;
+            }
+            Err(LineApiError::InvalidReplyToken) if self.settings.reply.push_fallback => {
+                out.method = "push".into();
+                self.push(&record.conversation, &prepared, record).await
+            }
+            other => other,
+        };
+        match result {
+            Ok(()) => {
+                out.status = OutboundStatus::Sent;
+                self.store.finish_outbound(&out).await?;
+                Ok(HandleOutcome::Sent { method: out.method })
+            }
+            Err(e) => self.fail(out, e.to_string()).await,
+        }
+    }
+
+    async fn push(&self, conversation: &ConversationId, messages: &[OutboundMessage], record: &InboundRecord) -> Result<(), LineApiError> {
+        let to = conversation.line_id().ok_or_else(|| LineApiError::Rejected { status: 0, message: "no push target".into() })?;
+        match self.line.push(to, messages, record.event_id.retry_key()).await {
+            // Accepted on an earlier try: it went out once, which is what we want.
+            Ok(()) | Err(LineApiError::AlreadyAccepted { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Records a failed send and flags the conversation for staff: never silently lost.
+    async fn fail(&self, mut out: OutboundRecord, why: String) -> Result<HandleOutcome, ServiceError> {
+        tracing::warn!(conversation = %out.conversation, id = %out.id, %why, "reply failed; flagged for staff");
+        out.status = OutboundStatus::Failed;
+        out.reason = format!("{}; failed: {why}", out.reason);
+        self.store.finish_outbound(&out).await?;
+        let reason = format!("automatic reply failed: {why}");
+        self.update_conversation(&out.conversation, |s| s.flag(reason.clone())).await?;
+        Ok(HandleOutcome::Failed(why))
+    }
+}

@@ -1,0 +1,58 @@
+//! Ingest: verify the raw body, parse it, log every event once. Nothing is answered here.
+
+use super::{Service, ServiceError};
+use crate::domain::event::{Event, Mode, WebhookBody};
+use crate::store::{InboundRecord, Inserted};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub new: usize,
+    pub duplicates: usize,
+}
+
+impl Service {
+    pub async fn ingest(&self, body: &[u8], signature: Option<&str>) -> Result<IngestSummary, ServiceError> {
+        self.verifier.verify(body, signature)?;
+        let parsed = WebhookBody::parse(body).map_err(|e| ServiceError::Malformed(e.to_string()))?;
+        let received_ms = self.now_ms();
+        let mut summary = IngestSummary::default();
+        for event in &parsed.events {
+            let record = self.inbound_record(event, received_ms);
+            let inserted = self.store.put_inbound(&record).await?;
+            match inserted {
+                Inserted::New => summary.new += 1,
+                Inserted::Duplicate => summary.duplicates += 1,
+            }
+            tracing::info!(
+                event_id = %record.event_id,
+                conversation = %record.conversation,
+                event_type = %record.event_type,
+                redelivery = record.is_redelivery,
+                duplicate = inserted == Inserted::Duplicate,
+                "event logged"
+            );
+        }
+        Ok(summary)
+    }
+
+    fn inbound_record(&self, event: &Event, received_ms: i64) -> InboundRecord {
+        let timestamp_ms = event.timestamp_ms.unwrap_or(received_ms);
+        InboundRecord {
+            conversation: event.conversation_id(),
+            event_id: event.id(),
+            timestamp_ms,
+            received_ms,
+            event_type: event.event_type.clone(),
+            message_type: event.message().map(|m| m.content.type_name().to_owned()),
+            user_id: event.source.as_ref().and_then(|s| s.user_id()).map(str::to_owned),
+            mode: match &event.mode {
+                Mode::Active => "active".to_owned(),
+                Mode::Standby => "standby".to_owned(),
+                Mode::Other(m) => m.clone(),
+            },
+            is_redelivery: event.is_redelivery,
+            raw: event.raw.get().to_owned(),
+            expires_at: self.expires_at(timestamp_ms),
+        }
+    }
+}

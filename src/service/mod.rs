@@ -1,0 +1,68 @@
+//! Use cases: the only layer that orders I/O. Ingest logs verified events before anything is
+//! answered; `handle` decides and replies, at most once per event.
+
+use std::sync::Arc;
+
+use crate::domain::signature::{SignatureError, SignatureVerifier};
+use crate::line_api::LineApi;
+use crate::settings::Settings;
+use crate::store::{Store, StoreError};
+
+mod handle;
+mod ingest;
+
+pub use handle::HandleOutcome;
+pub use ingest::IngestSummary;
+
+/// Milliseconds since the Unix epoch; injected so tests control time.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| jiff::Timestamp::now().as_millisecond())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Signature(#[from] SignatureError),
+    #[error("malformed webhook body: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct Service {
+    verifier: SignatureVerifier,
+    store: Arc<dyn Store>,
+    line: Arc<dyn LineApi>,
+    settings: Arc<Settings>,
+    retention_days: u32,
+    clock: Clock,
+}
+
+impl Service {
+    pub fn new(
+        verifier: SignatureVerifier,
+        store: Arc<dyn Store>,
+        line: Arc<dyn LineApi>,
+        settings: Settings,
+        retention_days: u32,
+        clock: Clock,
+    ) -> Self {
+        Self { verifier, store, line, settings: Arc::new(settings), retention_days, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
+    fn expires_at(&self, at_ms: i64) -> i64 {
+        at_ms / 1000 + i64::from(self.retention_days) * 86_400
+    }
+}
