@@ -75,7 +75,10 @@ impl Settings {
     }
 
     pub fn reply_rule(&self) -> ReplyRuleSettings {
-        ReplyRuleSettings { greeting: self.greeting.messages.clone(), default_response: self.default_response.messages.clone() }
+        ReplyRuleSettings {
+            greeting: self.greeting.messages.clone(),
+            greeting_first_follow_only: self.greeting.first_follow_only,
+            default_response: self.default_response.messages.clone() }
     }
 }
 

@@ -25,6 +25,7 @@ impl Decision {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplyRuleSettings {
     pub greeting: Vec<OutboundMessage>,
+    pub greeting_first_follow_only: bool,
     pub default_response: Vec<OutboundMessage>,
 }
 
@@ -40,6 +41,9 @@ pub fn decide(settings: &ReplyRuleSettings, conversation: &ConversationState, ev
     };
     match &event.kind {
         EventKind::Follow { .. } if settings.greeting.is_empty() => Decision::none("follow: no greeting configured"),
+        EventKind::Follow { .. } if settings.greeting_first_follow_only && conversation.follow_count > 1 => {
+            Decision::none("follow again: greeting is for the first follow only")
+        }
         EventKind::Follow { .. } => Decision::reply(&settings.greeting, "follow: greeting"),
         EventKind::Message(_) if conversation.is_blocked() => Decision::none("user has blocked the account"),
         EventKind::Message(_) if settings.default_response.is_empty() => {

@@ -27,7 +27,7 @@ impl ApiError {
             ApiError::Service(ServiceError::Store(StoreError::Unavailable(_) | StoreError::Throttled(_))) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            ApiError::Service(ServiceError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Service(ServiceError::Store(_) | ServiceError::InFlight(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -37,7 +37,7 @@ impl ApiError {
             ApiError::Service(ServiceError::Signature(SignatureError::Missing)) => "signature_missing",
             ApiError::Service(ServiceError::Signature(_)) => "signature_invalid",
             ApiError::Service(ServiceError::Malformed(_)) => "malformed_body",
-            ApiError::Service(ServiceError::Store(_)) => "store_unavailable",
+            ApiError::Service(ServiceError::Store(_) | ServiceError::InFlight(_)) => "store_unavailable",
         }
     }
 }

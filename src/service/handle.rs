@@ -13,6 +13,9 @@ use super::{Service, ServiceError};
 
 /// How many times an optimistic conversation update is re-read and retried on conflict.
 const CONFLICT_RETRIES: usize = 8;
+/// A claim younger than this may still be in flight elsewhere (a send with every retry takes
+/// under a minute); an older one was interrupted.
+const CLAIM_LEASE_MS: i64 = 120_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandleOutcome {
@@ -106,7 +109,12 @@ impl Service {
         };
         let earlier_attempt_unknown = match self.store.claim_outbound(&out).await? {
             Claim::Claimed => false,
-            Claim::Exists(existing) if existing.status == OutboundStatus::Sending => true,
+            Claim::Exists(existing) if existing.status == OutboundStatus::Sending => {
+                if now - existing.created_ms < CLAIM_LEASE_MS {
+                    return Err(ServiceError::InFlight(existing.id));
+                }
+                true
+            }
             Claim::Exists(_) => return Ok(HandleOutcome::AlreadyHandled),
         };
         let prepared = match prepare(messages) {

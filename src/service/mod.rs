@@ -29,6 +29,9 @@ pub enum ServiceError {
     Malformed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Another worker is sending this reply right now; try again later.
+    #[error("reply to {0} is being sent by another worker")]
+    InFlight(String),
 }
 
 #[derive(Clone)]

@@ -1,1 +1,11 @@
+//! One integration test binary: real stores (redb, and DynamoDB over HTTP via moto on
+//! 127.0.0.1), a LINE API stand-in checked against LINE's OpenAPI spec, and the real binaries.
 
+mod support;
+
+mod e2e;
+mod fixtures;
+mod lambda_events;
+mod service_contract;
+mod store_contract;
+mod webhook_edge;

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: installs and starts what the tests need (moto's
+# DynamoDB/S3-protocol server on 127.0.0.1, cfn-lint), lints the SAM template, runs cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pip=()
+command -v moto_server >/dev/null 2>&1 || need_pip+=('moto[server]>=5,<6')
+command -v cfn-lint >/dev/null 2>&1 || need_pip+=('cfn-lint>=1')
+if [ ${#need_pip[@]} -gt 0 ]; then
+  echo "+ pip install ${need_pip[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
+fi
+
+mkdir -p target
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+moto_server -H 127.0.0.1 -p "$port" >target/moto.log 2>&1 &
+moto_pid=$!
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/')" 2>/dev/null; then break; fi
+  kill -0 "$moto_pid" 2>/dev/null || { cat target/moto.log; echo "moto_server did not start" >&2; exit 1; }
+  sleep 0.2
+done
+echo "+ moto_server on 127.0.0.1:$port"
+
+export MOTO_ENDPOINT="http://127.0.0.1:$port"
+# The AWS SDK must never probe the EC2 metadata address, nor find real credentials.
+export AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=ap-northeast-1
+
+infra/lint.sh
+cargo test --locked --all-targets "$@"

@@ -1,0 +1,156 @@
+//! End to end, as a user runs it: the real `line-oa` binary, signed fixtures over HTTP, and
+//! the LINE stand-in checking every request against LINE's OpenAPI spec.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use line_oa::domain::ids::EventId;
+use line_oa::line_api::http::HttpLineApi;
+use line_oa::line_api::LineApi;
+use line_oa::domain::outbound::OutboundMessage;
+use secrecy::SecretString;
+
+use crate::support::apps::{follow_body, post_webhook, test_retry, text_body, wait_for_requests, SETTINGS};
+use crate::support::line_standin::{LineStandin, StandinOptions};
+use crate::support::{shared_dir, sign, TEST_SECRET};
+
+struct Server {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_server(standin: &LineStandin, settings: &str) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let settings_file = dir.path().join("settings.toml");
+    std::fs::write(&settings_file, settings).unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_line-oa"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PORT", port.to_string())
+        .env("DATA_DIR", dir.path().join("data"))
+        .env("SETTINGS_FILE", &settings_file)
+        .env("LINE_CHANNEL_SECRET", TEST_SECRET)
+        .env("LINE_CHANNEL_ACCESS_TOKEN", "e2e-token")
+        .env("LINE_API_BASE_URL", standin.base_url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start line-oa");
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if client.get(format!("{url}/health")).send().await.is_ok() {
+            return Server { child, url, _dir: dir };
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("line-oa did not start on {url}");
+}
+
+#[tokio::test]
+async fn a_text_message_gets_the_default_reply_and_a_follow_the_greeting() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    standin.set_profile("Ue2e", "ゆき");
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    let text = text_body("e2e-text", "Ue2e", "予約したいです", "r-e2e-text");
+    let follow = follow_body("e2e-follow", "Ue2e", "r-e2e-follow");
+    assert_eq!(post_webhook(&client, &server.url, &text, Some(&sign(&text))).await.0, 200);
+    assert_eq!(post_webhook(&client, &server.url, &follow, Some(&sign(&follow))).await.0, 200);
+    let requests = wait_for_requests(&standin, 3, Duration::from_secs(5)).await;
+    standin.assert_all_valid();
+    let replies: Vec<_> = requests.iter().filter(|r| r.path == "/v2/bot/message/reply").collect();
+    assert_eq!(replies.len(), 2, "{requests:?}");
+    let texts: Vec<String> =
+        replies.iter().map(|r| r.body.as_ref().unwrap()["messages"][0]["text"].as_str().unwrap().to_owned()).collect();
+    assert!(texts.contains(&"ただいま確認しております。".to_owned()));
+    assert!(texts.contains(&"ゆきさん、友だち追加ありがとうございます。テスト歯科です。".to_owned()));
+}
+
+#[tokio::test]
+async fn a_slow_line_api_does_not_slow_the_webhook_and_the_reply_still_arrives() {
+    let standin = LineStandin::start(StandinOptions { delay: Duration::from_secs(5), ..StandinOptions::default() }).await;
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    let body = text_body("e2e-slow", "Uslow", "hello", "r-slow");
+    let started = Instant::now();
+    let (status, _) = post_webhook(&client, &server.url, &body, Some(&sign(&body))).await;
+    let took = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(took < Duration::from_secs(2), "webhook answered in {took:?}");
+    let requests = wait_for_requests(&standin, 1, Duration::from_secs(12)).await;
+    assert_eq!(requests.iter().filter(|r| r.path == "/v2/bot/message/reply" && r.status == 200).count(), 1);
+}
+
+#[tokio::test]
+async fn redeliveries_and_duplicates_are_acknowledged_and_answered_once() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    let body = text_body("e2e-dup", "Udup2", "hello", "r-dup2");
+    let redelivered = String::from_utf8(body.clone()).unwrap().replace("\"isRedelivery\":false", "\"isRedelivery\":true");
+    let sig = sign(&body);
+    let rsig = sign(redelivered.as_bytes());
+    let (a, b, c) = tokio::join!(
+        post_webhook(&client, &server.url, &body, Some(&sig)),
+        post_webhook(&client, &server.url, &body, Some(&sig)),
+        post_webhook(&client, &server.url, redelivered.as_bytes(), Some(&rsig)),
+    );
+    assert_eq!((a.0, b.0, c.0), (200, 200, 200));
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(standin.requests().len(), 1, "one reply for one webhookEventId");
+}
+
+#[tokio::test]
+async fn group_messages_are_logged_without_a_reply_and_every_fixture_is_acknowledged() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    let group = std::fs::read(shared_dir().join("line/fixtures/java/webhook-callback-text-group.json")).unwrap();
+    assert_eq!(post_webhook(&client, &server.url, &group, Some(&sign(&group))).await.0, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(standin.requests().len(), 0, "no automatic reply in groups");
+    for dir in ["go", "java", "python", "docs"] {
+        for entry in std::fs::read_dir(shared_dir().join("line/fixtures").join(dir)).unwrap() {
+            let body = std::fs::read(entry.unwrap().path()).unwrap();
+            let (status, _) = post_webhook(&client, &server.url, &body, Some(&sign(&body))).await;
+            assert_eq!(status, 200);
+        }
+    }
+    // Whatever the fixtures made us send is valid against LINE's spec.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    standin.assert_all_valid();
+}
+
+#[tokio::test]
+async fn a_push_retried_after_a_server_error_keeps_its_retry_key() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    let api = HttpLineApi::new(&standin.base_url(), SecretString::from("t"), test_retry());
+    standin.fail_next(500, 2);
+    let key = EventId::new("push-evt".into()).retry_key();
+    api.push("Upush", &[OutboundMessage::text("hello")], key).await.unwrap();
+    let requests = standin.requests();
+    assert_eq!(requests.len(), 3);
+    let keys: Vec<_> = requests
+        .iter()
+        .map(|r| r.headers.iter().find(|(k, _)| k == "x-line-retry-key").unwrap().1.clone())
+        .collect();
+    assert!(keys.iter().all(|k| *k == key.to_string()), "{keys:?}");
+    // The same key again: LINE says it was accepted already, which counts as sent once.
+    let again = api.push("Upush", &[OutboundMessage::text("hello")], key).await;
+    assert!(matches!(again, Err(line_oa::line_api::LineApiError::AlreadyAccepted { .. })), "{again:?}");
+    standin.assert_all_valid();
+}

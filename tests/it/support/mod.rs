@@ -1,0 +1,82 @@
+//! Test support: paths, signing, the DynamoDB-protocol server, and app builders.
+
+#![allow(dead_code)]
+
+pub mod apps;
+pub mod line_standin;
+
+use std::path::PathBuf;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use line_oa::domain::signature::ChannelSecret;
+
+pub const TEST_SECRET: &str = "it-channel-secret";
+
+pub fn shared_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+}
+
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn sign(body: &[u8]) -> String {
+    ChannelSecret::new(TEST_SECRET).unwrap().sign(body)
+}
+
+/// The DynamoDB/S3-protocol server the test command started (moto in server mode).
+/// A missing server is a failure, never a skip.
+pub fn moto_endpoint() -> String {
+    let url = std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run the tests with infra/test.sh, which starts moto on 127.0.0.1");
+    assert!(url.starts_with("http://127.0.0.1:"), "tests only talk to 127.0.0.1, got {url}");
+    url
+}
+
+pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    let creds = aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests");
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_dynamodb::config::Region::new("ap-northeast-1"))
+        .credentials_provider(creds)
+        .endpoint_url(moto_endpoint())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Creates a fresh table shaped like template.yaml's, with TTL on `expires_at`.
+pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
+    let name = format!("line-oa-{}", uuid::Uuid::new_v4().simple());
+    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
+    let attr = |n: &str| {
+        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
+    };
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .attribute_definitions(attr("pk"))
+        .attribute_definitions(attr("sk"))
+        .send()
+        .await
+        .expect("create table on the DynamoDB-protocol server");
+    client
+        .update_time_to_live()
+        .table_name(&name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder().enabled(true).attribute_name("expires_at").build().unwrap(),
+        )
+        .send()
+        .await
+        .expect("enable TTL");
+    name
+}
+
+pub async fn table_item_count(client: &aws_sdk_dynamodb::Client, table: &str) -> usize {
+    let out = client.scan().table_name(table).send().await.expect("scan");
+    out.items.unwrap_or_default().len()
+}
