@@ -5,4 +5,5 @@ pub mod event;
 pub mod ids;
 pub mod outbound;
 pub mod reply_rule;
+pub mod schedule;
 pub mod signature;
