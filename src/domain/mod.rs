@@ -1,8 +1,10 @@
 //! The pure core: no I/O, no clock, no environment. Everything here is a function of its inputs.
 
+pub mod classifier;
 pub mod conversation;
 pub mod event;
 pub mod ids;
+pub mod keywords;
 pub mod outbound;
 pub mod reply_rule;
 pub mod schedule;
