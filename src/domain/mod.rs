@@ -6,6 +6,7 @@ pub mod event;
 pub mod ids;
 pub mod keywords;
 pub mod outbound;
-pub mod reply_rule;
+pub mod rules;
 pub mod schedule;
 pub mod signature;
+pub mod templates;

@@ -5,7 +5,7 @@ use crate::domain::conversation::ConversationState;
 use crate::domain::event::Event;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::{prepare, OutboundMessage};
-use crate::domain::reply_rule::decide;
+use crate::domain::rules::{decide, Decision};
 use crate::line_api::LineApiError;
 use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
 
@@ -33,9 +33,32 @@ pub enum HandleOutcome {
 impl Service {
     pub async fn handle(&self, record: &InboundRecord) -> Result<HandleOutcome, ServiceError> {
         let event = Event::from_raw_json(&record.raw).map_err(|e| ServiceError::Malformed(e.to_string()))?;
-        let state = self.update_conversation(&record.conversation, |s| s.apply(&event, record.timestamp_ms)).await?;
-        let decision = decide(&self.settings.reply_rule(), &state, &event);
-        tracing::info!(event_id = %record.event_id, conversation = %record.conversation, reason = %decision.reason, "decided");
+        // Decide by when the user sent it, so a late or replayed event is decided as on time.
+        let at = jiff::Timestamp::from_millisecond(record.timestamp_ms).unwrap_or_else(|_| jiff::Timestamp::now());
+        let rules = &self.settings.rules;
+        let mut decision: Option<Decision> = None;
+        // The event, the decision's state changes (attention, throttle) and the version: one write.
+        self.update_conversation(&record.conversation, |s| {
+            s.apply(&event, record.timestamp_ms);
+            let d = decide(rules, s, &event, at);
+            d.apply_to(s);
+            decision = Some(d);
+        })
+        .await?;
+        let decision = decision.expect("update_conversation runs the change at least once");
+        tracing::info!(
+            event_id = %record.event_id,
+            conversation = %record.conversation,
+            mode = decision.mode.map(|m| m.as_str()),
+            category = decision.classification.as_ref().map(|c| c.category.as_str()),
+            reason = %decision.reason,
+            "decided"
+        );
+        if decision.leave {
+            if let Err(e) = self.line.leave(&record.conversation).await {
+                tracing::warn!(error = %e, conversation = %record.conversation, "could not leave");
+            }
+        }
         if decision.reply.is_empty() {
             return Ok(HandleOutcome::NoReply(decision.reason));
         }
@@ -50,7 +73,7 @@ impl Service {
     async fn update_conversation(
         &self,
         id: &ConversationId,
-        change: impl Fn(&mut ConversationState),
+        mut change: impl FnMut(&mut ConversationState),
     ) -> Result<ConversationState, StoreError> {
         let mut last = None;
         for _ in 0..CONFLICT_RETRIES {
@@ -68,7 +91,7 @@ impl Service {
         Err(last.unwrap_or_else(|| StoreError::Conflict(id.to_string())))
     }
 
-    /// Fills `{account_name}` and `{nickname}` (the user's LINE display name, if LINE gives it).
+    /// Fills `{nickname}` (the user's LINE display name, if LINE gives it).
     async fn render(&self, messages: &[OutboundMessage], event: &Event) -> Vec<OutboundMessage> {
         let wants_nickname =
             messages.iter().any(|m| matches!(m, OutboundMessage::Text { text } if text.contains("{nickname}")));
@@ -79,9 +102,7 @@ impl Service {
         messages
             .iter()
             .map(|m| match m {
-                OutboundMessage::Text { text } => OutboundMessage::text(
-                    text.replace("{account_name}", &self.settings.account_name).replace("{nickname}", &nickname),
-                ),
+                OutboundMessage::Text { text } => OutboundMessage::text(text.replace("{nickname}", &nickname)),
                 other => other.clone(),
             })
             .collect()
@@ -133,7 +154,7 @@ impl Service {
                 // The token may be spent by our own earlier attempt: pushing could send twice.
                 return self.fail(out, "reply token refused after an interrupted attempt; not pushed, to avoid a duplicate".into()).await;
             }
-            Err(LineApiError::InvalidReplyToken) if self.settings.reply.push_fallback => {
+            Err(LineApiError::InvalidReplyToken) if self.settings.push_fallback => {
                 out.method = "push".into();
                 self.push(&record.conversation, &prepared, record).await
             }

@@ -1,0 +1,287 @@
+//! The response rules, as LINE Official Account Manager applies them (and a little better):
+//! a pure function of (rules, conversation, event, time) to a decision with a readable reason.
+
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use super::classifier::{Category, Classification, Classifier, Lang};
+use super::conversation::{ConversationState, Notice};
+use super::event::{Event, EventKind, Mode, Source};
+use super::keywords::{self, KeywordRule};
+use super::outbound::OutboundMessage;
+use super::schedule::Schedule;
+use super::templates::{fill, ReplyCategory, Templates};
+
+mod format;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Chat,
+    SmartChat,
+    AutoResponse,
+    AiResponse,
+}
+
+impl ResponseMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat => "chat",
+            Self::SmartChat => "smart_chat",
+            Self::AutoResponse => "auto_response",
+            Self::AiResponse => "ai_response",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OncePer {
+    /// At most once per closed period (until the next opening).
+    ClosedPeriod,
+    EveryMessage,
+    /// At most once per this many milliseconds.
+    Interval(i64),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BusinessInfo {
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub website: Option<String>,
+}
+
+/// Everything the rules read, already validated (see `settings`).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub account_name: String,
+    pub timezone: TimeZone,
+    /// None = response hours off: `always` applies.
+    pub schedule: Option<Schedule>,
+    pub in_hours: ResponseMode,
+    pub out_of_hours: ResponseMode,
+    pub always: ResponseMode,
+    pub greeting: Vec<OutboundMessage>,
+    pub greeting_first_follow_only: bool,
+    pub keywords: Vec<KeywordRule>,
+    pub default_response: Vec<OutboundMessage>,
+    pub once_per: OncePer,
+    pub confidence_threshold: f64,
+    pub long_message_chars: usize,
+    pub templates: Templates,
+    pub business: BusinessInfo,
+    pub groups_allowed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Messages to send; `{nickname}` is filled by the service (it needs LINE's profile API).
+    pub reply: Vec<OutboundMessage>,
+    pub reason: String,
+    pub mode: Option<ResponseMode>,
+    pub classification: Option<Classification>,
+    /// Mark the conversation "needs attention" with this reason.
+    pub attention: Option<String>,
+    /// Leave the group or room (groups not allowed).
+    pub leave: bool,
+    /// Record this out-of-hours notice for the throttle.
+    pub notice: Option<Notice>,
+}
+
+impl Decision {
+    fn none(reason: impl Into<String>) -> Self {
+        Self { reply: Vec::new(), reason: reason.into(), mode: None, classification: None, attention: None, leave: false, notice: None }
+    }
+
+    fn reply(messages: Vec<OutboundMessage>, reason: impl Into<String>) -> Self {
+        Self { reply: messages, ..Self::none(reason) }
+    }
+
+    fn in_mode(mut self, mode: ResponseMode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// The state changes the decision implies; applied in the same write as the event.
+    pub fn apply_to(&self, state: &mut ConversationState) {
+        if let Some(reason) = &self.attention {
+            state.flag(reason.clone());
+        }
+        if let Some(notice) = &self.notice {
+            state.last_notice = Some(notice.clone());
+        }
+    }
+}
+
+impl Rules {
+    pub fn mode_at(&self, at: Timestamp) -> (ResponseMode, Option<bool>) {
+        match &self.schedule {
+            None => (self.always, None),
+            Some(s) if s.is_open(at) => (self.in_hours, Some(true)),
+            Some(_) => (self.out_of_hours, Some(false)),
+        }
+    }
+
+    pub fn next_open(&self, at: Timestamp) -> Option<Timestamp> {
+        self.schedule.as_ref()?.next_open(at)
+    }
+}
+
+/// Decides what to do with one event sent at `at` (the event's own timestamp).
+pub fn decide(rules: &Rules, state: &ConversationState, event: &Event, at: Timestamp) -> Decision {
+    if event.mode == Mode::Standby {
+        return Decision::none("standby mode: another channel has the chat; logged only");
+    }
+    match &event.source {
+        Some(Source::User { .. }) => {}
+        Some(Source::Group { .. } | Source::Room { .. }) => return decide_group(rules, event),
+        _ => return Decision::none("no user, group or room source: logged only"),
+    }
+    if state.spam {
+        return Decision::none("marked as spam: never answered automatically");
+    }
+    match &event.kind {
+        EventKind::Follow { .. } => greeting(rules, state),
+        _ if state.is_blocked() => Decision::none("the user has blocked the account"),
+        EventKind::Message(message) => {
+            let (mode, open) = rules.mode_at(at);
+            let text = event.text();
+            let decision = match mode {
+                ResponseMode::Chat => Decision::none("chat mode: left for staff"),
+                ResponseMode::SmartChat => smart_chat(rules, text, at),
+                ResponseMode::AutoResponse => auto_response(rules, state, event, text, at, open),
+                ResponseMode::AiResponse => ai_response(rules, text, at),
+            };
+            let when = match open {
+                Some(true) => "in hours",
+                Some(false) => "out of hours",
+                None => "hours off",
+            };
+            let mut decision = decision.in_mode(mode);
+            decision.reason = format!("{when}, {}: {} message: {}", mode.as_str(), message.content.type_name(), decision.reason);
+            decision
+        }
+        EventKind::MessageEdited(_) => Decision::none("an edited message: logged, not answered again"),
+        _ => Decision::none(format!("{} event: logged, no reply", event.event_type)),
+    }
+}
+
+fn decide_group(rules: &Rules, event: &Event) -> Decision {
+    if event.kind == EventKind::Join && !rules.groups_allowed {
+        return Decision { leave: true, ..Decision::none("joined a group or room, but groups are not allowed: leaving") };
+    }
+    Decision::none("group or room: logged; LINE allows no automatic replies there")
+}
+
+fn greeting(rules: &Rules, state: &ConversationState) -> Decision {
+    if rules.greeting.is_empty() {
+        Decision::none("follow: no greeting configured")
+    } else if rules.greeting_first_follow_only && state.follow_count > 1 {
+        Decision::none("follow again: the greeting is for the first follow only")
+    } else {
+        let messages = rules.greeting.iter().map(|m| with_account_name(m, rules)).collect();
+        Decision::reply(messages, "follow: greeting")
+    }
+}
+
+fn with_account_name(message: &OutboundMessage, rules: &Rules) -> OutboundMessage {
+    match message {
+        OutboundMessage::Text { text } => OutboundMessage::text(text.replace("{account_name}", &rules.account_name)),
+        other => other.clone(),
+    }
+}
+
+fn auto_response(rules: &Rules, state: &ConversationState, event: &Event, text: Option<&str>, at: Timestamp, open: Option<bool>) -> Decision {
+    let local = at.to_zoned(rules.timezone.clone());
+    if let Some(rule) = text.and_then(|t| keywords::find(&rules.keywords, t, &local)) {
+        let messages = rule.messages.iter().map(|m| with_account_name(m, rules)).collect();
+        return Decision::reply(messages, format!("keyword {:?}", rule.keywords.first().map(String::as_str).unwrap_or("")));
+    }
+    if rules.default_response.is_empty() {
+        return Decision::none("no keyword matched and no default response configured");
+    }
+    let event_id = event.id();
+    let period = match (rules.once_per, open) {
+        (OncePer::ClosedPeriod, Some(false)) => {
+            rules.next_open(at).map_or_else(|| "closed".to_owned(), |t| t.as_millisecond().to_string())
+        }
+        _ => String::new(),
+    };
+    let at_ms = at.as_millisecond();
+    // A notice recorded for this very event is ours: a redelivery must still send it.
+    let already = state.last_notice.as_ref().filter(|n| n.event_id != event_id.as_str()).is_some_and(|n| match rules.once_per {
+        OncePer::ClosedPeriod => open == Some(false) && n.period == period,
+        OncePer::EveryMessage => false,
+        OncePer::Interval(ms) => at_ms - n.at_ms < ms,
+    });
+    if already {
+        return Decision::none("default response already sent in this period");
+    }
+    let messages = rules.default_response.iter().map(|m| with_account_name(m, rules)).collect();
+    let notice = Notice { period, at_ms, event_id: event_id.as_str().to_owned() };
+    Decision { notice: Some(notice), ..Decision::reply(messages, "no keyword matched: default response") }
+}
+
+/// In smart chat the account answers only what it surely can; the rest waits for staff.
+fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
+    let Some(text) = text else { return Decision::none("not text: left for staff") };
+    let c = Classifier::default_model().classify(text);
+    let simple = matches!(c.category, Category::Greeting | Category::Thanks | Category::Hours | Category::Address | Category::Phone | Category::Website);
+    let mut d = if c.confidence < rules.confidence_threshold {
+        Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence))
+    } else if simple && text.chars().count() <= rules.long_message_chars {
+        templated(rules, ReplyCategory::Classified(c.category), c.lang, at)
+    } else {
+        let mut d = Decision::none(format!("{} ({:.2}): left for staff", c.category.as_str(), c.confidence));
+        if c.category == Category::Complaint {
+            d.attention = Some("complaint".into());
+        }
+        d
+    };
+    d.classification = Some(c);
+    d
+}
+
+fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
+    let Some(text) = text else { return Decision::none("not text: the AI response answers text only") };
+    let c = Classifier::default_model().classify(text);
+    let category = if text.chars().count() > rules.long_message_chars {
+        ReplyCategory::LongMessage
+    } else if c.confidence < rules.confidence_threshold {
+        ReplyCategory::Classified(Category::CannotAnswer)
+    } else {
+        ReplyCategory::Classified(c.category)
+    };
+    let mut d = templated(rules, category, c.lang, at);
+    if c.confidence < rules.confidence_threshold && category != ReplyCategory::LongMessage {
+        d.reason = format!("{} ({:.2}) below the threshold: {}", c.category.as_str(), c.confidence, d.reason);
+    }
+    d.classification = Some(c);
+    d
+}
+
+/// A category's template, filled; a business-info question whose value is not configured is
+/// answered as `cannot_answer` instead of with a broken sentence.
+fn templated(rules: &Rules, category: ReplyCategory, lang: Lang, at: Timestamp) -> Decision {
+    let next_open = rules.next_open(at).map(|t| format::when(&t.to_zoned(rules.timezone.clone()), lang));
+    let values = [
+        ("account_name", Some(rules.account_name.as_str())),
+        ("next_open", next_open.as_deref()),
+        ("address", rules.business.address.as_deref()),
+        ("phone", rules.business.phone.as_deref()),
+        ("website", rules.business.website.as_deref()),
+    ];
+    let (category, text) = match fill(rules.templates.get(category).for_lang(lang), &values) {
+        Some(text) => (category, text),
+        None => {
+            let fallback = ReplyCategory::Classified(Category::CannotAnswer);
+            (fallback, fill(rules.templates.get(fallback).for_lang(lang), &values).unwrap_or_default())
+        }
+    };
+    let mut d = Decision::reply(vec![OutboundMessage::text(text)], format!("{} template ({})", category.as_str(), lang.as_str()));
+    if matches!(category, ReplyCategory::Classified(Category::Complaint | Category::CannotAnswer)) {
+        d.attention = Some(category.as_str().to_owned());
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,56 @@
+//! The settings file (TOML): what the account answers and when, typed and validated into the
+//! pure `Rules`. Any error names the key and the problem. See `settings.example.toml`.
+
+use std::path::Path;
+
+use crate::domain::rules::Rules;
+
+mod convert;
+mod file;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings file {path}: {source}")]
+    Io { path: String, #[source] source: std::io::Error },
+    /// The `toml` crate's message names the key, the line and the problem.
+    #[error("invalid settings: {0}")]
+    Parse(String),
+    #[error("invalid settings: `{key}`: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl SettingsError {
+    fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid { key: key.into(), problem: problem.into() }
+    }
+}
+
+/// Validated settings: the rules, and how replies are delivered.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub rules: Rules,
+    /// Push when a reply token has expired. Off by default: pushes count against the quota.
+    pub push_fallback: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::from_toml("").expect("empty settings are valid")
+    }
+}
+
+impl Settings {
+    pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
+        let parsed: file::SettingsFile = toml::from_str(text).map_err(|e| SettingsError::Parse(e.to_string()))?;
+        convert::settings(parsed)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| SettingsError::Io { path: path.display().to_string(), source })?;
+        Self::from_toml(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests;
