@@ -37,3 +37,51 @@ fn an_unknown_message_type_is_named() {
     let err = Settings::from_toml("[greeting]\nmessages = [{type=\"video\",url=\"x\"}]\n").unwrap_err().to_string();
     assert!(err.contains("video"), "{err}");
 }
+
+fn error_of(toml: &str) -> String {
+    Settings::from_toml(toml).unwrap_err().to_string()
+}
+
+#[test]
+fn every_rule_error_names_its_key() {
+    let cases = [
+        ("[modes]\nin_hours = \"auto_response\"\n", "modes.in_hours"),
+        ("[modes]\nout_of_hours = \"chat\"\n", "modes.out_of_hours"),
+        ("[modes]\nalways = \"bot\"\n", "modes.always"),
+        ("[hours]\ntimezone = \"Tokyo\"\n", "hours.timezone"),
+        ("[hours]\nmon = [\"9:00-18:00\"]\n", "hours.mon[0]"),
+        ("[hours]\ntue = [\"09:00-12:00\", \"10:00-11:00\"]\n", "overlap"),
+        ("[hours]\nwed = [\"09:00-09:00\"]\n", "hours.wed[0]"),
+        ("[[hours.override]]\ndate = \"2026-13-01\"\n", "hours.override[0].date"),
+        ("[[hours.override]]\ndate = \"2026-12-31\"\n[[hours.override]]\ndate = \"2026-12-31\"\n", "hours.override[1].date"),
+        ("[[keyword_responses]]\nkeywords = []\nmessages = [{type=\"text\",text=\"a\"}]\n", "keyword_responses[0].keywords"),
+        ("[[keyword_responses]]\nkeywords = [\"a\"]\nmessages = []\n", "keyword_responses[0].messages"),
+        ("[[keyword_responses]]\nkeywords = [\"a\"]\nmessages = [{type=\"text\",text=\"a\"}]\ntime = \"late\"\n", "keyword_responses[0].time"),
+        ("[default_response]\nonce_per = \"sometimes\"\n", "default_response.once_per"),
+        ("[default_response]\nonce_per = \"0h\"\n", "default_response.once_per"),
+        ("[ai]\nconfidence_threshold = 1.5\n", "ai.confidence_threshold"),
+        ("[ai.templates]\nweather = \"晴れ\"\n", "ai.templates.weather"),
+        ("[ai.templates]\nthanks = \"  \"\n", "ai.templates.thanks"),
+        ("[greeting]\nmessages = [{type=\"image\",original_content_url=\"http://x/a.png\"}]\n", "greeting.messages[0]"),
+    ];
+    for (toml, key) in cases {
+        let err = error_of(toml);
+        assert!(err.contains(key), "{toml:?} gave {err:?}, which does not name {key}");
+    }
+}
+
+#[test]
+fn defaults_are_hours_off_and_no_automatic_text() {
+    let s = Settings::from_toml("").unwrap();
+    assert!(s.rules.schedule.is_none());
+    assert!(s.rules.default_response.is_empty() && s.rules.greeting.is_empty());
+    assert!(s.rules.groups_allowed && !s.push_fallback);
+}
+
+#[test]
+fn a_template_for_one_language_keeps_the_default_for_the_other() {
+    let s = Settings::from_toml("[ai.templates]\nthanks = { ja = \"どうも\" }\n").unwrap();
+    let t = s.rules.templates.get(crate::domain::templates::ReplyCategory::parse("thanks").unwrap());
+    assert_eq!(t.ja, "どうも");
+    assert!(t.en.starts_with("You're welcome"));
+}

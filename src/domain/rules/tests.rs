@@ -1,0 +1,240 @@
+//! The mode matrix, the throttle, AI-style replies and groups, table-driven; and a property
+//! test that every decision is total.
+
+use jiff::civil::date;
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+
+use super::*;
+use crate::domain::event::WebhookBody;
+use crate::settings::Settings;
+
+const BASE: &str = r#"
+account_name = "さくら歯科"
+[hours]
+enabled = true
+timezone = "Asia/Tokyo"
+mon = ["09:00-12:00", "13:00-18:00"]
+tue = ["09:00-18:00"]
+wed = ["09:00-18:00"]
+thu = ["09:00-18:00"]
+fri = ["09:00-18:00"]
+sat = ["10:00-14:00"]
+sun = []
+[[hours.override]]
+date = "2026-12-31"
+windows = []
+[greeting]
+first_follow_only = true
+messages = [{ type = "text", text = "{nickname}さん、{account_name}です。" }]
+[[keyword_responses]]
+keywords = ["営業時間", "eigyo"]
+messages = [{ type = "text", text = "営業時間は平日9時〜18時です" }]
+[default_response]
+once_per = "closed_period"
+messages = [{ type = "text", text = "ただいま営業時間外です。" }]
+[business]
+phone = "03-1234-5678"
+"#;
+
+fn rules_with(modes: &str) -> Rules {
+    Settings::from_toml(&format!("{BASE}\n[modes]\n{modes}\n")).unwrap().rules
+}
+
+fn tokyo(y: i16, m: i8, d: i8, h: i8, min: i8) -> Timestamp {
+    date(y, m, d).at(h, min, 0, 0).to_zoned(TimeZone::get("Asia/Tokyo").unwrap()).unwrap().timestamp()
+}
+
+fn event(json: &str) -> Event {
+    let body = format!(r#"{{"events":[{json}]}}"#);
+    WebhookBody::parse(body.as_bytes()).unwrap().events.remove(0)
+}
+
+fn text_from(user: &str, id: &str, text: &str) -> Event {
+    event(&format!(
+        r#"{{"type":"message","webhookEventId":"{id}","timestamp":0,"mode":"active","replyToken":"r","source":{{"type":"user","userId":"{user}"}},"message":{{"type":"text","id":"1","text":{}}}}}"#,
+        serde_json::to_string(text).unwrap()
+    ))
+}
+
+fn state() -> ConversationState {
+    ConversationState::new(crate::domain::ids::ConversationId::user("U1"))
+}
+
+fn reply_text(d: &Decision) -> Option<String> {
+    match d.reply.first()? {
+        OutboundMessage::Text { text } => Some(text.clone()),
+        _ => None,
+    }
+}
+
+// 2026-11-30 is a Monday.
+const MON_10: (i16, i8, i8, i8, i8) = (2026, 11, 30, 10, 0);
+const MON_1230: (i16, i8, i8, i8, i8) = (2026, 11, 30, 12, 30);
+const MON_21: (i16, i8, i8, i8, i8) = (2026, 11, 30, 21, 0);
+const HOLIDAY_10: (i16, i8, i8, i8, i8) = (2026, 12, 31, 10, 0);
+
+#[test]
+fn the_mode_matrix() {
+    let at = |t: (i16, i8, i8, i8, i8)| tokyo(t.0, t.1, t.2, t.3, t.4);
+    // (modes, time, text, expected mode, expected reply (None = no reply))
+    let cases: &[(&str, (i16, i8, i8, i8, i8), &str, ResponseMode, Option<&str>)] = &[
+        ("", MON_10, "こんにちは", ResponseMode::Chat, None),
+        ("", MON_10, "営業時間", ResponseMode::Chat, None),
+        ("", MON_1230, "営業時間", ResponseMode::AutoResponse, Some("営業時間は平日9時〜18時です")),
+        ("", MON_21, "予約したい", ResponseMode::AutoResponse, Some("ただいま営業時間外です。")),
+        ("", HOLIDAY_10, "ＥＩＧＹＯ", ResponseMode::AutoResponse, Some("営業時間は平日9時〜18時です")),
+        ("in_hours = \"smart_chat\"", MON_10, "ありがとうございました！", ResponseMode::SmartChat, Some("ありがとうございます！またいつでもご連絡ください。")),
+        ("in_hours = \"smart_chat\"", MON_10, "予約の変更をお願いしたいのですが、来週の火曜日は空いていますか", ResponseMode::SmartChat, None),
+        ("out_of_hours = \"ai_response\"", MON_21, "電話番号を教えてください", ResponseMode::AiResponse, Some("お電話番号は03-1234-5678です。")),
+        ("out_of_hours = \"ai_response\"", MON_21, "営業時間は何時から？", ResponseMode::AiResponse, Some("次の営業開始は12月1日(火) 9:00です。")),
+        ("out_of_hours = \"ai_response\"", MON_21, "What time do you open?", ResponseMode::AiResponse, Some("We next open Tue, Dec 1 at 9:00.")),
+    ];
+    for (modes, t, text, mode, reply) in cases {
+        let rules = rules_with(modes);
+        let d = decide(&rules, &state(), &text_from("U1", "e1", text), at(*t));
+        assert_eq!(d.mode, Some(*mode), "{modes} {t:?} {text}: {}", d.reason);
+        assert_eq!(reply_text(&d).as_deref(), *reply, "{modes} {t:?} {text}: {}", d.reason);
+        assert!(!d.reason.is_empty());
+    }
+}
+
+#[test]
+fn with_hours_off_the_always_mode_applies_at_any_time() {
+    for (mode, replies) in [("chat", false), ("smart_chat", false), ("auto_response", true), ("ai_response", true)] {
+        let toml = format!("{}\n[modes]\nalways = \"{mode}\"\n", BASE.replace("enabled = true", "enabled = false"));
+        let rules = Settings::from_toml(&toml).unwrap().rules;
+        for t in [MON_10, MON_21, HOLIDAY_10] {
+            let d = decide(&rules, &state(), &text_from("U1", "e", "予約したいです"), tokyo(t.0, t.1, t.2, t.3, t.4));
+            assert_eq!(d.mode.map(ResponseMode::as_str), Some(mode));
+            assert_eq!(!d.reply.is_empty(), replies, "{mode} {t:?}: {}", d.reason);
+        }
+    }
+}
+
+#[test]
+fn the_out_of_hours_notice_goes_once_per_closed_period() {
+    let rules = rules_with("");
+    let mut s = state();
+    let mut sent = 0;
+    // Five messages in one night, then one the next night.
+    for (i, t) in [(30, 19), (30, 21), (30, 23), (1, 3), (1, 8)].iter().enumerate() {
+        let (m, d) = if t.0 == 30 { (11, 30) } else { (12, 1) };
+        let ev = text_from("U1", &format!("n{i}"), "すみません");
+        let dec = decide(&rules, &s, &ev, tokyo(2026, m, d, t.1, 0));
+        dec.apply_to(&mut s);
+        sent += usize::from(!dec.reply.is_empty());
+    }
+    assert_eq!(sent, 1, "one notice for the night of Monday");
+    let dec = decide(&rules, &s, &text_from("U1", "n9", "すみません"), tokyo(2026, 12, 1, 20, 0));
+    assert!(!dec.reply.is_empty(), "a new closed period gets a new notice");
+    // A replay of the event that set the notice still decides to send it (it may not have gone out).
+    let replay = decide(&rules, &s, &text_from("U1", "n0", "すみません"), tokyo(2026, 11, 30, 19, 0));
+    assert_eq!(s.last_notice.as_ref().unwrap().event_id, "n0", "the first of the night set it");
+    let mut s2 = state();
+    let first = decide(&rules, &s2, &text_from("U1", "n0", "すみません"), tokyo(2026, 11, 30, 19, 0));
+    first.apply_to(&mut s2);
+    let replay = decide(&rules, &s2, &text_from("U1", "n0", "すみません"), tokyo(2026, 11, 30, 19, 0));
+    assert!(!replay.reply.is_empty());
+}
+
+#[test]
+fn an_interval_throttle_counts_hours() {
+    let toml = BASE.replace("once_per = \"closed_period\"", "once_per = \"6h\"");
+    let rules = Settings::from_toml(&toml).unwrap().rules;
+    let mut s = state();
+    let first = decide(&rules, &s, &text_from("U1", "a", "x"), tokyo(2026, 11, 30, 19, 0));
+    first.apply_to(&mut s);
+    assert!(!first.reply.is_empty());
+    assert!(decide(&rules, &s, &text_from("U1", "b", "x"), tokyo(2026, 12, 1, 0, 59)).reply.is_empty());
+    assert!(!decide(&rules, &s, &text_from("U1", "c", "x"), tokyo(2026, 12, 1, 1, 0)).reply.is_empty());
+}
+
+#[test]
+fn complaints_and_unanswerable_messages_need_attention() {
+    let rules = rules_with("out_of_hours = \"ai_response\"\nin_hours = \"smart_chat\"");
+    let d = decide(&rules, &state(), &text_from("U1", "c", "対応がひどすぎます。返金してください"), tokyo(2026, 11, 30, 21, 0));
+    assert_eq!(d.attention.as_deref(), Some("complaint"), "{}", d.reason);
+    let d = decide(&rules, &state(), &text_from("U1", "c", "対応がひどすぎます。返金してください"), tokyo(2026, 11, 30, 10, 0));
+    assert!(d.reply.is_empty() && d.attention.is_some(), "smart chat leaves a complaint to staff: {}", d.reason);
+    let long = "歯が痛くて".repeat(70);
+    let d = decide(&rules, &state(), &text_from("U1", "l", &long), tokyo(2026, 11, 30, 21, 0));
+    assert!(d.reason.contains("long_message"), "{}", d.reason);
+}
+
+#[test]
+fn a_business_question_without_its_value_is_answered_as_cannot_answer() {
+    let rules = rules_with("out_of_hours = \"ai_response\"");
+    let d = decide(&rules, &state(), &text_from("U1", "w", "ホームページのURLを教えてください"), tokyo(2026, 11, 30, 21, 0));
+    assert!(d.reason.contains("cannot_answer"), "no website configured: {}", d.reason);
+    assert!(d.attention.is_some());
+}
+
+#[test]
+fn follow_greets_once_when_first_follow_only() {
+    let rules = rules_with("");
+    let follow = event(r#"{"type":"follow","webhookEventId":"f1","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"user","userId":"U1"},"follow":{"isUnblocked":false}}"#);
+    let mut s = state();
+    s.apply(&follow, 0);
+    let d = decide(&rules, &s, &follow, tokyo(2026, 11, 30, 21, 0));
+    assert_eq!(reply_text(&d).as_deref(), Some("{nickname}さん、さくら歯科です。"));
+    let again = event(r#"{"type":"follow","webhookEventId":"f2","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"user","userId":"U1"},"follow":{"isUnblocked":true}}"#);
+    s.apply(&again, 1);
+    assert!(decide(&rules, &s, &again, tokyo(2026, 11, 30, 21, 0)).reply.is_empty());
+}
+
+#[test]
+fn groups_rooms_spam_blocked_and_standby_get_no_automatic_reply() {
+    let rules = rules_with("");
+    let night = tokyo(2026, 11, 30, 21, 0);
+    let group = event(r#"{"type":"message","webhookEventId":"g","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"group","groupId":"C1","userId":"U1"},"message":{"type":"text","id":"1","text":"営業時間"}}"#);
+    assert!(decide(&rules, &state(), &group, night).reply.is_empty());
+    let join = event(r#"{"type":"join","webhookEventId":"j","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"room","roomId":"R1"}}"#);
+    assert!(!decide(&rules, &state(), &join, night).leave);
+    let refusing = Settings::from_toml(&format!("{BASE}\n[groups]\nallowed = false\n")).unwrap().rules;
+    assert!(decide(&refusing, &state(), &join, night).leave);
+    let mut spam = state();
+    spam.spam = true;
+    assert!(decide(&rules, &spam, &text_from("U1", "s", "営業時間"), night).reply.is_empty());
+    let mut blocked = state();
+    blocked.following = Some(false);
+    assert!(decide(&rules, &blocked, &text_from("U1", "b", "営業時間"), night).reply.is_empty());
+    let standby = event(r#"{"type":"message","webhookEventId":"sb","timestamp":0,"mode":"standby","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":"営業時間"}}"#);
+    assert!(decide(&rules, &state(), &standby, night).reply.is_empty());
+}
+
+fn window() -> impl Strategy<Value = String> {
+    (0u16..24, 0u16..60, 0u16..24, 0u16..60).prop_map(|(a, b, c, d)| format!("{a:02}:{b:02}-{c:02}:{d:02}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    /// Whatever valid settings, time and text: decide returns exactly one decision with a reason.
+    #[test]
+    fn every_decision_is_total(
+        days in proptest::collection::vec(proptest::collection::vec(window(), 0..3), 7),
+        enabled in any::<bool>(),
+        in_hours in prop_oneof![Just("chat"), Just("smart_chat")],
+        out_of_hours in prop_oneof![Just("auto_response"), Just("ai_response")],
+        always in prop_oneof![Just("chat"), Just("smart_chat"), Just("auto_response"), Just("ai_response")],
+        threshold in 0.0f64..=1.0,
+        tz in prop_oneof![Just("Asia/Tokyo"), Just("America/New_York"), Just("Europe/London"), Just("Australia/Lord_Howe")],
+        at_ms in 0i64..4_102_444_800_000,
+        text in ".{0,400}",
+    ) {
+        let day_lines: Vec<String> = days.iter().zip(crate::domain::schedule::WEEKDAYS).map(|(ws, d)| {
+            format!("{d} = [{}]", ws.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(","))
+        }).collect();
+        let toml = format!(
+            "[hours]\nenabled = {enabled}\ntimezone = \"{tz}\"\n{}\n[modes]\nin_hours = \"{in_hours}\"\nout_of_hours = \"{out_of_hours}\"\nalways = \"{always}\"\n[ai]\nconfidence_threshold = {threshold}\n[default_response]\nmessages = [{{type=\"text\",text=\"x\"}}]\n",
+            day_lines.join("\n")
+        );
+        // Random windows may overlap: such settings are refused, which is also a total answer.
+        if let Ok(settings) = Settings::from_toml(&toml) {
+            let at = Timestamp::from_millisecond(at_ms).unwrap();
+            let d = decide(&settings.rules, &state(), &text_from("U1", "p", &text), at);
+            prop_assert!(!d.reason.is_empty());
+            prop_assert!(d.reply.len() <= 5);
+        }
+    }
+}

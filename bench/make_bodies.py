@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Pre-generates signed LINE webhook bodies for the HTTP load in bench/run.sh.
+
+Each line of the output is `<x-line-signature>\t<raw body>`: one text-message event per
+body (~500 bytes, Japanese text, as LINE sends it: compact JSON, non-ASCII as UTF-8), and
+every body has its own webhookEventId, message id, replyToken and quoteToken, so the
+server under load never takes its cheap duplicate path. Users come from a fixed pool, so
+conversations get several messages, as in real traffic.
+
+Standard library only, deterministic for a given --seed. Usage:
+
+    python3 bench/make_bodies.py --count 200000 --secret S --out bodies.tsv
+    python3 bench/make_bodies.py --verify --secret S --out verify.tsv   # the Verify-button body
+"""
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import random
+import sys
+
+DESTINATION = "U34137fbc8684fb119f3edea63d23879a"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+TEXTS = [
+    "営業時間は何時から何時までですか？土日も開いていますか？",
+    "予約の変更をお願いしたいです。明日の15時から17時に変更できますか？",
+    "商品がまだ届いていません。注文番号は A-20250601-0042 です。確認をお願いします。",
+    "駐車場はありますか？車で伺う予定です。",
+    "Hello! 英語でも問い合わせできますか？ Thanks a lot 🙏",
+    "先日はありがとうございました。とても美味しかったです！また伺います😊",
+    "キャンセル料はいつから発生しますか？",
+    "ギフト用のラッピングはお願いできますか？のし紙もつけてほしいです。",
+]
+
+
+def ulid(rng: random.Random, ms: int) -> str:
+    """A ULID as LINE's webhookEventId: 48-bit time + 80 random bits, Crockford Base32."""
+    n = (ms << 80) | rng.getrandbits(80)
+    return "".join(CROCKFORD[(n >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def sign(secret: bytes, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode("ascii")
+
+
+def compact(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def text_body(rng: random.Random, i: int, users: list, base_ms: int) -> bytes:
+    ms = base_ms + i * 7
+    event = {
+        "type": "message",
+        "message": {
+            "type": "text",
+            "id": str(560400319141879097 + i),
+            "quoteToken": "".join(rng.choice(URLSAFE) for _ in range(64)),
+            "text": TEXTS[i % len(TEXTS)],
+        },
+        "webhookEventId": ulid(rng, ms),
+        "deliveryContext": {"isRedelivery": False},
+        "timestamp": ms,
+        "source": {"type": "user", "userId": users[i % len(users)]},
+        "replyToken": "%032x" % rng.getrandbits(128),
+        "mode": "active",
+    }
+    return compact({"destination": DESTINATION, "events": [event]})
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--count", type=int, default=200_000)
+    ap.add_argument("--users", type=int, default=1000, help="size of the user pool")
+    ap.add_argument("--secret", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=20250601)
+    ap.add_argument("--verify", action="store_true", help="write only the Verify-button body")
+    args = ap.parse_args()
+    secret = args.secret.encode("utf-8")
+    rng = random.Random(args.seed)
+    with open(args.out, "wb") as out:
+        if args.verify:
+            body = compact({"destination": DESTINATION, "events": []})
+            out.write(sign(secret, body).encode("ascii") + b"\t" + body + b"\n")
+            return 0
+        users = ["U%032x" % rng.getrandbits(128) for _ in range(args.users)]
+        base_ms = 1748826930412
+        total = 0
+        for i in range(args.count):
+            # The ULID's time part grows with i, so every webhookEventId is distinct.
+            body = text_body(rng, i, users, base_ms)
+            assert b"\n" not in body and b"\t" not in body
+            total += len(body)
+            out.write(sign(secret, body).encode("ascii") + b"\t" + body + b"\n")
+    print(f"{args.count} bodies, mean {total / max(args.count, 1):.0f} bytes, in {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
