@@ -52,7 +52,20 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
             problem: format!("{v:?} is not a positive whole number of days"),
         })?,
     };
-    let settings = if let Some(inline) = non_empty("SETTINGS_TOML") {
+    let settings = settings_from_lookup(&get)?;
+    Ok(Config {
+        verifier: SignatureVerifier::new(current, next),
+        access_token: non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
+        line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
+        retention_days,
+        settings,
+    })
+}
+
+/// The settings: `SETTINGS_TOML` inline, else `SETTINGS_FILE`, else `./settings.toml` if present.
+pub fn settings_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+    let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+    Ok(if let Some(inline) = non_empty("SETTINGS_TOML") {
         Settings::from_toml(&inline)?
     } else {
         match non_empty("SETTINGS_FILE") {
@@ -60,13 +73,6 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
             None if std::path::Path::new("settings.toml").exists() => Settings::load("settings.toml".as_ref())?,
             None => Settings::default(),
         }
-    };
-    Ok(Config {
-        verifier: SignatureVerifier::new(current, next),
-        access_token: non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
-        line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
-        retention_days,
-        settings,
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod domain;
+pub mod explain;
 pub mod http;
 pub mod line_api;
 pub mod local;

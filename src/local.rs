@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::config::Config;
-use crate::http::{router, AppState};
+use crate::http::{explain_routes, router, AppState};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
 use crate::line_api::LineApi;
@@ -48,7 +48,8 @@ impl LocalApp {
         let notify = Arc::new(Notify::new());
         tokio::spawn(run_worker(store.clone(), service.clone(), notify.clone()));
         let on_logged = Arc::new(move || notify.notify_one());
-        let router = router(AppState { service: service.clone(), on_logged });
+        let router = router(AppState { service: service.clone(), on_logged })
+            .merge(explain_routes(Arc::new(config.settings.clone())));
         Ok(Self { router, store, service })
     }
 }

@@ -15,12 +15,15 @@ pub enum ApiError {
     TooLarge(usize),
     #[error(transparent)]
     Service(#[from] ServiceError),
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Service(ServiceError::Signature(_)) => StatusCode::UNAUTHORIZED,
             ApiError::Service(ServiceError::Malformed(_)) => StatusCode::BAD_REQUEST,
             // LINE redelivers on 5xx (when redelivery is on): the event is not lost.
@@ -34,6 +37,7 @@ impl ApiError {
     fn code(&self) -> &'static str {
         match self {
             ApiError::TooLarge(_) => "body_too_large",
+            ApiError::BadRequest(_) => "bad_request",
             ApiError::Service(ServiceError::Signature(SignatureError::Missing)) => "signature_missing",
             ApiError::Service(ServiceError::Signature(_)) => "signature_invalid",
             ApiError::Service(ServiceError::Malformed(_)) => "malformed_body",

@@ -10,6 +10,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::domain::signature::SIGNATURE_HEADER;
+use crate::explain::{explain, Explanation, ExplainRequest};
+use crate::settings::Settings;
 use crate::service::Service;
 
 mod error;
@@ -31,6 +33,17 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new().route("/webhook", post(webhook)).route("/health", get(health)).with_state(state)
+}
+
+/// The dry-run endpoint of the local server (see `explain`).
+pub fn explain_routes(settings: Arc<Settings>) -> Router {
+    Router::new().route("/explain", post(explain_handler)).with_state(settings)
+}
+
+async fn explain_handler(State(settings): State<Arc<Settings>>, body: Body) -> Result<Json<Explanation>, ApiError> {
+    let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
+    let request: ExplainRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    explain(&settings, &request, jiff::Timestamp::now()).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 async fn health() -> Json<Value> {

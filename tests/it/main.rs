@@ -6,6 +6,7 @@ mod support;
 mod e2e;
 mod fixtures;
 mod lambda_events;
+mod rules_e2e;
 mod service_contract;
 mod store_contract;
 mod webhook_edge;

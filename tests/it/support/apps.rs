@@ -105,6 +105,11 @@ pub fn service(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str
 
 /// A text message event body, as LINE sends it.
 pub fn text_body(event_id: &str, user: &str, text: &str, reply_token: &str) -> Vec<u8> {
+    text_body_at(event_id, user, text, reply_token, 1_764_000_000_000)
+}
+
+/// The same, sent at `timestamp_ms`.
+pub fn text_body_at(event_id: &str, user: &str, text: &str, reply_token: &str, timestamp_ms: i64) -> Vec<u8> {
     serde_json::json!({
         "destination": "U0000000000000000000000000000000d",
         "events": [{
@@ -120,6 +125,17 @@ pub fn text_body(event_id: &str, user: &str, text: &str, reply_token: &str) -> V
     })
     .to_string()
     .into_bytes()
+    .replace_timestamp(timestamp_ms)
+}
+
+trait ReplaceTimestamp {
+    fn replace_timestamp(self, ms: i64) -> Vec<u8>;
+}
+
+impl ReplaceTimestamp for Vec<u8> {
+    fn replace_timestamp(self, ms: i64) -> Vec<u8> {
+        String::from_utf8(self).unwrap().replace("1764000000000", &ms.to_string()).into_bytes()
+    }
 }
 
 pub fn follow_body(event_id: &str, user: &str, reply_token: &str) -> Vec<u8> {

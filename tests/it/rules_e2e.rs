@@ -1,0 +1,123 @@
+//! The response rules end to end through the local server: hours, modes, the out-of-hours
+//! throttle, groups, greeting and standby, decided by each event's own timestamp.
+
+use std::time::Duration;
+
+use jiff::civil::date;
+use jiff::tz::TimeZone;
+
+use crate::support::apps::{follow_body, text_body_at, LocalTestApp};
+use crate::support::{shared_dir, sign};
+
+const CLINIC: &str = r#"
+account_name = "さくら歯科"
+[hours]
+enabled = true
+timezone = "Asia/Tokyo"
+mon = ["09:00-12:00", "13:00-18:00"]
+tue = ["09:00-18:00"]
+[modes]
+in_hours = "chat"
+out_of_hours = "auto_response"
+[greeting]
+messages = [{ type = "text", text = "{nickname}さん、友だち追加ありがとうございます。{account_name}です。" }]
+[[keyword_responses]]
+keywords = ["営業時間"]
+messages = [{ type = "text", text = "営業時間は月・火 9時〜18時です" }]
+[default_response]
+once_per = "closed_period"
+messages = [{ type = "text", text = "ただいま営業時間外です。" }]
+"#;
+
+fn tokyo_ms(m: i8, d: i8, h: i8, min: i8) -> i64 {
+    date(2026, m, d).at(h, min, 0, 0).to_zoned(TimeZone::get("Asia/Tokyo").unwrap()).unwrap().timestamp().as_millisecond()
+}
+
+async fn post_text(app: &LocalTestApp, id: &str, user: &str, text: &str, at_ms: i64) {
+    let body = text_body_at(id, user, text, &format!("r-{id}"), at_ms);
+    assert_eq!(app.post(&body, Some(&sign(&body))).await.0, 200);
+}
+
+fn reply_texts(app: &LocalTestApp) -> Vec<String> {
+    app.standin
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v2/bot/message/reply")
+        .map(|r| r.body.as_ref().unwrap()["messages"][0]["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn in_hours_chat_gets_no_automatic_reply() {
+    let app = LocalTestApp::start(CLINIC).await;
+    post_text(&app, "in-1", "Uin", "予約したいです", tokyo_ms(11, 30, 10, 0)).await; // Monday 10:00
+    post_text(&app, "in-2", "Uin", "営業時間", tokyo_ms(11, 30, 17, 59)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(reply_texts(&app).is_empty(), "chat mode leaves it to staff");
+}
+
+#[tokio::test]
+async fn out_of_hours_gets_the_auto_reply_once_per_closed_period_and_keywords_every_time() {
+    let app = LocalTestApp::start(CLINIC).await;
+    // Monday night, five messages; then Wednesday (closed all day) is a new closed period
+    // only after Tuesday's opening.
+    for (i, (d, h)) in [(30, 19), (30, 20), (30, 23), (1, 2), (1, 8)].into_iter().enumerate() {
+        let m = if d == 30 { 11 } else { 12 };
+        post_text(&app, &format!("night-{i}"), "Unight", "すみません", tokyo_ms(m, d, h, 0)).await;
+        // The throttle is per conversation state: let each be handled before the next.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    post_text(&app, "night-kw", "Unight", "営業時間", tokyo_ms(12, 1, 8, 30)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    post_text(&app, "tue-night", "Unight", "すみません", tokyo_ms(12, 1, 19, 0)).await;
+    let requests = app.wait_for_requests(3, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        reply_texts(&app),
+        vec!["ただいま営業時間外です。", "営業時間は月・火 9時〜18時です", "ただいま営業時間外です。"],
+        "{requests:?}"
+    );
+    app.standin.assert_all_valid();
+}
+
+#[tokio::test]
+async fn groups_get_no_reply_follows_get_the_greeting_and_standby_gets_nothing() {
+    let app = LocalTestApp::start(CLINIC).await;
+    app.standin.set_profile("Ufollow", "はなこ");
+    let group = std::fs::read(shared_dir().join("line/fixtures/docs/02-text.json")).unwrap();
+    assert_eq!(app.post(&group, Some(&sign(&group))).await.0, 200);
+    let standby = String::from_utf8(text_body_at("sb", "Usb", "営業時間", "r-sb", tokyo_ms(11, 30, 21, 0)))
+        .unwrap()
+        .replace("\"active\"", "\"standby\"");
+    assert_eq!(app.post(standby.as_bytes(), Some(&sign(standby.as_bytes()))).await.0, 200);
+    let follow = follow_body("fol", "Ufollow", "r-fol");
+    assert_eq!(app.post(&follow, Some(&sign(&follow))).await.0, 200);
+    app.wait_for_requests(2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(reply_texts(&app), vec!["はなこさん、友だち追加ありがとうございます。さくら歯科です。"]);
+    let profile_calls = app.standin.requests().iter().filter(|r| r.path.starts_with("/v2/bot/profile/")).count();
+    assert_eq!(profile_calls, 1);
+    app.standin.assert_all_valid();
+}
+
+#[tokio::test]
+async fn the_explain_endpoint_answers_what_and_why() {
+    let app = LocalTestApp::start(CLINIC).await;
+    let response = app
+        .client
+        .post(format!("{}/explain", app.url))
+        .json(&serde_json::json!({ "at": "2026-11-30T21:30", "text": "営業時間" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let e: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(e["open"], false);
+    assert_eq!(e["mode"], "auto_response");
+    assert_eq!(e["replies"][0]["text"], "営業時間は月・火 9時〜18時です");
+    assert_eq!(e["next_open"], "2026-12-01 09:00 JST (Tue)");
+    let bad = app.client.post(format!("{}/explain", app.url)).body("{\"at\":\"soon\",\"text\":\"x\"}").send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert!(bad.text().await.unwrap().contains("`at`"));
+    assert_eq!(app.store.item_count().await.unwrap(), 0, "a dry run writes nothing");
+}
