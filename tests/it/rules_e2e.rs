@@ -121,3 +121,14 @@ async fn the_explain_endpoint_answers_what_and_why() {
     assert!(bad.text().await.unwrap().contains("`at`"));
     assert_eq!(app.store.item_count().await.unwrap(), 0, "a dry run writes nothing");
 }
+
+#[tokio::test]
+async fn a_refused_group_is_left_on_join() {
+    let app = LocalTestApp::start(&format!("{CLINIC}\n[groups]\nallowed = false\n")).await;
+    let join = std::fs::read(shared_dir().join("line/fixtures/java/webhook-callback-join.json")).unwrap();
+    assert_eq!(app.post(&join, Some(&sign(&join))).await.0, 200);
+    let requests = app.wait_for_requests(1, Duration::from_secs(5)).await;
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert!(requests[0].path.ends_with("/leave") && requests[0].method == "POST", "{requests:?}");
+    app.standin.assert_all_valid();
+}
