@@ -40,7 +40,7 @@ impl KeywordRule {
 /// The first rule (in file order) whose keyword equals the normalised message and that applies now.
 pub fn find<'a>(rules: &'a [KeywordRule], text: &str, local: &Zoned) -> Option<&'a KeywordRule> {
     let normalized = normalize(text);
-    rules.iter().find(|r| r.keywords.iter().any(|k| *k == normalized) && r.applies_at(local))
+    rules.iter().find(|r| r.keywords.contains(&normalized) && r.applies_at(local))
 }
 
 #[cfg(test)]

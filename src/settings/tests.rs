@@ -27,7 +27,7 @@ fn a_wrong_message_is_named_with_its_index() {
 
 #[test]
 fn six_messages_are_refused() {
-    let six = vec!["{type=\"text\",text=\"a\"}"; 6].join(",");
+    let six = ["{type=\"text\",text=\"a\"}"; 6].join(",");
     let err = Settings::from_toml(&format!("[greeting]\nmessages = [{six}]\n")).unwrap_err().to_string();
     assert!(err.contains("greeting.messages") && err.contains("at most 5"), "{err}");
 }

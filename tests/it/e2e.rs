@@ -36,7 +36,7 @@ async fn start_server(standin: &LineStandin, settings: &str) -> Server {
     let settings_file = dir.path().join("settings.toml");
     std::fs::write(&settings_file, settings).unwrap();
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_line-oa"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_line-oa"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PORT", port.to_string())
@@ -57,6 +57,8 @@ async fn start_server(standin: &LineStandin, settings: &str) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    child.kill().ok();
+    child.wait().ok();
     panic!("line-oa did not start on {url}");
 }
 
