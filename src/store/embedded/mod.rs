@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
+use self::writer::Writer;
 use super::{log_sort_key, Claim, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
@@ -19,9 +20,12 @@ const CONVERSATIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("co
 /// (conversation, sort key) of inbound events not yet handled; the local stand-in for the stream.
 const PENDING: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pending");
 
+mod writer;
+
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    writer: Writer,
 }
 
 impl std::fmt::Debug for EmbeddedStore {
@@ -50,7 +54,8 @@ impl EmbeddedStore {
             txn.open_table(PENDING).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        Ok(Self { writer: Writer::start(db.clone()), db })
     }
 
     /// redb is synchronous: run each transaction off the async executor.
@@ -88,12 +93,12 @@ impl EmbeddedStore {
     pub async fn done(&self, record: &InboundRecord) -> Result<(), StoreError> {
         let conv = record.conversation.as_str().to_owned();
         let sk = log_sort_key(record.timestamp_ms, true, record.event_id.as_str());
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            txn.open_table(PENDING).map_err(unavailable)?.remove((conv.as_str(), sk.as_str())).map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.writer
+            .write(move |txn| {
+                txn.open_table(PENDING).map_err(unavailable)?.remove((conv.as_str(), sk.as_str())).map_err(unavailable)?;
+                Ok(())
+            })
+            .await
     }
 
     /// Number of log items and conversations stored: what tests assert "nothing written" with.
@@ -109,9 +114,9 @@ impl EmbeddedStore {
 
     async fn put_log_if_absent(&self, conv: String, sk: String, item: LogItem, pending: bool) -> Result<Option<LogItem>, StoreError> {
         let bytes = serde_json::to_vec(&item).map_err(|e| corrupt(&sk, e))?;
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            let existing = {
+        let existing = self
+            .writer
+            .write(move |txn| {
                 let mut log = txn.open_table(LOG).map_err(unavailable)?;
                 let existing = log.get((conv.as_str(), sk.as_str())).map_err(unavailable)?.map(|v| v.value().to_vec());
                 if existing.is_none() {
@@ -120,12 +125,10 @@ impl EmbeddedStore {
                         txn.open_table(PENDING).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), ()).map_err(unavailable)?;
                     }
                 }
-                existing
-            };
-            txn.commit().map_err(unavailable)?;
-            existing.map(|b| serde_json::from_slice(&b).map_err(|e| corrupt(&sk, e))).transpose()
-        })
-        .await
+                Ok(existing)
+            })
+            .await?;
+        existing.map(|b| serde_json::from_slice(&b).map_err(|e| corrupt("log item", e))).transpose()
     }
 }
 
@@ -154,23 +157,22 @@ impl Store for EmbeddedStore {
         let mut next = state.clone();
         next.version += 1;
         let bytes = serde_json::to_vec(&next).map_err(|e| corrupt(&key, e))?;
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            {
+        self.writer
+            .write(move |txn| {
                 let mut table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
                 let stored: Option<ConversationState> = table
                     .get(key.as_str())
                     .map_err(unavailable)?
                     .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(&key, e)))
                     .transpose()?;
+                // A lost race is an answer, not a failure of the batch.
                 if stored.map_or(0, |s| s.version) != expected {
-                    return Err(StoreError::Conflict(key));
+                    return Ok(Err(StoreError::Conflict(key)));
                 }
                 table.insert(key.as_str(), bytes.as_slice()).map_err(unavailable)?;
-            }
-            txn.commit().map_err(unavailable)
-        })
-        .await
+                Ok(Ok(()))
+            })
+            .await?
     }
 
     async fn claim_outbound(&self, record: &OutboundRecord) -> Result<Claim, StoreError> {
@@ -186,12 +188,12 @@ impl Store for EmbeddedStore {
         let conv = record.conversation.to_string();
         let sk = log_sort_key(record.timestamp_ms, false, &record.id);
         let bytes = serde_json::to_vec(&LogItem::Out(record.clone())).map_err(|e| corrupt(&sk, e))?;
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            txn.open_table(LOG).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.writer
+            .write(move |txn| {
+                txn.open_table(LOG).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
+                Ok(())
+            })
+            .await
     }
 
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {

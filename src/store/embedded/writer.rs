@@ -1,0 +1,94 @@
+//! Group commit for redb: one writer thread takes every queued write, applies them in one
+//! transaction and commits once, so concurrent webhooks share one fsync instead of queueing
+//! for one each. Each caller hears back only after the commit that holds its write.
+
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use redb::{Database, WriteTransaction};
+use tokio::sync::oneshot;
+
+use crate::store::StoreError;
+
+/// Most writes folded into one commit; bounds the latency of the first in a burst.
+const MAX_BATCH: usize = 256;
+
+type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Op = Box<dyn FnOnce(&WriteTransaction) -> Result<Finish, StoreError> + Send>;
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    queue: mpsc::Sender<Op>,
+}
+
+impl Writer {
+    pub(super) fn start(db: Arc<Database>) -> Self {
+        let (queue, ops) = mpsc::channel::<Op>();
+        std::thread::Builder::new()
+            .name("redb-writer".into())
+            .spawn(move || run(&db, &ops))
+            .expect("spawn the store's writer thread");
+        Self { queue }
+    }
+
+    /// Runs `write` inside the next group transaction; resolves after that transaction commits.
+    pub(super) async fn write<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        let op: Op = Box::new(move |txn| {
+            let value = write(txn)?;
+            Ok(Box::new(move |committed: Result<(), StoreError>| {
+                tx.send(committed.map(|()| value)).ok();
+            }) as Finish)
+        });
+        self.queue.send(op).map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
+        rx.await.map_err(|_| StoreError::Unavailable("the store's writer dropped a write".into()))?
+    }
+}
+
+fn run(db: &Database, ops: &mpsc::Receiver<Op>) {
+    while let Ok(first) = ops.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match ops.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        commit(db, batch);
+    }
+}
+
+/// Applies a batch. If any write fails, none of the batch is committed and every caller is told.
+fn commit(db: &Database, batch: Vec<Op>) {
+    let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
+    // Dropping the batch drops each caller's sender: they get `Unavailable`.
+    let Ok(txn) = db.begin_write() else { return };
+    let mut finishers = Vec::with_capacity(batch.len());
+    let mut failed = None;
+    for op in batch {
+        if failed.is_some() {
+            // Its caller is told through the channel being dropped.
+            continue;
+        }
+        match op(&txn) {
+            Ok(finish) => finishers.push(finish),
+            Err(e) => failed = Some(e),
+        }
+    }
+    let result = match failed {
+        Some(e) => {
+            txn.abort().ok();
+            Err(e)
+        }
+        None => txn.commit().map_err(|e| unavailable(&e)),
+    };
+    for finish in finishers {
+        finish(match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(StoreError::Unavailable(format!("group commit failed: {e}"))),
+        });
+    }
+}
