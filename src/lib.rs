@@ -1,6 +1,7 @@
 //! A self-hosted back end for a LINE Official Account's 1:1 chat: verified webhooks in,
 //! an idempotent log, replies out. Pure core in `domain`; ports and adapters around it.
 
+pub mod archive;
 pub mod config;
 pub mod domain;
 pub mod explain;

@@ -1,10 +1,12 @@
 //! The pure core: no I/O, no clock, no environment. Everything here is a function of its inputs.
 
+pub mod archive;
 pub mod classifier;
 pub mod conversation;
 pub mod event;
 pub mod ids;
 pub mod keywords;
+pub mod log;
 pub mod outbound;
 pub mod rules;
 pub mod schedule;

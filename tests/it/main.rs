@@ -3,6 +3,7 @@
 
 mod support;
 
+mod archive_contract;
 mod e2e;
 mod fixtures;
 mod lambda_events;

@@ -80,3 +80,32 @@ pub async fn table_item_count(client: &aws_sdk_dynamodb::Client, table: &str) ->
     let out = client.scan().table_name(table).send().await.expect("scan");
     out.items.unwrap_or_default().len()
 }
+
+pub async fn s3_client() -> aws_sdk_s3::Client {
+    let creds = aws_sdk_s3::config::Credentials::new("test", "test", None, None, "tests");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new("ap-northeast-1"))
+        .credentials_provider(creds)
+        .endpoint_url(moto_endpoint())
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A fresh bucket like template.yaml's: Object Lock on (which implies versioning).
+pub async fn create_bucket(client: &aws_sdk_s3::Client) -> String {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let name = format!("line-oa-archive-{}", uuid::Uuid::new_v4().simple());
+    client
+        .create_bucket()
+        .bucket(&name)
+        .object_lock_enabled_for_bucket(true)
+        .create_bucket_configuration(
+            CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::ApNortheast1).build(),
+        )
+        .send()
+        .await
+        .expect("create bucket on the S3-protocol server");
+    name
+}

@@ -1,0 +1,61 @@
+//! Archive in S3 (Object Lock, encryption and lifecycle are the bucket's, see template.yaml).
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ChecksumAlgorithm;
+use aws_sdk_s3::Client;
+
+use super::{ArchiveError, ArchiveStore};
+
+#[derive(Debug, Clone)]
+pub struct S3Archive {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Archive {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+}
+
+fn unavailable(e: impl std::fmt::Debug) -> ArchiveError {
+    ArchiveError::Unavailable(format!("{e:?}"))
+}
+
+#[async_trait]
+impl ArchiveStore for S3Archive {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(if key.ends_with(".jsonl") { "application/x-ndjson" } else { "application/json" })
+            // Object Lock buckets require an integrity checksum on every write.
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
+        match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => Ok(Some(out.body.collect().await.map_err(unavailable)?.into_bytes().to_vec())),
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
+        let mut keys = Vec::new();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            keys.extend(page.map_err(unavailable)?.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}
