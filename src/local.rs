@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::archive::dir::DirArchive;
+use crate::archive::Archiver;
 use crate::config::Config;
+use crate::store::{InboundRecord, PageRequest, Store};
 use crate::http::{explain_routes, router, AppState};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
@@ -46,7 +49,8 @@ impl LocalApp {
             system_clock(),
         );
         let notify = Arc::new(Notify::new());
-        tokio::spawn(run_worker(store.clone(), service.clone(), notify.clone()));
+        let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
+        tokio::spawn(run_worker(store.clone(), service.clone(), archiver, notify.clone()));
         let on_logged = Arc::new(move || notify.notify_one());
         let router = router(AppState { service: service.clone(), on_logged })
             .merge(explain_routes(Arc::new(config.settings.clone())));
@@ -54,7 +58,18 @@ impl LocalApp {
     }
 }
 
-async fn run_worker(store: EmbeddedStore, service: Service, notify: Arc<Notify>) {
+/// Archives what changed around a handled event: its conversation's log from a day before it.
+/// The archiver skips what it already has, so the overlap costs nothing but a read.
+async fn archive_around(store: &EmbeddedStore, archiver: &Archiver, record: &InboundRecord) -> Result<usize, String> {
+    let from = format!("MSG#{:013}", (record.timestamp_ms - 86_400_000).max(0));
+    let page = store
+        .log(&record.conversation, &PageRequest { limit: 1000, after: Some(from) })
+        .await
+        .map_err(|e| e.to_string())?;
+    archiver.archive(page.items).await.map_err(|e| e.to_string())
+}
+
+async fn run_worker(store: EmbeddedStore, service: Service, archiver: Archiver, notify: Arc<Notify>) {
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     loop {
         match store.pending().await {
@@ -65,11 +80,18 @@ async fn run_worker(store: EmbeddedStore, service: Service, notify: Arc<Notify>)
                         continue;
                     }
                     let (store, service, in_flight) = (store.clone(), service.clone(), in_flight.clone());
+                    let archiver = archiver.clone();
                     // One task per event, so a slow LINE API for one user does not hold up the rest.
                     tokio::spawn(async move {
                         match service.handle(&record).await {
                             Ok(outcome) => {
                                 tracing::info!(event_id = %record.event_id, ?outcome, "handled");
+                                // Archived before it is marked done: a crash here archives again on restart.
+                                if let Err(e) = archive_around(&store, &archiver, &record).await {
+                                    tracing::error!(error = %e, "archiving failed; will retry");
+                                    in_flight.lock().expect("lock").remove(&key);
+                                    return;
+                                }
                                 if let Err(e) = store.done(&record).await {
                                     tracing::error!(error = %e, "could not mark event handled");
                                 }

@@ -4,8 +4,9 @@
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
+use crate::archive::Archiver;
 use crate::service::Service;
-use crate::store::dynamodb::inbound_from_stream_image;
+use crate::store::dynamodb::{inbound_from_stream_image, log_item_from_stream_image};
 
 pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -29,6 +30,34 @@ pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> Dynam
             failure.item_identifier = sequence;
             response.batch_item_failures.push(failure);
             break;
+        }
+    }
+    response
+}
+
+/// The archiver function: every new or changed log item of the batch into the archive. The
+/// archiver is idempotent, so on any failure the whole batch is reported and retried.
+pub async fn archive_stream_batch(archiver: &Archiver, batch: StreamEvent) -> DynamoDbEventResponse {
+    let mut response = DynamoDbEventResponse::default();
+    let first_sequence = batch.records.first().and_then(|r| r.change.sequence_number.clone());
+    let mut items = Vec::new();
+    for record in batch.records {
+        if record.event_name != "INSERT" && record.event_name != "MODIFY" {
+            continue;
+        }
+        match log_item_from_stream_image(record.change.new_image) {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "unreadable stream image; skipped"),
+        }
+    }
+    match archiver.archive(items).await {
+        Ok(objects) => tracing::info!(objects, "archived"),
+        Err(e) => {
+            tracing::error!(error = %e, "archiving failed; the batch will be retried");
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = first_sequence;
+            response.batch_item_failures.push(failure);
         }
     }
     response

@@ -4,16 +4,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
+use line_oa::cli::{self, USAGE};
 use line_oa::config;
-use line_oa::explain::{explain, ExplainRequest};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::LocalApp;
-use line_oa::settings::Settings;
-
-const USAGE: &str = "usage:
-  line-oa                                   run the local server (PORT, DATA_DIR, LINE_CHANNEL_SECRET, ...)
-  line-oa explain [--at 2026-12-24T21:30] (--text \"営業時間は？\" | --follow) [--settings FILE]
-                                            what the rules would do with that message, and why";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -23,7 +17,8 @@ async fn main() -> ExitCode {
             init_tracing();
             serve().await
         }
-        Some("explain") => explain_command(&args[1..]),
+        Some("explain") => cli::explain(&args[1..]),
+        Some("archive") => cli::archive(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
@@ -54,29 +49,6 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             tokio::signal::ctrl_c().await.ok();
         })
         .await?;
-    Ok(())
-}
-
-fn explain_command(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let mut request = ExplainRequest { at: None, text: None, follow: false };
-    let mut settings_file = None;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"));
-        match flag.as_str() {
-            "--at" => request.at = Some(value()?),
-            "--text" => request.text = Some(value()?),
-            "--settings" => settings_file = Some(value()?),
-            "--follow" => request.follow = true,
-            other => return Err(format!("unknown option {other:?}\n{USAGE}").into()),
-        }
-    }
-    let settings = match settings_file {
-        Some(path) => Settings::load(path.as_ref())?,
-        None => config::settings_from_lookup(|k| std::env::var(k).ok())?,
-    };
-    let explanation = explain(&settings, &request, jiff::Timestamp::now())?;
-    println!("{}", serde_json::to_string_pretty(&explanation)?);
     Ok(())
 }
 

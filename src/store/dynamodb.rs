@@ -63,6 +63,23 @@ fn from_item<T: for<'de> Deserialize<'de>>(item: HashMap<String, AttributeValue>
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt { key: key.to_owned(), problem: e.to_string() })
 }
 
+/// Reads a log item (inbound or outbound) from a DynamoDB Stream image; None for other items
+/// (conversation state). The archiver's input.
+pub fn log_item_from_stream_image(image: serde_dynamo::Item) -> Result<Option<LogItem>, StoreError> {
+    #[derive(Deserialize)]
+    struct Keys {
+        sk: String,
+    }
+    let keys: Keys = serde_dynamo::from_item(image.clone())
+        .map_err(|e| StoreError::Corrupt { key: "stream image".into(), problem: e.to_string() })?;
+    if !keys.sk.starts_with("MSG#") {
+        return Ok(None);
+    }
+    let row: LogRow = serde_dynamo::from_item(image)
+        .map_err(|e| StoreError::Corrupt { key: keys.sk, problem: e.to_string() })?;
+    Ok(Some(row.item))
+}
+
 /// Reads an inbound record from a DynamoDB Stream image (the worker's input).
 pub fn inbound_from_stream_image(image: serde_dynamo::Item) -> Result<Option<InboundRecord>, StoreError> {
     let row: LogRow = serde_dynamo::from_item(image)

@@ -10,14 +10,14 @@ use line_oa::line_api::LineApi;
 use line_oa::domain::outbound::OutboundMessage;
 use secrecy::SecretString;
 
-use crate::support::apps::{follow_body, post_webhook, test_retry, text_body, wait_for_requests, SETTINGS};
+use crate::support::apps::{follow_body, post_webhook, test_retry, text_body, text_body_at, wait_for_requests, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{shared_dir, sign, TEST_SECRET};
 
 struct Server {
     child: Child,
     url: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -53,7 +53,7 @@ async fn start_server(standin: &LineStandin, settings: &str) -> Server {
     let client = reqwest::Client::new();
     for _ in 0..200 {
         if client.get(format!("{url}/health")).send().await.is_ok() {
-            return Server { child, url, _dir: dir };
+            return Server { child, url, dir };
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
@@ -155,4 +155,48 @@ async fn a_push_retried_after_a_server_error_keeps_its_retry_key() {
     let again = api.push("Upush", &[OutboundMessage::text("hello")], key).await;
     assert!(matches!(again, Err(line_oa::line_api::LineApiError::AlreadyAccepted { .. })), "{again:?}");
     standin.assert_all_valid();
+}
+
+#[tokio::test]
+async fn handled_conversations_are_archived_and_the_chain_verifies_until_tampered_with() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    for (i, text) in ["予約したいです", "明日の午後は空いていますか"].iter().enumerate() {
+        let body = text_body_at(&format!("arch-{i}"), "Uarch", text, &format!("r-arch-{i}"), 1_764_000_000_000 + i as i64 * 60_000);
+        assert_eq!(post_webhook(&client, &server.url, &body, Some(&sign(&body))).await.0, 200);
+        wait_for_requests(&standin, i + 1, Duration::from_secs(5)).await;
+    }
+    let archive = server.dir.path().join("data/archive");
+    let verify = || {
+        Command::new(env!("CARGO_BIN_EXE_line-oa"))
+            .args(["archive", "verify", "--dir"])
+            .arg(&archive)
+            .output()
+            .unwrap()
+    };
+    // The archive is written right after each event is handled.
+    let mut out = verify();
+    for _ in 0..50 {
+        if String::from_utf8_lossy(&out.stdout).contains("4 items") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        out = verify();
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("ok      user:Uarch") && stdout.contains("4 items"), "2 events + 2 replies: {stdout}");
+
+    let object = std::fs::read_dir(archive.join("transcripts/user:Uarch"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains("予約"))
+        .expect("the first message is in an object");
+    let text = std::fs::read_to_string(&object).unwrap().replace("予約", "解約");
+    std::fs::write(&object, text).unwrap();
+    let out = verify();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!out.status.success());
+    assert!(stdout.contains("BROKEN  user:Uarch") && stdout.contains("altered"), "{stdout}");
 }

@@ -1,0 +1,26 @@
+//! Lambda entrypoint for the table's DynamoDB Stream: every log item into the S3 archive,
+//! well before its TTL removes it from the table.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use line_oa::archive::s3::S3Archive;
+use line_oa::archive::Archiver;
+use line_oa::worker::archive_stream_batch;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .without_time()
+        .init();
+    let bucket = std::env::var("ARCHIVE_BUCKET").map_err(|_| "environment variable ARCHIVE_BUCKET is required")?;
+    let aws = aws_config::load_from_env().await;
+    let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)));
+    let archiver = &archiver;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
+        Ok::<_, lambda_runtime::Error>(archive_stream_batch(archiver, event.payload).await)
+    }))
+    .await
+}
