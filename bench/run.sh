@@ -102,6 +102,7 @@ wait_health() { # port pid
 
 load() { # name port pid
     local name=$1 port=$2 pid=$3
+    case $(readlink "/proc/$pid/exe") in */bash | */sh | */env | */taskset) die "pid $pid is not the $name server" ;; esac
     log "  $name: warm-up ${WARMUP}s, then ${DURATION}s, -c$CONNECTIONS, wrk on cpu $LOAD_CPU"
     BODIES_FILE=$WORK/warm.tsv WRK_THREADS=1 timeout $((WARMUP + 30)) taskset -c $LOAD_CPU \
         wrk -t1 -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH/wrk/webhook.lua" "http://127.0.0.1:$port/webhook" >"$WORK/$name.warm.txt"
@@ -122,20 +123,40 @@ stop() { # pid
 log "2/3 HTTP load"
 PORT=$(free_port)
 mkdir -p "$WORK/ours-data" "$WORK/ours-cwd"
-(cd "$WORK/ours-cwd" && exec env LINE_CHANNEL_SECRET=$SECRET PORT=$PORT DATA_DIR=$WORK/ours-data RUST_LOG=warn \
-    -u LINE_CHANNEL_ACCESS_TOKEN -u LINE_CHANNEL_SECRET_NEXT -u SETTINGS_FILE -u SETTINGS_TOML \
-    taskset -c $SERVER_CPU "$SERVER_BIN") 2>"$WORK/ours.log" &
+# env and taskset exec, so $! is the server's own pid (for VmHWM and the kill).
+# No LINE_CHANNEL_ACCESS_TOKEN: replies are logged, not sent. Default settings (empty cwd).
+env -C "$WORK/ours-cwd" -u LINE_CHANNEL_ACCESS_TOKEN -u LINE_CHANNEL_SECRET_NEXT -u SETTINGS_FILE -u SETTINGS_TOML \
+    LINE_CHANNEL_SECRET=$SECRET PORT="$PORT" DATA_DIR="$WORK/ours-data" RUST_LOG=warn \
+    taskset -c $SERVER_CPU "$SERVER_BIN" 2>"$WORK/ours.log" &
 OURS_PID=$!; PIDS+=("$OURS_PID")
 wait_health "$PORT" "$OURS_PID"
 load ours "$PORT" "$OURS_PID"
-# How far the background handler got: events still pending a moment after the load stops.
-sleep 1
+# The background handler runs on the same core as the server: how long it still works after
+# the load stops (write syscalls or CPU time still moving; 1 s quiet = idle; 30 s at most).
+drain_s() { # pid
+    python3 - "$1" <<'PY'
+import sys, time
+pid = sys.argv[1]
+def sample():
+    io = dict(l.split(": ") for l in open(f"/proc/{pid}/io").read().split("\n") if l)
+    st = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(io["syscw"]), int(st[11]) + int(st[12])
+t0 = last_change = time.monotonic(); prev = sample()
+while time.monotonic() - last_change < 1.0 and time.monotonic() - t0 < 30:
+    time.sleep(0.1)
+    cur = sample()
+    if cur != prev:
+        prev, last_change = cur, time.monotonic()
+print(f"{last_change - t0:.1f}" + ("+" if time.monotonic() - t0 >= 30 else ""))
+PY
+}
+drain_s "$OURS_PID" >"$WORK/ours.drain_s"
 stop "$OURS_PID"
 du -sk "$WORK/ours-data" | awk '{print $1}' >"$WORK/ours.data_kb"
 
 PORT=$(free_port)
-(cd "$BENCH/node" && exec env LINE_CHANNEL_SECRET=$SECRET PORT=$PORT NODE_ENV=production \
-    taskset -c $SERVER_CPU "$NODE" server.js) 2>"$WORK/node.log" &
+env -C "$BENCH/node" LINE_CHANNEL_SECRET=$SECRET PORT="$PORT" NODE_ENV=production \
+    taskset -c $SERVER_CPU "$NODE" server.js 2>"$WORK/node.log" &
 NODE_PID=$!; PIDS+=("$NODE_PID")
 wait_health "$PORT" "$NODE_PID"
 load node "$PORT" "$NODE_PID"
@@ -268,7 +289,8 @@ rows = [
 notes = []
 if http["ours"].get("wrapped") == "true":
     notes.append(f"- **warning**: ours served more requests than the {bodies} distinct bodies; later ones were duplicates (raise BODIES).")
-notes.append(f"- ours: HTTP run served {http['ours']['requests']:,} distinct events; the store dir was {int(read('ours.data_kb')) / 1024:.0f} MiB after it; threads at the end: ours {threads['ours']}, node {threads['node']}.")
+notes.append(f"- ours: the HTTP run logged {http['ours']['requests']:,} distinct events (store: {int(read('ours.data_kb')) / 1024:.1f} MiB); "
+             f"its background handler kept working {read('ours.drain_s')} s after the load stopped; threads at the end of the load: ours {threads['ours']}, node {threads['node']}.")
 print("# Benchmark results\n")
 print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} · {os.cpu_count()} × {cpu} · {platform.system()} {platform.release()} · "
       f"{sh('rustc', '--version')} · Node {micro['node']} · @line/bot-sdk {sdk} · express {express} · {sh('wrk', '--version')}\n")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs and starts what the tests need (moto's
-# DynamoDB/S3-protocol server on 127.0.0.1, cfn-lint), lints the SAM template, runs cargo test.
+# DynamoDB/S3-protocol server on 127.0.0.1, cfn-lint, LibreOffice), lints the SAM template,
+# runs cargo test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,9 +13,17 @@ if [ ${#need_pip[@]} -gt 0 ]; then
   python3 -m pip install --quiet --disable-pip-version-check "${need_pip[@]}"
 fi
 
+# LibreOffice opens our XLSX exports in a test, as a spreadsheet user would.
+if ! command -v soffice >/dev/null 2>&1; then
+  echo "+ apt-get install libreoffice-calc-nogui"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq libreoffice-calc-nogui >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui >/dev/null; }
+fi
+
 mkdir -p target
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-moto_server -H 127.0.0.1 -p "$port" >target/moto.log 2>&1 &
+python3 infra/moto_server.py "$port" >target/moto.log 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

@@ -14,6 +14,9 @@ pub const USAGE: &str = "usage:
   line-oa                                   run the local server (PORT, DATA_DIR, LINE_CHANNEL_SECRET, ...)
   line-oa explain [--at 2026-12-24T21:30] (--text \"営業時間は？\" | --follow) [--settings FILE]
                                             what the rules would do with that message, and why
+  line-oa export --conversation user:U… --out FILE [--format csv|xlsx] [--from 2026-12-01] [--to 2026-12-31]
+               [--table TABLE]              a conversation's log as CSV (UTF-8 with BOM) or Excel, in the
+                                            settings' timezone (default: the local store in DATA_DIR)
   line-oa archive verify [--conversation user:U…] [--dir DIR | --bucket BUCKET]
                                             check archive hash chains end to end (default DATA_DIR/archive)";
 
@@ -95,5 +98,60 @@ pub async fn archive(args: &[String]) -> CliResult {
     if broken > 0 {
         return Err(format!("{broken} broken chain(s)").into());
     }
+    Ok(())
+}
+
+pub async fn export(args: &[String]) -> CliResult {
+    use crate::export::{export as run_export, Format, Range};
+    use crate::store::Store;
+    let mut conversation = None;
+    let mut out = None;
+    let mut format = None;
+    let (mut from, mut to, mut table) = (None, None, None);
+    for (flag, value) in flags(args, &["--conversation", "--out", "--format", "--from", "--to", "--table"], &[])? {
+        let value = value.unwrap_or_default();
+        match flag {
+            "--conversation" => {
+                conversation = Some(ConversationId::parse(value).ok_or_else(|| format!("{value:?} is not a conversation id like user:U…"))?)
+            }
+            "--out" => out = Some(std::path::PathBuf::from(value)),
+            "--format" => {
+                format = Some(match value {
+                    "csv" => Format::Csv,
+                    "xlsx" => Format::Xlsx,
+                    other => return Err(format!("--format: {other:?} is not csv or xlsx").into()),
+                })
+            }
+            "--from" => from = Some(value.to_owned()),
+            "--to" => to = Some(value.to_owned()),
+            _ => table = Some(value.to_owned()),
+        }
+    }
+    let conversation = conversation.ok_or(format!("--conversation is required\n{USAGE}"))?;
+    let out = out.ok_or(format!("--out is required\n{USAGE}"))?;
+    let format = format.unwrap_or(if out.extension().is_some_and(|e| e == "xlsx") { Format::Xlsx } else { Format::Csv });
+    let settings = config::settings_from_lookup(|k| std::env::var(k).ok())?;
+    let tz = settings.rules.timezone.clone();
+    // Dates are whole days in the account's timezone; --to is inclusive.
+    let day_start = |flag: &str, d: &str, plus: i64| -> Result<i64, String> {
+        let date: jiff::civil::Date = d.parse().map_err(|_| format!("{flag}: {d:?} is not a date like 2026-12-31"))?;
+        let date = date.checked_add(jiff::Span::new().days(plus)).map_err(|e| e.to_string())?;
+        Ok(date.to_zoned(tz.clone()).map_err(|e| e.to_string())?.timestamp().as_millisecond())
+    };
+    let range = Range {
+        from_ms: from.as_deref().map(|d| day_start("--from", d, 0)).transpose()?.unwrap_or(0),
+        to_ms: to.as_deref().map(|d| day_start("--to", d, 1)).transpose()?.unwrap_or(i64::MAX),
+    };
+    let store: Box<dyn Store> = match table {
+        Some(table) => {
+            let aws = aws_config::load_from_env().await;
+            Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
+        }
+        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
+            format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
+        })?),
+    };
+    let rows = run_export(store.as_ref(), &conversation, &range, &tz, format, &out).await?;
+    println!("{rows} rows written to {}", out.display());
     Ok(())
 }

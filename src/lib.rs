@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod explain;
+pub mod export;
 pub mod http;
 pub mod line_api;
 pub mod local;

@@ -4,6 +4,7 @@ pub mod archive;
 pub mod classifier;
 pub mod conversation;
 pub mod event;
+pub mod export;
 pub mod ids;
 pub mod keywords;
 pub mod log;

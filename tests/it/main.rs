@@ -5,6 +5,7 @@ mod support;
 
 mod archive_contract;
 mod e2e;
+mod export;
 mod fixtures;
 mod lambda_events;
 mod rules_e2e;
