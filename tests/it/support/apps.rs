@@ -103,55 +103,32 @@ pub fn service(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str
     Service::new(config.verifier, store, Arc::new(line), config.settings, config.retention_days, system_clock())
 }
 
-/// A text message event body, as LINE sends it.
+/// A one-event body from a user, as LINE sends it, with the event-specific `fields` merged in.
+fn user_event_body(event_id: &str, user: &str, reply_token: &str, timestamp_ms: i64, fields: serde_json::Value) -> Vec<u8> {
+    let mut event = serde_json::json!({
+        "webhookEventId": event_id,
+        "deliveryContext": { "isRedelivery": false },
+        "timestamp": timestamp_ms,
+        "source": { "type": "user", "userId": user },
+        "replyToken": reply_token,
+        "mode": "active"
+    });
+    event.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+    serde_json::json!({ "destination": "U0000000000000000000000000000000d", "events": [event] }).to_string().into_bytes()
+}
+
+/// A text message event body.
 pub fn text_body(event_id: &str, user: &str, text: &str, reply_token: &str) -> Vec<u8> {
     text_body_at(event_id, user, text, reply_token, 1_764_000_000_000)
 }
 
 /// The same, sent at `timestamp_ms`.
 pub fn text_body_at(event_id: &str, user: &str, text: &str, reply_token: &str, timestamp_ms: i64) -> Vec<u8> {
-    serde_json::json!({
-        "destination": "U0000000000000000000000000000000d",
-        "events": [{
-            "type": "message",
-            "message": { "type": "text", "id": "468789577898262530", "quoteToken": "q1", "text": text },
-            "webhookEventId": event_id,
-            "deliveryContext": { "isRedelivery": false },
-            "timestamp": 1_764_000_000_000_i64,
-            "source": { "type": "user", "userId": user },
-            "replyToken": reply_token,
-            "mode": "active"
-        }]
-    })
-    .to_string()
-    .into_bytes()
-    .replace_timestamp(timestamp_ms)
-}
-
-trait ReplaceTimestamp {
-    fn replace_timestamp(self, ms: i64) -> Vec<u8>;
-}
-
-impl ReplaceTimestamp for Vec<u8> {
-    fn replace_timestamp(self, ms: i64) -> Vec<u8> {
-        String::from_utf8(self).unwrap().replace("1764000000000", &ms.to_string()).into_bytes()
-    }
+    let message = serde_json::json!({ "type": "text", "id": "468789577898262530", "quoteToken": "q1", "text": text });
+    user_event_body(event_id, user, reply_token, timestamp_ms, serde_json::json!({ "type": "message", "message": message }))
 }
 
 pub fn follow_body(event_id: &str, user: &str, reply_token: &str) -> Vec<u8> {
-    serde_json::json!({
-        "destination": "U0000000000000000000000000000000d",
-        "events": [{
-            "type": "follow",
-            "follow": { "isUnblocked": false },
-            "webhookEventId": event_id,
-            "deliveryContext": { "isRedelivery": false },
-            "timestamp": 1_764_000_000_000_i64,
-            "source": { "type": "user", "userId": user },
-            "replyToken": reply_token,
-            "mode": "active"
-        }]
-    })
-    .to_string()
-    .into_bytes()
+    let fields = serde_json::json!({ "type": "follow", "follow": { "isUnblocked": false } });
+    user_event_body(event_id, user, reply_token, 1_764_000_000_000, fields)
 }
