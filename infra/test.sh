@@ -38,4 +38,14 @@ export MOTO_ENDPOINT="http://127.0.0.1:$port"
 export AWS_EC2_METADATA_DISABLED=true AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=ap-northeast-1
 
 infra/lint.sh
-cargo test --locked --all-targets "$@"
+# --all-targets also builds the benches, so they cannot rot; the summary sums every binary's counts.
+cargo test --locked --all-targets "$@" 2>&1 | tee target/test.log
+python3 - <<'PY'
+import re
+passed = failed = 0
+for line in open("target/test.log", encoding="utf-8", errors="replace"):
+    m = re.search(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if m:
+        passed += int(m.group(1)); failed += int(m.group(2))
+print(f"tests: {passed} passed, {failed} failed")
+PY
