@@ -8,7 +8,7 @@ use jiff::tz::TimeZone;
 
 use crate::domain::export::{row, HEADERS};
 use crate::domain::ids::ConversationId;
-use crate::store::{PageRequest, Store, StoreError};
+use crate::store::{log_cursor_from, PageRequest, Store, StoreError};
 
 const PAGE: usize = 500;
 
@@ -92,7 +92,7 @@ pub async fn export(
     let mut sink = Sink::open(format, out)?;
     sink.write(&HEADERS.map(str::to_owned))?;
     let mut rows = 0;
-    let mut after = Some(format!("MSG#{:013}", (range.from_ms - 1).max(0)));
+    let mut after = Some(log_cursor_from(range.from_ms));
     'pages: loop {
         let page = store.log(conversation, &PageRequest { limit: PAGE, after: after.clone() }).await?;
         for item in &page.items {

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use crate::archive::dir::DirArchive;
 use crate::archive::Archiver;
 use crate::config::Config;
-use crate::store::{InboundRecord, PageRequest, Store};
+use crate::store::{log_cursor_from, InboundRecord, PageRequest, Store};
 use crate::http::{explain_routes, router, AppState};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
@@ -61,7 +61,7 @@ impl LocalApp {
 /// Archives what changed around a handled event: its conversation's log from a day before it.
 /// The archiver skips what it already has, so the overlap costs nothing but a read.
 async fn archive_around(store: &EmbeddedStore, archiver: &Archiver, record: &InboundRecord) -> Result<usize, String> {
-    let from = format!("MSG#{:013}", (record.timestamp_ms - 86_400_000).max(0));
+    let from = log_cursor_from(record.timestamp_ms - 86_400_000);
     let page = store
         .log(&record.conversation, &PageRequest { limit: 1000, after: Some(from) })
         .await

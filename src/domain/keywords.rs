@@ -30,9 +30,7 @@ impl KeywordRule {
         let date = local.date();
         let in_dates = self.from.is_none_or(|f| date >= f) && self.until.is_none_or(|u| date <= u);
         let minute = local.hour() as u16 * 60 + local.minute() as u16;
-        let in_time = self.time.is_none_or(|w| {
-            if w.end < w.start { minute >= w.start || minute < w.end } else { w.start <= minute && minute < w.end }
-        });
+        let in_time = self.time.is_none_or(|w| w.contains_time_of_day(minute));
         in_dates && in_time
     }
 }

@@ -82,6 +82,11 @@ impl LogItem {
     }
 }
 
+/// A paging cursor that starts a conversation's log at items from `timestamp_ms` on.
+pub fn log_cursor_from(timestamp_ms: i64) -> String {
+    format!("MSG#{:013}", (timestamp_ms - 1).max(0))
+}
+
 /// Sort key of a log item within its conversation: time order, inbound before its reply.
 pub fn log_sort_key(timestamp_ms: i64, inbound: bool, id: &str) -> String {
     format!("MSG#{:013}#{}#{id}", timestamp_ms.max(0), if inbound { 'I' } else { 'O' })

@@ -56,6 +56,16 @@ impl Window {
         Ok(Self { start, end })
     }
 
+    /// Whether a minute of the day falls in the window read as a daily time of day
+    /// (an overnight window covers the evening and the early morning).
+    pub fn contains_time_of_day(self, minute: u16) -> bool {
+        if self.crosses_midnight() {
+            minute >= self.start || minute < self.end
+        } else {
+            self.start <= minute && minute < self.end
+        }
+    }
+
     fn crosses_midnight(self) -> bool {
         self.end < self.start
     }

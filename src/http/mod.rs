@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::domain::signature::SIGNATURE_HEADER;
 use crate::explain::{explain, Explanation, ExplainRequest};
 use crate::settings::Settings;
-use crate::service::Service;
+use crate::service::{Service, ServiceError};
 
 mod error;
 
@@ -55,8 +55,16 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     // HeaderMap lookups are case-insensitive.
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let result = state.service.ingest(&body, signature).await;
-    // Wake the worker even after a partial failure: what was logged must still be handled.
-    (state.on_logged)();
+    // Wake the worker when something new may be logged, even after a partial failure (what
+    // was logged must still be handled); not for refused bodies or pure duplicates.
+    let maybe_logged = match &result {
+        Ok(summary) => summary.new > 0,
+        Err(ServiceError::Signature(_) | ServiceError::Malformed(_)) => false,
+        Err(_) => true,
+    };
+    if maybe_logged {
+        (state.on_logged)();
+    }
     let summary = result?;
     Ok(Json(json!({ "status": "ok", "logged": summary.new, "duplicates": summary.duplicates })))
 }

@@ -82,11 +82,9 @@ pub fn log_item_from_stream_image(image: serde_dynamo::Item) -> Result<Option<Lo
 
 /// Reads an inbound record from a DynamoDB Stream image (the worker's input).
 pub fn inbound_from_stream_image(image: serde_dynamo::Item) -> Result<Option<InboundRecord>, StoreError> {
-    let row: LogRow = serde_dynamo::from_item(image)
-        .map_err(|e| StoreError::Corrupt { key: "stream image".into(), problem: e.to_string() })?;
-    Ok(match row.item {
-        LogItem::In(record) => Some(record),
-        LogItem::Out(_) => None,
+    Ok(match log_item_from_stream_image(image)? {
+        Some(LogItem::In(record)) => Some(record),
+        _ => None,
     })
 }
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
-pub use crate::domain::log::{log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus};
+pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus};
 
 pub mod dynamodb;
 pub mod embedded;
