@@ -37,7 +37,7 @@ pub struct Range {
 }
 
 enum Sink {
-    Csv(csv::Writer<std::io::BufWriter<std::fs::File>>),
+    Csv(Box<csv::Writer<std::io::BufWriter<std::fs::File>>>),
     Xlsx(Box<rust_xlsxwriter::Workbook>, u32),
 }
 
@@ -47,7 +47,7 @@ impl Sink {
             Format::Csv => {
                 let mut file = std::io::BufWriter::new(std::fs::File::create(out).map_err(write_error)?);
                 file.write_all(b"\xEF\xBB\xBF").map_err(write_error)?;
-                Ok(Sink::Csv(csv::Writer::from_writer(file)))
+                Ok(Sink::Csv(Box::new(csv::Writer::from_writer(file))))
             }
             Format::Xlsx => {
                 let mut workbook = rust_xlsxwriter::Workbook::new();
