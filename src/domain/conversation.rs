@@ -2,11 +2,40 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::event::{Event, EventKind};
+use super::event::{Event, EventKind, MessageContent};
 use super::ids::ConversationId;
+use super::rules::ResponseMode;
 
 /// How many applied event ids a conversation remembers (redeliveries come within minutes).
 const RECENT_EVENTS: usize = 16;
+/// How much of the last message the conversation list shows and filters on.
+const PREVIEW_CHARS: usize = 200;
+/// LINE does not publish a firm lifetime for reply tokens; past this we push instead.
+pub const REPLY_TOKEN_VALID_MS: i64 = 50_000;
+
+/// Staff's per-conversation override of the response mode ("bot off for 2 hours", "always manual").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModePin {
+    pub mode: ResponseMode,
+    /// None = until unpinned.
+    pub until_ms: Option<i64>,
+    pub by: String,
+    pub at_ms: i64,
+}
+
+impl ModePin {
+    pub fn is_active(&self, at_ms: i64) -> bool {
+        self.until_ms.is_none_or(|until| at_ms < until)
+    }
+}
+
+/// The reply token of the latest inbound message no automatic reply used: staff may still use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenReplyToken {
+    pub token: String,
+    pub event_id: String,
+    pub received_ms: i64,
+}
 
 /// When an automatic out-of-hours notice went out, and for which closed period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +67,33 @@ pub struct ConversationState {
     /// Recently applied event ids, so a redelivered stream record changes nothing twice.
     #[serde(default)]
     pub recent_events: Vec<String>,
+    /// Newest inbound or outbound message, for the list order.
+    #[serde(default)]
+    pub last_activity_ms: i64,
+    /// When staff last read the conversation; unread while an inbound message is newer.
+    #[serde(default)]
+    pub last_read_ms: i64,
+    /// Marked resolved by staff; a new inbound message reopens it.
+    #[serde(default)]
+    pub resolved: bool,
+    /// The last message's text (or `[sticker]`, `[image]`...), shortened: the list's preview.
+    #[serde(default)]
+    pub last_text: Option<String>,
+    /// Tag ids (at most `tags::MAX_TAGS_PER_USER`).
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub pin: Option<ModePin>,
+    #[serde(default)]
+    pub reply_token: Option<OpenReplyToken>,
+    /// When staff were last told this conversation needs them, and whether the one reminder went out.
+    #[serde(default)]
+    pub notified_ms: Option<i64>,
+    #[serde(default)]
+    pub renotified: bool,
+    /// The last time staff answered (manual reply) or resolved it.
+    #[serde(default)]
+    pub staff_answered_ms: Option<i64>,
     /// Optimistic-concurrency version; 0 = not stored yet.
     pub version: u64,
 }
@@ -56,6 +112,16 @@ impl ConversationState {
             spam: false,
             last_notice: None,
             recent_events: Vec::new(),
+            last_activity_ms: 0,
+            last_read_ms: 0,
+            resolved: false,
+            last_text: None,
+            tags: Vec::new(),
+            pin: None,
+            reply_token: None,
+            notified_ms: None,
+            renotified: false,
+            staff_answered_ms: None,
             version: 0,
         }
     }
@@ -80,8 +146,21 @@ impl ConversationState {
         self.recent_events.push(id.as_str().to_owned());
         self.first_inbound_ms = Some(self.first_inbound_ms.map_or(at_ms, |t| t.min(at_ms)));
         self.last_inbound_ms = Some(self.last_inbound_ms.map_or(at_ms, |t| t.max(at_ms)));
-        match event.kind {
-            EventKind::Message(_) | EventKind::MessageEdited(_) => self.has_written = true,
+        match &event.kind {
+            EventKind::Message(message) | EventKind::MessageEdited(message) => {
+                self.has_written = true;
+                // A new message reopens a resolved conversation and makes it unread.
+                self.resolved = false;
+                if at_ms >= self.last_activity_ms {
+                    self.last_activity_ms = at_ms;
+                    self.last_text = Some(preview(&message.content));
+                    self.reply_token = event.reply_token.as_ref().map(|token| OpenReplyToken {
+                        token: token.clone(),
+                        event_id: id.as_str().to_owned(),
+                        received_ms: at_ms,
+                    });
+                }
+            }
             EventKind::Follow { .. } => {
                 self.following = Some(true);
                 self.follow_count += 1;
@@ -94,5 +173,58 @@ impl ConversationState {
     pub fn flag(&mut self, reason: impl Into<String>) {
         self.needs_attention = true;
         self.attention_reason = Some(reason.into());
+        self.resolved = false;
+    }
+
+    /// What the conversation list sorts by: the newest message either way, or any inbound event.
+    pub fn activity_ms(&self) -> i64 {
+        self.last_activity_ms.max(self.last_inbound_ms.unwrap_or(0))
+    }
+
+    pub fn is_unread(&self) -> bool {
+        self.last_inbound_ms.is_some_and(|t| t > self.last_read_ms)
+    }
+
+    /// The pinned mode, if a pin is active at `at_ms`.
+    pub fn pinned_mode(&self, at_ms: i64) -> Option<ResponseMode> {
+        self.pin.as_ref().filter(|p| p.is_active(at_ms)).map(|p| p.mode)
+    }
+
+    pub fn resolve(&mut self, at_ms: i64) {
+        self.resolved = true;
+        self.needs_attention = false;
+        self.attention_reason = None;
+        self.staff_answered_ms = Some(at_ms);
+    }
+
+    /// Takes the open reply token if it is still fresh at `now_ms`; it can be used once.
+    pub fn take_reply_token(&mut self, now_ms: i64) -> Option<OpenReplyToken> {
+        let token = self.reply_token.take()?;
+        (now_ms - token.received_ms < REPLY_TOKEN_VALID_MS).then_some(token)
+    }
+
+    /// Records a message staff sent: newest activity, answered, no longer waiting for staff.
+    pub fn record_staff_reply(&mut self, at_ms: i64, preview_text: String) {
+        self.last_activity_ms = self.last_activity_ms.max(at_ms);
+        self.last_text = Some(shorten(&preview_text));
+        self.last_read_ms = self.last_read_ms.max(at_ms);
+        self.staff_answered_ms = Some(at_ms);
+        self.needs_attention = false;
+        self.attention_reason = None;
+    }
+}
+
+/// A short text standing for a message in the conversation list.
+pub fn preview(content: &MessageContent) -> String {
+    match content {
+        MessageContent::Text { text, .. } => shorten(text),
+        other => format!("[{}]", other.type_name()),
+    }
+}
+
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(PREVIEW_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
     }
 }

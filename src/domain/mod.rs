@@ -1,6 +1,7 @@
 //! The pure core: no I/O, no clock, no environment. Everything here is a function of its inputs.
 
 pub mod archive;
+pub mod canned;
 pub mod classifier;
 pub mod conversation;
 pub mod event;
@@ -12,4 +13,6 @@ pub mod outbound;
 pub mod rules;
 pub mod schedule;
 pub mod signature;
+pub mod staff;
+pub mod tags;
 pub mod templates;

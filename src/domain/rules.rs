@@ -14,7 +14,8 @@ use super::templates::{fill, ReplyCategory, Templates};
 
 mod format;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ResponseMode {
     Chat,
     SmartChat,
@@ -30,6 +31,12 @@ impl ResponseMode {
             Self::AutoResponse => "auto_response",
             Self::AiResponse => "ai_response",
         }
+    }
+
+    pub const ALL: [ResponseMode; 4] = [Self::Chat, Self::SmartChat, Self::AutoResponse, Self::AiResponse];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
     }
 }
 
@@ -143,6 +150,8 @@ pub fn decide(rules: &Rules, state: &ConversationState, event: &Event, at: Times
         _ if state.is_blocked() => Decision::none("the user has blocked the account"),
         EventKind::Message(message) => {
             let (mode, open) = rules.mode_at(at);
+            let pinned = state.pinned_mode(at.as_millisecond());
+            let mode = pinned.unwrap_or(mode);
             let text = event.text();
             let decision = match mode {
                 ResponseMode::Chat => Decision::none("chat mode: left for staff"),
@@ -156,7 +165,9 @@ pub fn decide(rules: &Rules, state: &ConversationState, event: &Event, at: Times
                 None => "hours off",
             };
             let mut decision = decision.in_mode(mode);
-            decision.reason = format!("{when}, {}: {} message: {}", mode.as_str(), message.content.type_name(), decision.reason);
+            let pin = if pinned.is_some() { " (pinned by staff)" } else { "" };
+            decision.reason =
+                format!("{when}, {}{pin}: {} message: {}", mode.as_str(), message.content.type_name(), decision.reason);
             decision
         }
         EventKind::MessageEdited(_) => Decision::none("an edited message: logged, not answered again"),

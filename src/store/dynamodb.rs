@@ -12,11 +12,14 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{log_sort_key, Claim, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{log_sort_key, Claim, Doc, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 
 const STATE_SK: &str = "STATE";
+/// The sparse index listing conversations by activity: every STATE item, one partition.
+pub const ACTIVITY_INDEX: &str = "by_activity";
+const ACTIVITY_PARTITION: &str = "CONV";
 
 #[derive(Serialize, Deserialize)]
 struct LogRow {
@@ -30,8 +33,29 @@ struct LogRow {
 struct StateRow {
     pk: String,
     sk: String,
+    /// Key attributes of `ACTIVITY_INDEX` (absent on items written before it existed).
+    #[serde(default)]
+    list: Option<String>,
+    #[serde(default)]
+    activity: Option<String>,
     #[serde(flatten)]
     state: ConversationState,
+}
+
+fn activity_sort_key(state: &ConversationState) -> String {
+    format!("{:013}#{}", state.activity_ms().max(0), state.id)
+}
+
+#[derive(Serialize, Deserialize)]
+struct DocRow {
+    pk: String,
+    sk: String,
+    body: String,
+    version: u64,
+}
+
+fn doc_partition(collection: &str) -> String {
+    format!("DOC#{collection}")
 }
 
 fn partition_key(id: &ConversationId) -> String {
@@ -160,7 +184,13 @@ impl Store for DynamoStore {
         let pk = partition_key(&state.id);
         let mut next = state.clone();
         next.version += 1;
-        let row = StateRow { pk: pk.clone(), sk: STATE_SK.into(), state: next };
+        let row = StateRow {
+            pk: pk.clone(),
+            sk: STATE_SK.into(),
+            list: Some(ACTIVITY_PARTITION.into()),
+            activity: Some(activity_sort_key(&next)),
+            state: next,
+        };
         let request = self.client.put_item().table_name(&self.table).set_item(Some(to_item(&row, &pk)?));
         let request = if state.version == 0 {
             request.condition_expression("attribute_not_exists(pk)")
@@ -225,6 +255,102 @@ impl Store for DynamoStore {
         // DynamoDB returns a LastEvaluatedKey when the page is full even if nothing follows;
         // a next page that turns out empty is harmless.
         let next = out.last_evaluated_key.and(last_sk);
+        Ok(Page { items, next })
+    }
+
+    async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError> {
+        let limit = page.limit.max(1);
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(ACTIVITY_INDEX)
+            .key_condition_expression("#list = :list")
+            .expression_attribute_names("#list", "list")
+            .expression_attribute_values(":list", AttributeValue::S(ACTIVITY_PARTITION.into()))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = &page.after {
+            // The cursor is the index sort key; the table key follows from it.
+            let conv = after.split_once('#').map_or("", |(_, c)| c);
+            request = request
+                .exclusive_start_key("list", AttributeValue::S(ACTIVITY_PARTITION.into()))
+                .exclusive_start_key("activity", AttributeValue::S(after.clone()))
+                .exclusive_start_key("pk", AttributeValue::S(format!("CONV#{conv}")))
+                .exclusive_start_key("sk", AttributeValue::S(STATE_SK.into()));
+        }
+        let out = request.send().await.map_err(|e| classify(e, ACTIVITY_INDEX))?;
+        let mut items = Vec::new();
+        let mut last = None;
+        for item in out.items.unwrap_or_default() {
+            let row: StateRow = from_item(item, ACTIVITY_INDEX)?;
+            last = row.activity.clone();
+            items.push(row.state);
+        }
+        let next = out.last_evaluated_key.and(last);
+        Ok(Page { items, next })
+    }
+
+    async fn doc(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError> {
+        match self.get(doc_partition(collection), id.to_owned()).await? {
+            None => Ok(None),
+            Some(item) => {
+                let row: DocRow = from_item(item, id)?;
+                Ok(Some(Doc { id: row.sk, body: row.body, version: row.version }))
+            }
+        }
+    }
+
+    async fn put_doc(&self, collection: &str, doc: &Doc) -> Result<(), StoreError> {
+        let row = DocRow { pk: doc_partition(collection), sk: doc.id.clone(), body: doc.body.clone(), version: doc.version + 1 };
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(to_item(&row, &doc.id)?));
+        let request = if doc.version == 0 {
+            request.condition_expression("attribute_not_exists(pk)")
+        } else {
+            request
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(doc.version.to_string()))
+        };
+        request.send().await.map(|_| ()).map_err(|e| classify(e, &doc.id))
+    }
+
+    async fn delete_doc(&self, collection: &str, id: &str, version: u64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(doc_partition(collection)))
+            .key("sk", AttributeValue::S(id.to_owned()))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e, id))
+    }
+
+    async fn docs(&self, collection: &str, page: &PageRequest) -> Result<Page<Doc>, StoreError> {
+        let pk = doc_partition(collection);
+        let limit = page.limit.max(1);
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        if let Some(after) = &page.after {
+            request = request
+                .exclusive_start_key("pk", AttributeValue::S(pk.clone()))
+                .exclusive_start_key("sk", AttributeValue::S(after.clone()));
+        }
+        let out = request.send().await.map_err(|e| classify(e, &pk))?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let row: DocRow = from_item(item, &pk)?;
+            items.push(Doc { id: row.sk, body: row.body, version: row.version });
+        }
+        let next = out.last_evaluated_key.and(items.last().map(|d| d.id.clone()));
         Ok(Page { items, next })
     }
 }

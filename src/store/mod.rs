@@ -53,6 +53,27 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// A small versioned JSON document of the operator side: the tag registry, a canned reply, a
+/// note, the settings. Collections are few and small; the log never goes here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Doc {
+    pub id: String,
+    /// JSON text.
+    pub body: String,
+    /// Optimistic-concurrency version; 0 = not stored yet.
+    pub version: u64,
+}
+
+/// Collection names, in one place so both adapters and the service agree.
+pub mod collections {
+    pub const META: &str = "meta";
+    pub const CANNED: &str = "canned";
+    /// Notes of one conversation: `notes:<conversation>`.
+    pub fn notes(conversation: &crate::domain::ids::ConversationId) -> String {
+        format!("notes:{conversation}")
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Logs an inbound event once; the conditional write that decides idempotency.
@@ -71,4 +92,20 @@ pub trait Store: Send + Sync {
 
     /// One conversation's log, oldest first, paged.
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError>;
+
+    // --- Operator side ---
+
+    /// Conversations, newest activity first, paged.
+    async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError>;
+
+    async fn doc(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError>;
+
+    /// Writes `doc` if the stored version is still `doc.version` (0 = must not exist); stores version + 1.
+    async fn put_doc(&self, collection: &str, doc: &Doc) -> Result<(), StoreError>;
+
+    /// Deletes a document if the stored version is still `version`; `Conflict` otherwise (or if absent).
+    async fn delete_doc(&self, collection: &str, id: &str, version: u64) -> Result<(), StoreError>;
+
+    /// A collection's documents in id order, paged.
+    async fn docs(&self, collection: &str, page: &PageRequest) -> Result<Page<Doc>, StoreError>;
 }

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use self::writer::Writer;
-use super::{log_sort_key, Claim, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{log_sort_key, Claim, Doc, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 
@@ -19,6 +19,22 @@ const LOG: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("log"
 const CONVERSATIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("conversations");
 /// (conversation, sort key) of inbound events not yet handled; the local stand-in for the stream.
 const PENDING: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pending");
+/// `activity_key(state)` -> (); ascending order is newest activity first.
+const ACTIVITY: TableDefinition<'_, &str, ()> = TableDefinition::new("activity");
+/// (collection, id) -> DocValue JSON.
+const DOCS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("docs");
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DocValue {
+    body: String,
+    version: u64,
+}
+
+/// Inverted time first, so iterating in key order lists the newest activity first.
+fn activity_key(state: &ConversationState) -> String {
+    const MAX_MS: i64 = 9_999_999_999_999;
+    format!("{:013}#{}", MAX_MS - state.activity_ms().clamp(0, MAX_MS), state.id)
+}
 
 mod writer;
 
@@ -52,6 +68,17 @@ impl EmbeddedStore {
             txn.open_table(LOG).map_err(unavailable)?;
             txn.open_table(CONVERSATIONS).map_err(unavailable)?;
             txn.open_table(PENDING).map_err(unavailable)?;
+            txn.open_table(DOCS).map_err(unavailable)?;
+            // A store from before the conversation list existed: index what it has, once.
+            let mut activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
+            if activity.is_empty().map_err(unavailable)? {
+                let conversations = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
+                for entry in conversations.iter().map_err(unavailable)? {
+                    let (key, value) = entry.map_err(unavailable)?;
+                    let state: ConversationState = serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
+                    activity.insert(activity_key(&state).as_str(), ()).map_err(unavailable)?;
+                }
+            }
         }
         txn.commit().map_err(unavailable)?;
         let db = Arc::new(db);
@@ -157,6 +184,7 @@ impl Store for EmbeddedStore {
         let mut next = state.clone();
         next.version += 1;
         let bytes = serde_json::to_vec(&next).map_err(|e| corrupt(&key, e))?;
+        let next_for_index = next;
         self.writer
             .write(move |txn| {
                 let mut table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
@@ -166,10 +194,15 @@ impl Store for EmbeddedStore {
                     .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(&key, e)))
                     .transpose()?;
                 // A lost race is an answer, not a failure of the batch.
-                if stored.map_or(0, |s| s.version) != expected {
+                if stored.as_ref().map_or(0, |s| s.version) != expected {
                     return Ok(Err(StoreError::Conflict(key)));
                 }
                 table.insert(key.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                let mut activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
+                if let Some(old) = &stored {
+                    activity.remove(activity_key(old).as_str()).map_err(unavailable)?;
+                }
+                activity.insert(activity_key(&next_for_index).as_str(), ()).map_err(unavailable)?;
                 Ok(Ok(()))
             })
             .await?
@@ -221,6 +254,122 @@ impl Store for EmbeddedStore {
                 }
                 items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?);
                 last_key = Some(sk.to_owned());
+            }
+            Ok(Page { items, next: None })
+        })
+        .await
+    }
+
+    async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError> {
+        let limit = page.limit.max(1);
+        let after = page.after.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
+            let conversations = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
+            let start = match &after {
+                Some(key) => Bound::Excluded(key.as_str()),
+                None => Bound::Unbounded,
+            };
+            let mut items = Vec::new();
+            let mut last = None;
+            for entry in activity.range::<&str>((start, Bound::Unbounded)).map_err(unavailable)? {
+                let (key, _) = entry.map_err(unavailable)?;
+                if items.len() == limit {
+                    return Ok(Page { items, next: last });
+                }
+                let key = key.value();
+                let conv = key.split_once('#').map_or("", |(_, c)| c);
+                if let Some(value) = conversations.get(conv).map_err(unavailable)? {
+                    items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(conv, e))?);
+                }
+                last = Some(key.to_owned());
+            }
+            Ok(Page { items, next: None })
+        })
+        .await
+    }
+
+    async fn doc(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError> {
+        let (collection, id) = (collection.to_owned(), id.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(DOCS).map_err(unavailable)?;
+            let value = table.get((collection.as_str(), id.as_str())).map_err(unavailable)?;
+            value
+                .map(|v| {
+                    let d: DocValue = serde_json::from_slice(v.value()).map_err(|e| corrupt(&id, e))?;
+                    Ok(Doc { id: id.clone(), body: d.body, version: d.version })
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn put_doc(&self, collection: &str, doc: &Doc) -> Result<(), StoreError> {
+        let (collection, id, expected) = (collection.to_owned(), doc.id.clone(), doc.version);
+        let bytes = serde_json::to_vec(&DocValue { body: doc.body.clone(), version: expected + 1 }).map_err(|e| corrupt(&id, e))?;
+        self.writer
+            .write(move |txn| {
+                let mut table = txn.open_table(DOCS).map_err(unavailable)?;
+                let key = (collection.as_str(), id.as_str());
+                let stored = match table.get(key).map_err(unavailable)? {
+                    Some(v) => serde_json::from_slice::<DocValue>(v.value()).map_err(|e| corrupt(&id, e))?.version,
+                    None => 0,
+                };
+                if stored != expected {
+                    return Ok(Err(StoreError::Conflict(id.clone())));
+                }
+                table.insert(key, bytes.as_slice()).map_err(unavailable)?;
+                Ok(Ok(()))
+            })
+            .await?
+    }
+
+    async fn delete_doc(&self, collection: &str, id: &str, version: u64) -> Result<(), StoreError> {
+        let (collection, id) = (collection.to_owned(), id.to_owned());
+        self.writer
+            .write(move |txn| {
+                let mut table = txn.open_table(DOCS).map_err(unavailable)?;
+                let key = (collection.as_str(), id.as_str());
+                let stored = match table.get(key).map_err(unavailable)? {
+                    Some(v) => Some(serde_json::from_slice::<DocValue>(v.value()).map_err(|e| corrupt(&id, e))?.version),
+                    None => None,
+                };
+                if stored != Some(version) {
+                    return Ok(Err(StoreError::Conflict(id.clone())));
+                }
+                table.remove(key).map_err(unavailable)?;
+                Ok(Ok(()))
+            })
+            .await?
+    }
+
+    async fn docs(&self, collection: &str, page: &PageRequest) -> Result<Page<Doc>, StoreError> {
+        let collection = collection.to_owned();
+        let limit = page.limit.max(1);
+        let after = page.after.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(DOCS).map_err(unavailable)?;
+            let start = match &after {
+                Some(id) => Bound::Excluded((collection.as_str(), id.as_str())),
+                None => Bound::Included((collection.as_str(), "")),
+            };
+            let mut items = Vec::new();
+            let mut last = None;
+            for entry in table.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                let (c, id) = key.value();
+                if c != collection {
+                    break;
+                }
+                if items.len() == limit {
+                    return Ok(Page { items, next: last });
+                }
+                let d: DocValue = serde_json::from_slice(value.value()).map_err(|e| corrupt(id, e))?;
+                items.push(Doc { id: id.to_owned(), body: d.body, version: d.version });
+                last = Some(id.to_owned());
             }
             Ok(Page { items, next: None })
         })

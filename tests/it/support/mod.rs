@@ -8,7 +8,8 @@ pub mod line_standin;
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use line_oa::domain::signature::ChannelSecret;
 
@@ -61,6 +62,18 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attr("pk"))
         .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("list"))
+        .attribute_definitions(attr("activity"))
+        // As in template.yaml: the conversation list, newest activity first.
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(line_oa::store::dynamodb::ACTIVITY_INDEX)
+                .key_schema(key("list", KeyType::Hash))
+                .key_schema(key("activity", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .expect("create table on the DynamoDB-protocol server");
