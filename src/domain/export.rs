@@ -55,6 +55,14 @@ fn outbound_content(messages: &str) -> (String, String, String) {
     (types.join(","), texts.join("\n"), refs.join("\n"))
 }
 
+/// The readable text of a log item (message text, sticker text, file name...): what search looks at.
+pub fn text_of(item: &LogItem) -> String {
+    match item {
+        LogItem::In(r) => inbound_content(&r.raw).0,
+        LogItem::Out(r) => outbound_content(&r.messages).1,
+    }
+}
+
 pub fn row(item: &LogItem, tz: &TimeZone) -> ExportRow {
     match item {
         LogItem::In(r) => {

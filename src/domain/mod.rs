@@ -7,6 +7,7 @@ pub mod conversation;
 pub mod event;
 pub mod export;
 pub mod ids;
+pub mod inbox;
 pub mod keywords;
 pub mod log;
 pub mod outbound;

@@ -35,13 +35,18 @@ impl Service {
         let event = Event::from_raw_json(&record.raw).map_err(|e| ServiceError::Malformed(e.to_string()))?;
         // Decide by when the user sent it, so a late or replayed event is decided as on time.
         let at = jiff::Timestamp::from_millisecond(record.timestamp_ms).unwrap_or_else(|_| jiff::Timestamp::now());
-        let rules = &self.settings.rules;
+        let settings = self.settings().await;
+        let rules = &settings.rules;
         let mut decision: Option<Decision> = None;
         // The event, the decision's state changes (attention, throttle) and the version: one write.
         self.update_conversation(&record.conversation, |s| {
             s.apply(&event, record.timestamp_ms);
             let d = decide(rules, s, &event, at);
             d.apply_to(s);
+            // An automatic reply spends the token; otherwise staff may still use it.
+            if !d.reply.is_empty() {
+                s.reply_token = None;
+            }
             decision = Some(d);
         })
         .await?;
@@ -66,11 +71,11 @@ impl Service {
             return Ok(HandleOutcome::NoReply("no reply token".into()));
         };
         let messages = self.render(&decision.reply, &event).await;
-        self.reply_once(record, token, &messages, &decision.reason).await
+        self.reply_once(record, token, &messages, &decision.reason, settings.push_fallback).await
     }
 
     /// Read, change, write with a version check; re-read on conflict.
-    async fn update_conversation(
+    pub(crate) async fn update_conversation(
         &self,
         id: &ConversationId,
         mut change: impl FnMut(&mut ConversationState),
@@ -114,6 +119,7 @@ impl Service {
         token: &str,
         messages: &[OutboundMessage],
         reason: &str,
+        push_fallback: bool,
     ) -> Result<HandleOutcome, ServiceError> {
         let now = self.now_ms();
         let mut out = OutboundRecord {
@@ -154,7 +160,7 @@ impl Service {
                 // The token may be spent by our own earlier attempt: pushing could send twice.
                 return self.fail(out, "reply token refused after an interrupted attempt; not pushed, to avoid a duplicate".into()).await;
             }
-            Err(LineApiError::InvalidReplyToken) if self.settings.push_fallback => {
+            Err(LineApiError::InvalidReplyToken) if push_fallback => {
                 out.method = "push".into();
                 self.push(&record.conversation, &prepared, record).await
             }

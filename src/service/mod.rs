@@ -8,8 +8,12 @@ use crate::line_api::LineApi;
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 
+use self::live_settings::LiveSettings;
+
 mod handle;
 mod ingest;
+pub mod live_settings;
+pub mod operator;
 
 pub use handle::HandleOutcome;
 pub use ingest::IngestSummary;
@@ -39,7 +43,7 @@ pub struct Service {
     verifier: SignatureVerifier,
     store: Arc<dyn Store>,
     line: Arc<dyn LineApi>,
-    settings: Arc<Settings>,
+    settings: LiveSettings,
     retention_days: u32,
     clock: Clock,
 }
@@ -53,19 +57,32 @@ impl Service {
         retention_days: u32,
         clock: Clock,
     ) -> Self {
-        Self { verifier, store, line, settings: Arc::new(settings), retention_days, clock }
+        Self { verifier, store, line, settings: LiveSettings::new(settings), retention_days, clock }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    fn now_ms(&self) -> i64 {
+    pub fn line(&self) -> &Arc<dyn LineApi> {
+        &self.line
+    }
+
+    pub fn live_settings(&self) -> &LiveSettings {
+        &self.settings
+    }
+
+    /// The settings in force now (the file's, or the last saved through the operator API).
+    pub async fn settings(&self) -> Arc<Settings> {
+        self.settings.current(self.store.as_ref()).await
+    }
+
+    pub fn now_ms(&self) -> i64 {
         (self.clock)()
     }
 
     /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
-    fn expires_at(&self, at_ms: i64) -> i64 {
+    pub(crate) fn expires_at(&self, at_ms: i64) -> i64 {
         at_ms / 1000 + i64::from(self.retention_days) * 86_400
     }
 }

@@ -173,5 +173,5 @@ pub(super) fn settings(f: SettingsFile) -> Result<Settings, SettingsError> {
         },
         groups_allowed: f.groups.allowed,
     };
-    Ok(Settings { rules, push_fallback: f.reply.push_fallback })
+    Ok(Settings { rules, push_fallback: f.reply.push_fallback, source: "".into() })
 }

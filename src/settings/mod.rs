@@ -31,6 +31,8 @@ pub struct Settings {
     pub rules: Rules,
     /// Push when a reply token has expired. Off by default: pushes count against the quota.
     pub push_fallback: bool,
+    /// The TOML these settings were read from, so the operator API can show and edit it.
+    pub source: std::sync::Arc<str>,
 }
 
 impl Default for Settings {
@@ -42,7 +44,9 @@ impl Default for Settings {
 impl Settings {
     pub fn from_toml(text: &str) -> Result<Self, SettingsError> {
         let parsed: file::SettingsFile = toml::from_str(text).map_err(|e| SettingsError::Parse(e.to_string()))?;
-        convert::settings(parsed)
+        let mut settings = convert::settings(parsed)?;
+        settings.source = text.into();
+        Ok(settings)
     }
 
     pub fn load(path: &Path) -> Result<Self, SettingsError> {

@@ -258,6 +258,10 @@ impl Store for DynamoStore {
         Ok(Page { items, next })
     }
 
+    fn activity_cursor(&self, state: &ConversationState) -> String {
+        activity_sort_key(state)
+    }
+
     async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError> {
         let limit = page.limit.max(1);
         let mut request = self

@@ -95,6 +95,9 @@ pub trait Store: Send + Sync {
 
     // --- Operator side ---
 
+    /// The cursor that resumes `conversations_by_activity` right after `state`.
+    fn activity_cursor(&self, state: &ConversationState) -> String;
+
     /// Conversations, newest activity first, paged.
     async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError>;
 

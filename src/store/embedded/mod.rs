@@ -260,6 +260,10 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    fn activity_cursor(&self, state: &ConversationState) -> String {
+        activity_key(state)
+    }
+
     async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError> {
         let limit = page.limit.max(1);
         let after = page.after.clone();

@@ -1,0 +1,273 @@
+//! Conversations: list, read, mark, pin, spam, notes.
+
+use serde::{Deserialize, Serialize};
+
+use super::{new_id, page_limit, OperatorError, MAX_EXAMINED};
+use crate::domain::conversation::{ConversationState, ModePin};
+use crate::domain::ids::ConversationId;
+use crate::domain::inbox::ConversationFilter;
+use crate::domain::rules::ResponseMode;
+use crate::domain::staff::Staff;
+use crate::domain::tags::TagRegistry;
+use crate::service::Service;
+use crate::store::{collections, Doc, LogItem, Page, PageRequest, StoreError};
+
+/// Re-read and retry this many times when another write to the conversation came first.
+const RETRIES: usize = 8;
+pub const MAX_NOTE_CHARS: usize = 1_000;
+/// The longest a timed pin may run (a permanent one has no end).
+const MAX_PIN_MINUTES: u32 = 60 * 24 * 90;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TagRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// One conversation as the list and detail routes show it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationView {
+    pub id: String,
+    pub source_type: String,
+    pub last_activity_ms: i64,
+    pub last_text: Option<String>,
+    pub unread: bool,
+    pub needs_attention: bool,
+    pub attention_reason: Option<String>,
+    pub resolved: bool,
+    pub spam: bool,
+    pub blocked: bool,
+    pub has_written: bool,
+    pub tags: Vec<TagRef>,
+    pub pin: Option<ModePin>,
+    pub version: u64,
+}
+
+impl ConversationView {
+    pub fn new(s: &ConversationState, registry: &TagRegistry, now_ms: i64) -> Self {
+        Self {
+            id: s.id.to_string(),
+            source_type: s.id.as_str().split_once(':').map_or("none", |(kind, _)| kind).to_owned(),
+            last_activity_ms: s.activity_ms(),
+            last_text: s.last_text.clone(),
+            unread: s.is_unread(),
+            needs_attention: s.needs_attention,
+            attention_reason: s.attention_reason.clone(),
+            resolved: s.resolved,
+            spam: s.spam,
+            blocked: s.is_blocked(),
+            has_written: s.has_written,
+            // A deleted tag disappears from every user at once.
+            tags: s
+                .tags
+                .iter()
+                .filter_map(|id| registry.get(id).map(|t| TagRef { id: t.id.clone(), name: t.name.clone() }))
+                .collect(),
+            pin: s.pin.clone().filter(|p| p.is_active(now_ms)),
+            version: s.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinRequest {
+    pub mode: String,
+    /// Minutes from now; absent = until unpinned.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoteView {
+    pub id: String,
+    pub text: String,
+    pub by: String,
+    pub at_ms: i64,
+}
+
+impl Service {
+    pub(crate) async fn existing_conversation(&self, id: &ConversationId) -> Result<ConversationState, OperatorError> {
+        self.store.conversation(id).await?.ok_or_else(|| OperatorError::NotFound(format!("conversation {id}")))
+    }
+
+    /// Read, change, versioned write; re-read on conflict. Unknown conversations are not created.
+    pub(crate) async fn modify_conversation(
+        &self,
+        id: &ConversationId,
+        mut change: impl FnMut(&mut ConversationState) -> Result<(), OperatorError>,
+    ) -> Result<ConversationState, OperatorError> {
+        for _ in 0..RETRIES {
+            let mut state = self.existing_conversation(id).await?;
+            change(&mut state)?;
+            match self.store.save_conversation(&state).await {
+                Ok(()) => {
+                    state.version += 1;
+                    return Ok(state);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(OperatorError::Conflict(format!("conversation {id} is changing too fast; try again")))
+    }
+
+    pub async fn view(&self, state: &ConversationState) -> Result<ConversationView, OperatorError> {
+        Ok(ConversationView::new(state, &self.tag_registry().await?.0, self.now_ms()))
+    }
+
+    /// Newest activity first. A filtered page may come back short, with a cursor to go on.
+    pub async fn list_conversations(
+        &self,
+        filter: &ConversationFilter,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> Result<Page<ConversationView>, OperatorError> {
+        let limit = page_limit(limit, 50)?;
+        let (registry, _) = self.tag_registry().await?;
+        let now = self.now_ms();
+        let mut items = Vec::new();
+        let mut cursor = after;
+        let mut examined = 0;
+        loop {
+            let page = self.store.conversations_by_activity(&PageRequest { limit: limit.max(25), after: cursor }).await?;
+            let count = page.items.len();
+            for (i, state) in page.items.iter().enumerate() {
+                examined += 1;
+                if filter.matches(state) {
+                    items.push(ConversationView::new(state, &registry, now));
+                }
+                if items.len() == limit || examined >= MAX_EXAMINED {
+                    let more = i + 1 < count || page.next.is_some();
+                    return Ok(Page { items, next: more.then(|| self.store.activity_cursor(state)) });
+                }
+            }
+            match page.next {
+                None => return Ok(Page { items, next: None }),
+                next => cursor = next,
+            }
+        }
+    }
+
+    pub async fn messages(
+        &self,
+        id: &ConversationId,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> Result<Page<LogItem>, OperatorError> {
+        let limit = page_limit(limit, 100)?;
+        self.existing_conversation(id).await?;
+        Ok(self.store.log(id, &PageRequest { limit, after }).await?)
+    }
+
+    pub async fn mark_read(&self, id: &ConversationId) -> Result<ConversationState, OperatorError> {
+        let now = self.now_ms();
+        self.modify_conversation(id, |s| {
+            s.last_read_ms = s.last_read_ms.max(now).max(s.last_inbound_ms.unwrap_or(0));
+            Ok(())
+        })
+        .await
+    }
+
+    /// `needs_attention`, `resolved` or `open` (neither).
+    pub async fn set_status(&self, id: &ConversationId, status: &str, staff: &Staff) -> Result<ConversationState, OperatorError> {
+        let now = self.now_ms();
+        let reason = format!("marked by {}", staff.name);
+        let status = match status {
+            "needs_attention" | "resolved" | "open" => status,
+            other => return Err(OperatorError::invalid("status", format!("{other:?}: expected needs_attention, resolved or open"))),
+        };
+        self.modify_conversation(id, |s| {
+            match status {
+                "needs_attention" => s.flag(reason.clone()),
+                "resolved" => s.resolve(now),
+                _ => {
+                    s.needs_attention = false;
+                    s.attention_reason = None;
+                    s.resolved = false;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn pin(&self, id: &ConversationId, request: &PinRequest, staff: &Staff) -> Result<ConversationState, OperatorError> {
+        let mode = ResponseMode::parse(&request.mode).ok_or_else(|| {
+            OperatorError::invalid("mode", format!("{:?}: expected chat, smart_chat, auto_response or ai_response", request.mode))
+        })?;
+        let now = self.now_ms();
+        let until_ms = match request.minutes {
+            Some(0) => return Err(OperatorError::invalid("minutes", "must be at least 1 (omit it to pin until unpinned)")),
+            Some(m) if m > MAX_PIN_MINUTES => {
+                return Err(OperatorError::invalid("minutes", format!("at most {MAX_PIN_MINUTES} (90 days)")))
+            }
+            Some(m) => Some(now + i64::from(m) * 60_000),
+            None => None,
+        };
+        let pin = ModePin { mode, until_ms, by: staff.name.clone(), at_ms: now };
+        self.modify_conversation(id, |s| {
+            s.pin = Some(pin.clone());
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn unpin(&self, id: &ConversationId) -> Result<ConversationState, OperatorError> {
+        self.modify_conversation(id, |s| {
+            s.pin = None;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_spam(&self, id: &ConversationId, spam: bool) -> Result<ConversationState, OperatorError> {
+        self.modify_conversation(id, |s| {
+            s.spam = spam;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn add_note(&self, id: &ConversationId, text: &str, staff: &Staff) -> Result<NoteView, OperatorError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(OperatorError::invalid("text", "must not be empty"));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_NOTE_CHARS {
+            return Err(OperatorError::invalid("text", format!("{chars} characters; at most {MAX_NOTE_CHARS}")));
+        }
+        self.existing_conversation(id).await?;
+        let now = self.now_ms();
+        let note = NoteView { id: new_id(now), text: text.to_owned(), by: staff.name.clone(), at_ms: now };
+        let body = serde_json::to_string(&note).expect("a note serialises");
+        self.store.put_doc(&collections::notes(id), &Doc { id: note.id.clone(), body, version: 0 }).await?;
+        Ok(note)
+    }
+
+    pub async fn notes(&self, id: &ConversationId) -> Result<Vec<NoteView>, OperatorError> {
+        self.existing_conversation(id).await?;
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.docs(&collections::notes(id), &PageRequest { limit: 200, after }).await?;
+            for doc in page.items {
+                out.push(serde_json::from_str(&doc.body).map_err(|e| StoreError::Corrupt { key: doc.id, problem: e.to_string() })?);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    pub async fn delete_note(&self, id: &ConversationId, note_id: &str) -> Result<(), OperatorError> {
+        let collection = collections::notes(id);
+        let doc = self.store.doc(&collection, note_id).await?.ok_or_else(|| OperatorError::NotFound(format!("note {note_id:?}")))?;
+        self.store.delete_doc(&collection, note_id, doc.version).await.map_err(|e| match e {
+            StoreError::Conflict(_) => OperatorError::NotFound(format!("note {note_id:?}")),
+            e => e.into(),
+        })
+    }
+}
