@@ -18,7 +18,10 @@ pub const USAGE: &str = "usage:
                [--table TABLE]              a conversation's log as CSV (UTF-8 with BOM) or Excel, in the
                                             settings' timezone (default: the local store in DATA_DIR)
   line-oa archive verify [--conversation user:U…] [--dir DIR | --bucket BUCKET]
-                                            check archive hash chains end to end (default DATA_DIR/archive)";
+                                            check archive hash chains end to end (default DATA_DIR/archive)
+  line-oa operator-token NAME (operator|admin)
+                                            make a token for the local operator API: prints the token once
+                                            and the OPERATOR_TOKENS entry (its hash) to configure";
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -153,5 +156,20 @@ pub async fn export(args: &[String]) -> CliResult {
     };
     let rows = run_export(store.as_ref(), &conversation, &range, &tz, format, &out).await?;
     println!("{rows} rows written to {}", out.display());
+    Ok(())
+}
+
+/// A new local operator token. Only its hash is configured, so the token is shown once.
+pub fn operator_token(args: &[String]) -> CliResult {
+    let (Some(name), Some(role), None) = (args.first(), args.get(1), args.get(2)) else {
+        return Err(format!("operator-token needs NAME and ROLE\n{USAGE}").into());
+    };
+    let role = crate::domain::staff::Role::parse(role).ok_or_else(|| format!("ROLE must be operator or admin, not {role:?}"))?;
+    if name.is_empty() || name.contains([':', ',']) || name.chars().any(char::is_whitespace) {
+        return Err(format!("NAME {name:?} must be non-empty, without spaces, `:` or `,`").into());
+    }
+    let token = format!("loa_{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    println!("token (give it to {name}; it is not stored anywhere):\n  {token}");
+    println!("OPERATOR_TOKENS entry (comma-separate several):\n  {name}:{}:{}", role.as_str(), crate::domain::staff::hash_token(&token));
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 
 use crate::domain::signature::{ChannelSecret, SignatureVerifier};
+use crate::domain::staff::TokenTable;
 use crate::settings::{Settings, SettingsError};
 
 pub const DEFAULT_LINE_API_BASE_URL: &str = "https://api.line.me";
@@ -29,6 +30,8 @@ pub struct Config {
     pub line_api_base_url: String,
     pub retention_days: u32,
     pub settings: Settings,
+    /// The local server's operator tokens (hashed); empty = the operator API refuses everyone.
+    pub operator_tokens: std::sync::Arc<TokenTable>,
 }
 
 /// Reads from a lookup function so tests never touch the process environment.
@@ -53,12 +56,15 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
         })?,
     };
     let settings = settings_from_lookup(&get)?;
+    let operator_tokens = TokenTable::parse(&get("OPERATOR_TOKENS").unwrap_or_default())
+        .map_err(|e| ConfigError::Invalid { key: "OPERATOR_TOKENS", problem: e.to_string() })?;
     Ok(Config {
         verifier: SignatureVerifier::new(current, next),
         access_token: non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
         line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
         retention_days,
         settings,
+        operator_tokens: std::sync::Arc::new(operator_tokens),
     })
 }
 

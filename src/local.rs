@@ -12,6 +12,7 @@ use crate::archive::dir::DirArchive;
 use crate::archive::Archiver;
 use crate::config::Config;
 use crate::store::{log_cursor_from, InboundRecord, PageRequest, Store};
+use crate::http::operator::{self, Authenticator};
 use crate::http::{explain_routes, router, AppState};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
@@ -52,8 +53,12 @@ impl LocalApp {
         let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
         tokio::spawn(run_worker(store.clone(), service.clone(), archiver, notify.clone()));
         let on_logged = Arc::new(move || notify.notify_one());
+        if config.operator_tokens.is_empty() {
+            tracing::warn!("OPERATOR_TOKENS is not set: the operator API (/api) refuses every request; see `line-oa operator-token`");
+        }
         let router = router(AppState { service: service.clone(), on_logged })
-            .merge(explain_routes(Arc::new(config.settings.clone())));
+            .merge(explain_routes(service.clone()))
+            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone())));
         Ok(Self { router, store, service })
     }
 }

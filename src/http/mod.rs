@@ -11,10 +11,10 @@ use serde_json::{json, Value};
 
 use crate::domain::signature::SIGNATURE_HEADER;
 use crate::explain::{explain, Explanation, ExplainRequest};
-use crate::settings::Settings;
 use crate::service::{Service, ServiceError};
 
 mod error;
+pub mod operator;
 
 pub use error::ApiError;
 
@@ -35,14 +35,15 @@ pub fn router(state: AppState) -> Router {
     Router::new().route("/webhook", post(webhook)).route("/health", get(health)).with_state(state)
 }
 
-/// The dry-run endpoint of the local server (see `explain`).
-pub fn explain_routes(settings: Arc<Settings>) -> Router {
-    Router::new().route("/explain", post(explain_handler)).with_state(settings)
+/// The dry-run endpoint of the local server (see `explain`), with the settings in force.
+pub fn explain_routes(service: Service) -> Router {
+    Router::new().route("/explain", post(explain_handler)).with_state(service)
 }
 
-async fn explain_handler(State(settings): State<Arc<Settings>>, body: Body) -> Result<Json<Explanation>, ApiError> {
+async fn explain_handler(State(service): State<Service>, body: Body) -> Result<Json<Explanation>, ApiError> {
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
     let request: ExplainRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
+    let settings = service.settings().await;
     explain(&settings, &request, jiff::Timestamp::now()).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 

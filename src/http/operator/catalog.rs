@@ -1,0 +1,133 @@
+//! Tags, canned replies and (admin) settings routes.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::conversations::{filter, list_with};
+use super::{conversation_id, json_body, query, Failure};
+use crate::domain::staff::Staff;
+use crate::service::Service;
+
+type Reply = Result<Json<Value>, Failure>;
+
+pub async fn tag_user(State(service): State<Service>, Path((id, tag_id)): Path<(String, String)>) -> Reply {
+    let state = service.tag_user(&conversation_id(&id)?, &tag_id).await?;
+    Ok(Json(json!(service.view(&state).await?)))
+}
+
+pub async fn untag_user(State(service): State<Service>, Path((id, tag_id)): Path<(String, String)>) -> Reply {
+    let state = service.untag_user(&conversation_id(&id)?, &tag_id).await?;
+    Ok(Json(json!(service.view(&state).await?)))
+}
+
+pub async fn tags(State(service): State<Service>) -> Reply {
+    let (registry, _) = service.tag_registry().await?;
+    Ok(Json(json!({ "items": registry.tags })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameBody {
+    name: String,
+}
+
+pub async fn create_tag(State(service): State<Service>, body: Body) -> Result<(StatusCode, Json<Value>), Failure> {
+    let b: NameBody = json_body(body).await?;
+    Ok((StatusCode::CREATED, Json(json!(service.create_tag(&b.name).await?))))
+}
+
+pub async fn rename_tag(State(service): State<Service>, Path(tag_id): Path<String>, body: Body) -> Reply {
+    let b: NameBody = json_body(body).await?;
+    Ok(Json(json!(service.rename_tag(&tag_id, &b.name).await?)))
+}
+
+pub async fn delete_tag(State(service): State<Service>, Path(tag_id): Path<String>) -> Result<StatusCode, Failure> {
+    service.delete_tag(&tag_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaggedQuery {
+    limit: Option<usize>,
+    after: Option<String>,
+}
+
+/// Users with a tag: the conversation list filtered by it.
+pub async fn tagged(State(service): State<Service>, Path(tag_id): Path<String>, raw: RawQuery) -> Reply {
+    let q: TaggedQuery = query(raw)?;
+    let (registry, _) = service.tag_registry().await?;
+    if registry.get(&tag_id).is_none() {
+        return Err(crate::service::operator::OperatorError::NotFound(format!("tag {tag_id:?}")).into());
+    }
+    list_with(&service, filter(None, Some(tag_id), Some("user"), None)?, q.limit, q.after).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedQuery {
+    q: Option<String>,
+}
+
+pub async fn canned_list(State(service): State<Service>, raw: RawQuery) -> Reply {
+    let q: CannedQuery = query(raw)?;
+    Ok(Json(json!({ "items": service.canned_replies(q.q.as_deref()).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CannedBody {
+    name: String,
+    text: String,
+}
+
+pub async fn canned_create(State(service): State<Service>, body: Body) -> Result<(StatusCode, Json<Value>), Failure> {
+    let b: CannedBody = json_body(body).await?;
+    Ok((StatusCode::CREATED, Json(json!(service.create_canned(&b.name, &b.text).await?))))
+}
+
+pub async fn canned_one(State(service): State<Service>, Path(canned_id): Path<String>) -> Reply {
+    Ok(Json(json!(service.canned_reply(&canned_id).await?.0)))
+}
+
+pub async fn canned_update(State(service): State<Service>, Path(canned_id): Path<String>, body: Body) -> Reply {
+    let b: CannedBody = json_body(body).await?;
+    Ok(Json(json!(service.update_canned(&canned_id, &b.name, &b.text).await?)))
+}
+
+pub async fn canned_delete(State(service): State<Service>, Path(canned_id): Path<String>) -> Result<StatusCode, Failure> {
+    service.delete_canned(&canned_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn settings(State(service): State<Service>) -> Reply {
+    let (settings, version) = service.live_settings().read(service.store().as_ref()).await;
+    Ok(Json(json!({
+        "toml": &*settings.source,
+        "version": version,
+        "source": if version == 0 { "file" } else { "api" },
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    toml: String,
+    /// The version read with GET: a save over someone else's change is refused.
+    version: u64,
+}
+
+pub async fn save_settings(State(service): State<Service>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
+    let b: SettingsBody = json_body(body).await?;
+    let version = service
+        .live_settings()
+        .save(service.store().as_ref(), &b.toml, b.version, &staff.name, service.now_ms())
+        .await
+        .map_err(crate::service::operator::OperatorError::from)?;
+    tracing::info!(by = %staff.name, version, "settings replaced through the operator API");
+    Ok(Json(json!({ "version": version })))
+}

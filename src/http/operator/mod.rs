@@ -1,0 +1,108 @@
+//! The operator API (`/api/...`): the staff side of LINE's chat screen. One route table feeds
+//! the router and the test that holds it to `openapi/operator-api.yml`.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::RawQuery;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::{delete, get, patch, post, put, MethodRouter};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+use crate::domain::ids::ConversationId;
+use crate::domain::staff::Role;
+use crate::service::Service;
+
+mod auth;
+mod catalog;
+mod conversations;
+mod error;
+
+pub use auth::{role_from_groups, Authenticator};
+pub use error::Failure;
+
+/// Operator requests are small JSON; settings TOML is the largest.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub role: Role,
+    handler: MethodRouter<Service>,
+}
+
+fn route(method: &'static str, path: &'static str, role: Role, handler: MethodRouter<Service>) -> Route {
+    Route { method, path, role, handler }
+}
+
+/// Every route the operator API serves.
+pub fn routes() -> Vec<Route> {
+    use catalog as cat;
+    use conversations as conv;
+    use Role::{Admin, Operator};
+    vec![
+        route("GET", "/api/me", Operator, get(conv::me)),
+        route("GET", "/api/conversations", Operator, get(conv::list)),
+        route("GET", "/api/conversations/{id}", Operator, get(conv::one)),
+        route("GET", "/api/conversations/{id}/messages", Operator, get(conv::messages)),
+        route("POST", "/api/conversations/{id}/messages", Operator, post(conv::send)),
+        route("POST", "/api/conversations/{id}/read", Operator, post(conv::read)),
+        route("PUT", "/api/conversations/{id}/status", Operator, put(conv::status)),
+        route("PUT", "/api/conversations/{id}/pin", Operator, put(conv::pin)),
+        route("DELETE", "/api/conversations/{id}/pin", Operator, delete(conv::unpin)),
+        route("PUT", "/api/conversations/{id}/spam", Operator, put(conv::spam)),
+        route("DELETE", "/api/conversations/{id}/spam", Operator, delete(conv::unspam)),
+        route("GET", "/api/conversations/{id}/notes", Operator, get(conv::notes)),
+        route("POST", "/api/conversations/{id}/notes", Operator, post(conv::add_note)),
+        route("DELETE", "/api/conversations/{id}/notes/{note_id}", Operator, delete(conv::delete_note)),
+        route("PUT", "/api/conversations/{id}/tags/{tag_id}", Operator, put(cat::tag_user)),
+        route("DELETE", "/api/conversations/{id}/tags/{tag_id}", Operator, delete(cat::untag_user)),
+        route("GET", "/api/tags", Operator, get(cat::tags)),
+        route("POST", "/api/tags", Operator, post(cat::create_tag)),
+        route("PATCH", "/api/tags/{tag_id}", Operator, patch(cat::rename_tag)),
+        route("DELETE", "/api/tags/{tag_id}", Operator, delete(cat::delete_tag)),
+        route("GET", "/api/tags/{tag_id}/conversations", Operator, get(cat::tagged)),
+        route("GET", "/api/canned-replies", Operator, get(cat::canned_list)),
+        route("POST", "/api/canned-replies", Operator, post(cat::canned_create)),
+        route("GET", "/api/canned-replies/{canned_id}", Operator, get(cat::canned_one)),
+        route("PUT", "/api/canned-replies/{canned_id}", Operator, put(cat::canned_update)),
+        route("DELETE", "/api/canned-replies/{canned_id}", Operator, delete(cat::canned_delete)),
+        route("GET", "/api/search", Operator, get(conv::search)),
+        route("GET", "/api/settings", Admin, get(cat::settings)),
+        route("PUT", "/api/settings", Admin, put(cat::save_settings)),
+    ]
+}
+
+/// The operator API router: authentication on every route (unknown paths under `/api` too),
+/// the admin role where the table says so.
+pub fn router(service: Service, auth: Authenticator) -> Router {
+    let mut api = Router::new();
+    for r in routes() {
+        let handler = match r.role {
+            Role::Admin => r.handler.route_layer(from_fn(auth::require_admin)),
+            Role::Operator => r.handler,
+        };
+        api = api.route(r.path, handler);
+    }
+    api.fallback(|| async { Failure::NoRoute })
+        .method_not_allowed_fallback(|| async { Failure::NoRoute })
+        .layer(from_fn_with_state(auth, auth::authenticate))
+        .with_state(service)
+}
+
+async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, Failure> {
+    let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| Failure::TooLarge(MAX_BODY_BYTES))?;
+    if bytes.is_empty() {
+        return Err(Failure::BadRequest("a JSON body is required".into()));
+    }
+    // serde's message names the field and the problem ("missing field `text`", "unknown field ...").
+    serde_json::from_slice(&bytes).map_err(|e| Failure::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+fn query<T: DeserializeOwned>(RawQuery(raw): RawQuery) -> Result<T, Failure> {
+    serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).map_err(|e| Failure::BadRequest(format!("invalid query: {e}")))
+}
+
+fn conversation_id(raw: &str) -> Result<ConversationId, Failure> {
+    ConversationId::parse(raw)
+        .ok_or_else(|| Failure::BadRequest(format!("`id`: {raw:?} is not a conversation id (user:U…, group:C…, room:R…)")))
+}
