@@ -1,0 +1,197 @@
+//! The operator API end to end: through the local server's router over HTTP (bearer tokens)
+//! and through the Lambda handler in-process (API Gateway events with JWT claims), each on the
+//! embedded store and on DynamoDB over HTTP (moto on 127.0.0.1), with the LINE stand-in.
+
+use std::sync::Arc;
+
+use axum::Router;
+use line_oa::domain::staff::hash_token;
+use line_oa::http::operator::{router, Authenticator};
+use line_oa::service::Service;
+use line_oa::store::dynamodb::DynamoStore;
+use line_oa::store::embedded::EmbeddedStore;
+use line_oa::store::{LogItem, PageRequest, Store};
+use line_oa::domain::ids::ConversationId;
+use line_oa::domain::staff::TokenTable;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+use crate::support::apps::{service, text_body_at, SETTINGS};
+use crate::support::line_standin::{LineStandin, StandinOptions};
+use crate::support::{create_table, dynamo_client, sign};
+
+mod access;
+mod bad_input;
+mod concurrency;
+mod openapi;
+mod walk;
+
+pub const ADMIN_TOKEN: &str = "loa_admin_token_for_tests_0123456789abcdef0123456789abcdef";
+pub const OPERATOR_TOKEN: &str = "loa_operator_token_for_tests_0123456789abcdef0123456789abcd";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// The local server's router, over real HTTP, bearer tokens.
+    Local,
+    /// The Lambda handler in-process: API Gateway v2 events carrying the JWT authorizer's claims.
+    Lambda,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Dynamo,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Who {
+    Admin,
+    Operator,
+    /// No credential at all.
+    Nobody,
+    /// A credential that is not valid: an unknown token; on Lambda, claims without a staff group.
+    Wrong,
+}
+
+pub struct Harness {
+    pub entry: Entry,
+    pub service: Service,
+    pub store: Arc<dyn Store>,
+    pub standin: LineStandin,
+    router: Router,
+    url: Option<String>,
+    http: reqwest::Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl Harness {
+    pub async fn new(entry: Entry, backend: Backend) -> Self {
+        let (store, dir): (Arc<dyn Store>, _) = match backend {
+            Backend::Embedded => {
+                let dir = tempfile::tempdir().unwrap();
+                (Arc::new(EmbeddedStore::open(dir.path()).unwrap()), Some(dir))
+            }
+            Backend::Dynamo => {
+                let client = dynamo_client().await;
+                let table = create_table(&client).await;
+                (Arc::new(DynamoStore::new(client, table)), None)
+            }
+        };
+        let standin = LineStandin::start(StandinOptions::default()).await;
+        let service = service(store.clone(), &standin, SETTINGS);
+        let auth = match entry {
+            Entry::Local => {
+                let spec = format!("alice:admin:{},bob:operator:{}", hash_token(ADMIN_TOKEN), hash_token(OPERATOR_TOKEN));
+                Authenticator::Tokens(Arc::new(TokenTable::parse(&spec).unwrap()))
+            }
+            Entry::Lambda => Authenticator::ApiGatewayJwt,
+        };
+        let router = router(service.clone(), auth);
+        let url = match entry {
+            Entry::Local => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let url = format!("http://{}", listener.local_addr().unwrap());
+                let app = router.clone();
+                tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+                Some(url)
+            }
+            Entry::Lambda => None,
+        };
+        Self { entry, service, store, standin, router, url, http: reqwest::Client::new(), _dir: dir }
+    }
+
+    pub async fn call(&self, who: Who, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let body_text = body.map(|b| b.to_string());
+        self.call_raw(who, method, path, body_text.as_deref()).await
+    }
+
+    pub async fn call_raw(&self, who: Who, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+        match self.entry {
+            Entry::Local => {
+                let url = format!("{}{path}", self.url.as_ref().unwrap());
+                let mut request = self.http.request(method.parse().unwrap(), url);
+                match who {
+                    Who::Admin => request = request.bearer_auth(ADMIN_TOKEN),
+                    Who::Operator => request = request.bearer_auth(OPERATOR_TOKEN),
+                    Who::Wrong => request = request.bearer_auth("loa_not_a_token"),
+                    Who::Nobody => {}
+                }
+                if let Some(b) = body {
+                    request = request.header("content-type", "application/json").body(b.to_owned());
+                }
+                let response = request.send().await.expect("local operator API reachable");
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+            }
+            Entry::Lambda => {
+                let event = api_gateway_event(who, method, path, body);
+                let request = lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway v2 event");
+                let response = self.router.clone().oneshot(request).await.unwrap();
+                let status = response.status().as_u16();
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap();
+                (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+            }
+        }
+    }
+
+    /// A user writes: the webhook logs the event and the worker handles it, as in production.
+    pub async fn user_writes(&self, user: &str, text: &str, event_id: &str, at_ms: i64) -> ConversationId {
+        let body = text_body_at(event_id, user, text, &format!("token-{event_id}"), at_ms);
+        self.service.ingest(&body, Some(&sign(&body))).await.expect("ingest");
+        let id = ConversationId::user(user);
+        let page = self.store.log(&id, &PageRequest { limit: 1000, after: None }).await.unwrap();
+        for item in page.items {
+            if let LogItem::In(record) = item {
+                if record.event_id.as_str() == event_id {
+                    self.service.handle(&record).await.expect("handle");
+                }
+            }
+        }
+        id
+    }
+}
+
+/// What API Gateway (HTTP API, payload 2.0) hands the function after its JWT authorizer.
+fn api_gateway_event(who: Who, method: &str, path: &str, body: Option<&str>) -> Value {
+    let (raw_path, raw_query) = path.split_once('?').unwrap_or((path, ""));
+    let claims = match who {
+        Who::Admin => Some(json!({ "cognito:username": "alice", "cognito:groups": "[admin operator]", "sub": "a-1" })),
+        Who::Operator => Some(json!({ "cognito:username": "bob", "cognito:groups": "[operator]", "sub": "b-1" })),
+        Who::Wrong => Some(json!({ "cognito:username": "eve", "cognito:groups": "[customers]", "sub": "e-1" })),
+        Who::Nobody => None,
+    };
+    let mut context = json!({
+        "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
+        "http": { "method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "it" },
+        "requestId": "req", "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:00:00:00 +0000", "timeEpoch": 0
+    });
+    if let Some(claims) = claims {
+        context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });
+    }
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": raw_path, "rawQueryString": raw_query,
+        "headers": { "content-type": "application/json", "host": "api.example.com" },
+        "requestContext": context,
+        "body": body, "isBase64Encoded": false
+    })
+}
+
+/// Every operator-visible thing, read as admin: equal before and after = nothing changed.
+pub async fn snapshot(h: &Harness, conversations: &[&str]) -> Value {
+    let mut out = json!({});
+    for path in ["/api/conversations?limit=200", "/api/conversations?status=spam", "/api/tags", "/api/canned-replies", "/api/settings"] {
+        out[path] = h.call(Who::Admin, "GET", path, None).await.1;
+    }
+    for c in conversations {
+        for suffix in ["", "/messages", "/notes"] {
+            let path = format!("/api/conversations/{c}{suffix}");
+            out[&path] = h.call(Who::Admin, "GET", &path, None).await.1;
+        }
+    }
+    out
+}

@@ -1,0 +1,132 @@
+//! `openapi/operator-api.yml` and the served routes agree: the same methods and paths, the same
+//! roles, and real requests and responses valid against the document's schemas.
+
+use std::collections::BTreeSet;
+
+use line_oa::http::operator::routes;
+use serde_json::{json, Value};
+
+use super::{now_ms, Backend, Entry, Harness, Who};
+use crate::support::repo_dir;
+
+fn document() -> Value {
+    let text = std::fs::read_to_string(repo_dir().join("openapi/operator-api.yml")).expect("openapi/operator-api.yml");
+    serde_norway::from_str(&text).expect("the OpenAPI document is valid YAML")
+}
+
+#[test]
+fn the_document_lists_exactly_the_served_routes_with_their_roles() {
+    let doc = document();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let role = op["x-required-role"].as_str().unwrap_or_else(|| panic!("{method} {path}: no x-required-role"));
+            documented.insert((method.to_uppercase(), path.clone(), role.to_owned()));
+            for param in path.split('{').skip(1).map(|p| p.split('}').next().unwrap()) {
+                let declared = op["parameters"].as_array().into_iter().flatten().any(|p| p["name"] == param && p["in"] == "path");
+                assert!(declared, "{method} {path}: path parameter {param} not declared");
+            }
+        }
+    }
+    let served: BTreeSet<_> = routes().iter().map(|r| (r.method.to_owned(), r.path.to_owned(), r.role.as_str().to_owned())).collect();
+    let missing: Vec<_> = served.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&served).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "served but not documented: {missing:?}\ndocumented but not served: {extra:?}");
+}
+
+/// Resolves a local `$ref` (responses only; schemas resolve inside the validator).
+fn deref<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("dangling {r}")),
+        None => v,
+    }
+}
+
+fn check(doc: &Value, schema: &Value, instance: &Value, what: &str) {
+    let mut root = json!({ "components": doc["components"] });
+    root.as_object_mut().unwrap().extend(schema.as_object().unwrap().clone());
+    let validator = jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("{what}: bad schema: {e}"));
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{what}: {errors:?}\n{instance}");
+}
+
+struct Checker<'a> {
+    h: &'a Harness,
+    doc: Value,
+    seen: BTreeSet<(String, String)>,
+}
+
+impl Checker<'_> {
+    /// Calls `template` with `ids` filled in and checks request and response against the document.
+    async fn call(&mut self, who: Who, method: &str, template: &str, fill: &[(&str, &str)], query: &str, body: Option<Value>) -> (u16, Value) {
+        let op = self.doc["paths"][template][method.to_lowercase()].clone();
+        assert!(op.is_object(), "{method} {template} is not documented");
+        if let Some(b) = &body {
+            let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+            check(&self.doc, schema, b, &format!("request of {method} {template}"));
+        }
+        let mut path = template.to_owned();
+        for (k, v) in fill {
+            path = path.replace(&format!("{{{k}}}"), v);
+        }
+        let (status, answer) = self.h.call(who, method, &format!("{path}{query}"), body).await;
+        let response = deref(&self.doc, &op["responses"][status.to_string()]);
+        assert!(response.is_object(), "{method} {template} answered {status}, which is not documented: {answer}");
+        if status != 204 {
+            let schema = &response["content"]["application/json"]["schema"];
+            check(&self.doc, schema, &answer, &format!("{status} of {method} {template}"));
+        }
+        self.seen.insert((method.to_owned(), template.to_owned()));
+        (status, answer)
+    }
+}
+
+#[tokio::test]
+async fn real_requests_and_responses_match_the_document() {
+    let h = Harness::new(Entry::Local, Backend::Embedded).await;
+    let conv = h.user_writes("U1", "予約の変更をしたいです", "ev-doc-1", now_ms()).await.to_string();
+    let mut c = Checker { h: &h, doc: document(), seen: BTreeSet::new() };
+    let id = [("id", conv.as_str())];
+    c.call(Who::Operator, "GET", "/api/me", &[], "", None).await;
+    c.call(Who::Operator, "GET", "/api/conversations", &[], "?limit=10", None).await;
+    c.call(Who::Operator, "GET", "/api/conversations/{id}", &id, "", None).await;
+    c.call(Who::Operator, "GET", "/api/conversations/{id}", &[("id", "user:Unknown")], "", None).await;
+    c.call(Who::Operator, "PUT", "/api/conversations/{id}/pin", &id, "", Some(json!({ "mode": "chat", "minutes": 30 }))).await;
+    c.call(Who::Operator, "POST", "/api/conversations/{id}/messages", &id, "", Some(json!({ "messages": [{ "type": "text", "text": "はい" }], "client_id": "k1" }))).await;
+    c.call(Who::Operator, "POST", "/api/conversations/{id}/messages", &id, "", Some(json!({ "messages": [{ "type": "image", "original_content_url": "https://example.com/a.jpg" }] }))).await;
+    c.call(Who::Operator, "POST", "/api/conversations/{id}/messages", &id, "", Some(json!({ "messages": [] }))).await;
+    c.call(Who::Operator, "GET", "/api/conversations/{id}/messages", &id, "", None).await;
+    c.call(Who::Operator, "POST", "/api/conversations/{id}/read", &id, "", None).await;
+    c.call(Who::Operator, "PUT", "/api/conversations/{id}/status", &id, "", Some(json!({ "status": "resolved" }))).await;
+    c.call(Who::Operator, "DELETE", "/api/conversations/{id}/pin", &id, "", None).await;
+    c.call(Who::Operator, "PUT", "/api/conversations/{id}/spam", &id, "", None).await;
+    c.call(Who::Operator, "DELETE", "/api/conversations/{id}/spam", &id, "", None).await;
+    let (_, note) = c.call(Who::Operator, "POST", "/api/conversations/{id}/notes", &id, "", Some(json!({ "text": "メモ" }))).await;
+    c.call(Who::Operator, "GET", "/api/conversations/{id}/notes", &id, "", None).await;
+    let note_id = note["id"].as_str().unwrap().to_owned();
+    c.call(Who::Operator, "DELETE", "/api/conversations/{id}/notes/{note_id}", &[("id", &conv), ("note_id", &note_id)], "", None).await;
+    let (_, tag) = c.call(Who::Operator, "POST", "/api/tags", &[], "", Some(json!({ "name": "VIP" }))).await;
+    let tag_id = tag["id"].as_str().unwrap().to_owned();
+    let both = [("id", conv.as_str()), ("tag_id", tag_id.as_str())];
+    c.call(Who::Operator, "PATCH", "/api/tags/{tag_id}", &both, "", Some(json!({ "name": "常連" }))).await;
+    c.call(Who::Operator, "PUT", "/api/conversations/{id}/tags/{tag_id}", &both, "", None).await;
+    c.call(Who::Operator, "GET", "/api/tags", &[], "", None).await;
+    c.call(Who::Operator, "GET", "/api/tags/{tag_id}/conversations", &both, "", None).await;
+    c.call(Who::Operator, "DELETE", "/api/conversations/{id}/tags/{tag_id}", &both, "", None).await;
+    c.call(Who::Operator, "DELETE", "/api/tags/{tag_id}", &both, "", None).await;
+    let (_, canned) = c.call(Who::Operator, "POST", "/api/canned-replies", &[], "", Some(json!({ "name": "住所", "text": "東京都…" }))).await;
+    let canned_id = canned["id"].as_str().unwrap().to_owned();
+    let cid = [("canned_id", canned_id.as_str())];
+    c.call(Who::Operator, "GET", "/api/canned-replies", &[], "?q=住所", None).await;
+    c.call(Who::Operator, "GET", "/api/canned-replies/{canned_id}", &cid, "", None).await;
+    c.call(Who::Operator, "PUT", "/api/canned-replies/{canned_id}", &cid, "", Some(json!({ "name": "住所", "text": "東京都世田谷区" }))).await;
+    c.call(Who::Operator, "DELETE", "/api/canned-replies/{canned_id}", &cid, "", None).await;
+    c.call(Who::Operator, "GET", "/api/search", &[], "?q=%E4%BA%88%E7%B4%84", None).await;
+    c.call(Who::Nobody, "GET", "/api/search", &[], "?q=x", None).await;
+    c.call(Who::Operator, "GET", "/api/settings", &[], "", None).await;
+    c.call(Who::Admin, "GET", "/api/settings", &[], "", None).await;
+    c.call(Who::Admin, "PUT", "/api/settings", &[], "", Some(json!({ "toml": "account_name = \"x\"\n", "version": 0 }))).await;
+    let all: BTreeSet<_> = routes().iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
+    let unchecked: Vec<_> = all.difference(&c.seen).collect();
+    assert!(unchecked.is_empty(), "routes not exercised against the document: {unchecked:?}");
+}
