@@ -236,3 +236,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_staff_pin_overrides_the_mode_until_it_expires() {
+    use crate::domain::conversation::ModePin;
+    let rules = rules_with(r#"out_of_hours = "auto_response""#);
+    let at = tokyo(2026, 11, 24, 20, 0); // a Tuesday evening, out of hours
+    let msg = text_from("U1", "e1", "営業時間");
+    assert!(!decide(&rules, &state(), &msg, at).reply.is_empty(), "the keyword answers without a pin");
+    let mut pinned = state();
+    let until = at.as_millisecond() + 2 * 3_600_000;
+    pinned.pin = Some(ModePin { mode: ResponseMode::Chat, until_ms: Some(until), by: "alice".into(), at_ms: 0 });
+    let d = decide(&rules, &pinned, &msg, at);
+    assert!(d.reply.is_empty(), "bot off while pinned: {d:?}");
+    assert!(d.reason.contains("pinned by staff"), "{}", d.reason);
+    let later = Timestamp::from_millisecond(until).unwrap();
+    assert!(!decide(&rules, &pinned, &msg, later).reply.is_empty(), "the pin expires by itself");
+    pinned.pin.as_mut().unwrap().until_ms = None;
+    assert!(decide(&rules, &pinned, &msg, later).reply.is_empty(), "a pin without an end holds");
+}

@@ -21,6 +21,8 @@ pub enum Failure {
     TooLarge(usize),
     #[error("no such route")]
     NoRoute,
+    #[error("this route does not take that method")]
+    MethodNotAllowed,
     #[error(transparent)]
     Operator(#[from] OperatorError),
 }
@@ -33,6 +35,7 @@ impl Failure {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
             Self::NoRoute => (StatusCode::NOT_FOUND, "no_route"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::Operator(e) => match e {
                 OperatorError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 OperatorError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),

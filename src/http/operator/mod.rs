@@ -84,7 +84,7 @@ pub fn router(service: Service, auth: Authenticator) -> Router {
         api = api.route(r.path, handler);
     }
     api.fallback(|| async { Failure::NoRoute })
-        .method_not_allowed_fallback(|| async { Failure::NoRoute })
+        .method_not_allowed_fallback(|| async { Failure::MethodNotAllowed })
         .layer(from_fn_with_state(auth, auth::authenticate))
         .with_state(service)
 }

@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use super::{page_limit, OperatorError, MAX_EXAMINED};
+use super::{page_limit, OperatorError};
 use crate::domain::export::text_of;
 use crate::domain::ids::ConversationId;
 use crate::domain::keywords::normalize;
@@ -16,6 +16,9 @@ use crate::store::{log_cursor_from, LogItem, PageRequest};
 /// Default range when none is given: the last 30 days.
 const DEFAULT_RANGE_MS: i64 = 30 * 86_400_000;
 pub const MAX_QUERY_CHARS: usize = 200;
+/// Conversations whose logs one request reads (one Query each on DynamoDB, a few ms apiece);
+/// past this the result carries `next`, so no request outlives API Gateway's 30 s.
+pub const MAX_CONVERSATIONS_PER_SEARCH: usize = 300;
 
 #[derive(Debug, Clone, Default)]
 pub struct SearchQuery {
@@ -77,7 +80,7 @@ impl Service {
                 }
                 self.search_one(&state.id, &needle, from, to, &mut results.hits).await?;
                 results.conversations_read += 1;
-                if results.hits.len() >= limit || results.conversations_read >= MAX_EXAMINED {
+                if results.hits.len() >= limit || results.conversations_read >= MAX_CONVERSATIONS_PER_SEARCH {
                     results.next = Some(self.store.activity_cursor(state));
                     return Ok(results);
                 }

@@ -54,6 +54,8 @@ async fn walk(entry: Entry, backend: Backend) {
     assert!(checked >= 25, "walked {checked} routes");
     // Unknown paths under /api need a credential too.
     assert_eq!(h.call(Who::Nobody, "GET", "/api/nothing-here", None).await.0, 401);
+    assert_eq!(h.call(Who::Admin, "GET", "/api/nothing-here", None).await.0, 404);
+    assert_eq!(h.call(Who::Admin, "PATCH", "/api/me", None).await.0, 405);
     assert_eq!(snapshot(&h, &[&conv]).await, before, "refused requests changed nothing");
     assert_eq!(h.standin.requests().len(), sent_before, "and sent nothing to LINE");
 }
