@@ -14,6 +14,8 @@ use crate::support::apps::{follow_body, post_webhook, test_retry, text_body, tex
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{shared_dir, sign, TEST_SECRET};
 
+const E2E_ADMIN_TOKEN: &str = "loa_e2e_admin_token_0123456789abcdef0123456789abcdef01234567";
+
 struct Server {
     child: Child,
     url: String,
@@ -45,6 +47,7 @@ async fn start_server(standin: &LineStandin, settings: &str) -> Server {
         .env("LINE_CHANNEL_SECRET", TEST_SECRET)
         .env("LINE_CHANNEL_ACCESS_TOKEN", "e2e-token")
         .env("LINE_API_BASE_URL", standin.base_url())
+        .env("OPERATOR_TOKENS", format!("alice:admin:{}", line_oa::domain::staff::hash_token(E2E_ADMIN_TOKEN)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -199,4 +202,39 @@ async fn handled_conversations_are_archived_and_the_chain_verifies_until_tampere
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(!out.status.success());
     assert!(stdout.contains("BROKEN  user:Uarch") && stdout.contains("altered"), "{stdout}");
+}
+
+#[tokio::test]
+async fn staff_work_the_chat_through_the_operator_api_of_the_running_server() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    let api = |method: reqwest::Method, path: &str| client.request(method, format!("{}{path}", server.url)).bearer_auth(E2E_ADMIN_TOKEN);
+    let text = text_body("e2e-op-1", "Uop", "相談したいです", "r-e2e-op-1");
+    assert_eq!(post_webhook(&client, &server.url, &text, Some(&sign(&text))).await.0, 200);
+    wait_for_requests(&standin, 1, Duration::from_secs(5)).await;
+    let anonymous = client.get(format!("{}/api/conversations", server.url)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let list: serde_json::Value = api(reqwest::Method::GET, "/api/conversations").send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["items"][0]["id"], "user:Uop", "{list}");
+    // Settings saved through the API are used by the running server's worker at once.
+    let toml = "[modes]\nalways = \"auto_response\"\n[[keyword_responses]]\nkeywords = [\"ping\"]\nmessages = [{ type = \"text\", text = \"pong\" }]\n";
+    let saved = api(reqwest::Method::PUT, "/api/settings").json(&serde_json::json!({ "toml": toml, "version": 0 })).send().await.unwrap();
+    assert_eq!(saved.status(), 200);
+    let ping = text_body("e2e-op-2", "Uop", "ping", "r-e2e-op-2");
+    post_webhook(&client, &server.url, &ping, Some(&sign(&ping))).await;
+    let requests = wait_for_requests(&standin, 2, Duration::from_secs(5)).await;
+    assert_eq!(requests[1].body.as_ref().unwrap()["messages"][0]["text"], "pong");
+    // A manual reply goes out (push: the token was used by the automatic reply) and is logged.
+    let sent = api(reqwest::Method::POST, "/api/conversations/user:Uop/messages")
+        .json(&serde_json::json!({ "messages": [{ "type": "text", "text": "担当の者です" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 201);
+    let requests = wait_for_requests(&standin, 3, Duration::from_secs(5)).await;
+    assert_eq!(requests[2].path, "/v2/bot/message/push");
+    let log: serde_json::Value = api(reqwest::Method::GET, "/api/conversations/user:Uop/messages").send().await.unwrap().json().await.unwrap();
+    assert!(log["items"].as_array().unwrap().iter().any(|m| m["text"] == "担当の者です" && m["status"] == "sent"), "{log}");
+    standin.assert_all_valid();
 }
