@@ -8,6 +8,7 @@ pub mod export;
 pub mod ids;
 pub mod keywords;
 pub mod log;
+pub mod notice;
 pub mod outbound;
 pub mod rules;
 pub mod schedule;
