@@ -47,17 +47,18 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::
 #[async_trait]
 impl Notifier for SnsNotifier {
     async fn notify(&self, notice: &StaffNotice) -> Result<(), NotifyError> {
-        let out = self
+        let mut publish = self
             .client
             .publish()
             .topic_arn(&self.topic_arn)
             .subject(notice.subject())
             .message(notice.payload_json())
-            .message_attributes(KIND_ATTRIBUTE, string_attribute(notice.kind.as_str()))
-            .message_attributes(REASON_ATTRIBUTE, string_attribute(&notice.reason))
-            .send()
-            .await
-            .map_err(classify)?;
+            .message_attributes(KIND_ATTRIBUTE, string_attribute(notice.kind.as_str()));
+        // SNS refuses an empty attribute value (and with it the whole publish).
+        if !notice.reason.is_empty() {
+            publish = publish.message_attributes(REASON_ATTRIBUTE, string_attribute(&notice.reason));
+        }
+        let out = publish.send().await.map_err(classify)?;
         tracing::info!(
             message_id = out.message_id().unwrap_or_default(),
             conversation = %notice.conversation,

@@ -246,6 +246,18 @@ async fn a_notice_is_published_once_to_the_topic_with_subject_payload_and_attrib
 }
 
 #[tokio::test]
+async fn a_notice_with_an_empty_reason_is_still_published() {
+    let client = aws_sdk_sns::Client::new(&aws());
+    let topic = create_topic(&client).await;
+    let notice = StaffNotice::needs_attention(ConversationId::group("C0123456789abcdef0123456789abcdef"), " ", T0);
+    SnsNotifier::new(client, topic.clone()).notify(&notice).await.expect("published");
+    let sent = published(&topic).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].2["kind"]["Value"], "needs_attention");
+    assert!(sent[0].2.get("reason").is_none(), "{:?}", sent[0].2);
+}
+
+#[tokio::test]
 async fn publishing_to_a_missing_topic_is_refused_not_retried() {
     let client = aws_sdk_sns::Client::new(&aws());
     let missing = "arn:aws:sns:ap-northeast-1:123456789012:no-such-topic-for-line-oa".to_owned();
