@@ -70,7 +70,8 @@ impl StaffNotice {
     }
 
     /// The reminder for a conversation first notified at `notified_at_ms`; its time is the
-    /// due time, so every attempt to send the same reminder is the same notice.
+    /// due time, so every attempt to send the same reminder is the same notice. (Call it when
+    /// [`should_renotify`] says so; with re-notifying off it is timed at the first notice.)
     pub fn renotify(conversation: ConversationId, reason: &str, notified_at_ms: i64, delay: RenotifyDelay) -> Self {
         let due = renotify_due_ms(notified_at_ms, delay).unwrap_or(notified_at_ms);
         Self::new(conversation, reason, NoticeKind::Renotify, due)
@@ -105,7 +106,7 @@ impl StaffNotice {
         uuid::Uuid::new_v5(&DELIVERY_NAMESPACE, key.as_bytes())
     }
 
-    /// The JSON every channel carries (see README, "Notifications", for the schema).
+    /// The JSON every channel carries; schema: `schemas/staff-notice-v1.schema.json`.
     pub fn payload(&self) -> NoticePayload<'_> {
         NoticePayload {
             version: PAYLOAD_VERSION,
@@ -146,7 +147,8 @@ impl StaffNotice {
 /// Namespace for delivery ids (a fixed random UUID).
 const DELIVERY_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x2c8e_71d4_93a0_4f6b_b5e2_0d7c_6a19_f348);
 
-/// The payload's wire shape, version 1. Field order is the serialised order.
+/// The payload's wire shape, version 1 (`schemas/staff-notice-v1.schema.json`; a field added or
+/// changed here is a schema change). Field order is the serialised order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NoticePayload<'a> {
     pub version: u32,

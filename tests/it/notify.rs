@@ -29,6 +29,41 @@ fn notice() -> StaffNotice {
         .with_event_id("01JNOTIFYTEST")
 }
 
+// ---------------------------------------------------------------- the published schema
+
+fn schema() -> jsonschema::Validator {
+    let path = crate::support::repo_dir().join("schemas/staff-notice-v1.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("the schema file")).unwrap();
+    jsonschema::draft7::new(&schema).expect("the schema compiles")
+}
+
+#[test]
+fn every_kind_of_payload_matches_the_published_schema() {
+    let schema = schema();
+    let conversation = ConversationId::room("R0123456789abcdef0123456789abcdef");
+    let payloads = [
+        notice().with_console_url(Some("https://ops.example.com/c/{conversation}")).payload_json(),
+        StaffNotice::renotify(conversation, reasons::REPLY_FAILED, T0, RenotifyDelay::default()).payload_json(),
+        StaffNotice::needs_attention(ConversationId::none(), &"long reason ".repeat(20), T0).payload_json(),
+    ];
+    for payload in payloads {
+        let value: Value = serde_json::from_str(&payload).unwrap();
+        let errors: Vec<String> = schema.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{payload}: {errors:?}");
+    }
+}
+
+#[test]
+fn the_schema_refuses_a_payload_of_another_shape() {
+    let schema = schema();
+    let mut value: Value = serde_json::from_str(&notice().payload_json()).unwrap();
+    value["text"] = Value::from("the user's message");
+    assert!(!schema.is_valid(&value), "no undocumented field, least of all message text");
+    let mut value: Value = serde_json::from_str(&notice().payload_json()).unwrap();
+    value.as_object_mut().unwrap().remove("version");
+    assert!(!schema.is_valid(&value), "the version is required");
+}
+
 // ---------------------------------------------------------------- webhook receiver
 
 #[derive(Debug, Clone)]
