@@ -209,6 +209,13 @@ pub struct FollowUp {
     pub renotified: bool,
 }
 
+impl FollowUp {
+    /// From stored times: `last_staff_action_ms` is the latest manual reply or resolve, if any.
+    pub fn from_times(notified_at_ms: i64, last_staff_action_ms: Option<i64>, renotified: bool) -> Self {
+        Self { notified_at_ms, staff_answered: staff_answered_since(notified_at_ms, last_staff_action_ms), renotified }
+    }
+}
+
 /// When the reminder falls due, if re-notifying is on.
 pub fn renotify_due_ms(notified_at_ms: i64, delay: RenotifyDelay) -> Option<i64> {
     delay.as_ms().map(|d| notified_at_ms.saturating_add(d))

@@ -123,3 +123,12 @@ fn only_staff_action_at_or_after_the_notice_counts_as_an_answer() {
     assert!(staff_answered_since(T0, Some(T0)));
     assert!(staff_answered_since(T0, Some(T0 + MINUTE)));
 }
+
+#[test]
+fn a_follow_up_from_stored_times_counts_only_a_later_staff_action() {
+    let delay = RenotifyDelay::from_minutes(30);
+    let late = T0 + 31 * MINUTE;
+    assert!(should_renotify(&FollowUp::from_times(T0, Some(T0 - MINUTE), false), delay, late));
+    assert!(!should_renotify(&FollowUp::from_times(T0, Some(T0 + MINUTE), false), delay, late));
+    assert!(!should_renotify(&FollowUp::from_times(T0, None, true), delay, late));
+}
