@@ -10,6 +10,7 @@ pub mod export;
 pub mod http;
 pub mod line_api;
 pub mod local;
+pub mod notify;
 pub mod service;
 pub mod settings;
 pub mod store;

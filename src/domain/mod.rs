@@ -10,6 +10,7 @@ pub mod ids;
 pub mod inbox;
 pub mod keywords;
 pub mod log;
+pub mod notice;
 pub mod outbound;
 pub mod rules;
 pub mod schedule;

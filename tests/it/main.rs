@@ -8,6 +8,7 @@ mod e2e;
 mod export;
 mod fixtures;
 mod lambda_events;
+mod notify;
 mod operator;
 mod rules_e2e;
 mod service_contract;
