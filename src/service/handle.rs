@@ -5,10 +5,13 @@ use crate::domain::conversation::ConversationState;
 use crate::domain::event::Event;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::{prepare, OutboundMessage};
-use crate::domain::rules::{decide, Decision};
+use crate::domain::event::EventKind;
+use crate::domain::notice::reasons;
+use crate::domain::rules::{decide, Decision, ResponseMode};
 use crate::line_api::LineApiError;
 use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
 
+use super::staff_notices::mark_notice;
 use super::{Service, ServiceError};
 
 /// How many times an optimistic conversation update is re-read and retried on conflict.
@@ -38,7 +41,8 @@ impl Service {
         let settings = self.settings().await;
         let rules = &settings.rules;
         let mut decision: Option<Decision> = None;
-        // The event, the decision's state changes (attention, throttle) and the version: one write.
+        let mut notice: Option<String> = None;
+        // The event, the decision's state changes (attention, throttle, notice) and the version: one write.
         self.update_conversation(&record.conversation, |s| {
             s.apply(&event, record.timestamp_ms);
             let d = decide(rules, s, &event, at);
@@ -47,10 +51,14 @@ impl Service {
             if !d.reply.is_empty() {
                 s.reply_token = None;
             }
+            notice = staff_need(&d, &event).filter(|_| mark_notice(s, record.timestamp_ms));
             decision = Some(d);
         })
         .await?;
         let decision = decision.expect("update_conversation runs the change at least once");
+        if let Some(reason) = &notice {
+            self.send_notice(&record.conversation, reason, record.timestamp_ms, Some(record.event_id.as_str())).await;
+        }
         tracing::info!(
             event_id = %record.event_id,
             conversation = %record.conversation,
@@ -192,7 +200,28 @@ impl Service {
         out.reason = format!("{}; failed: {why}", out.reason);
         self.store.finish_outbound(&out).await?;
         let reason = format!("automatic reply failed: {why}");
-        self.update_conversation(&out.conversation, |s| s.flag(reason.clone())).await?;
+        let mut notify = false;
+        self.update_conversation(&out.conversation, |s| {
+            s.flag(reason.clone());
+            notify = mark_notice(s, out.timestamp_ms);
+        })
+        .await?;
+        if notify {
+            self.send_notice(&out.conversation, reasons::REPLY_FAILED, out.timestamp_ms, Some(&out.id)).await;
+        }
         Ok(HandleOutcome::Failed(why))
     }
+}
+
+/// Whether this decision leaves something staff must act on, and the notice's reason tag:
+/// the rules flagged it (a complaint, a question they cannot answer), or a user's message was
+/// left to staff by chat mode.
+fn staff_need(decision: &Decision, event: &Event) -> Option<String> {
+    if let Some(reason) = &decision.attention {
+        return Some(reason.clone());
+    }
+    let left_to_staff = decision.reply.is_empty()
+        && matches!(event.kind, EventKind::Message(_))
+        && matches!(decision.mode, Some(ResponseMode::Chat | ResponseMode::SmartChat));
+    left_to_staff.then(|| reasons::CHAT_HOURS.to_owned())
 }

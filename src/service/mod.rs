@@ -14,6 +14,7 @@ mod handle;
 mod ingest;
 pub mod live_settings;
 pub mod operator;
+pub mod staff_notices;
 
 pub use handle::HandleOutcome;
 pub use ingest::IngestSummary;
@@ -46,6 +47,7 @@ pub struct Service {
     settings: LiveSettings,
     retention_days: u32,
     clock: Clock,
+    notices: staff_notices::Notices,
 }
 
 impl Service {
@@ -57,7 +59,7 @@ impl Service {
         retention_days: u32,
         clock: Clock,
     ) -> Self {
-        Self { verifier, store, line, settings: LiveSettings::new(settings), retention_days, clock }
+        Self { verifier, store, line, settings: LiveSettings::new(settings), retention_days, clock, notices: Default::default() }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
