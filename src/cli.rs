@@ -18,7 +18,14 @@ pub const USAGE: &str = "usage:
                [--table TABLE]              a conversation's log as CSV (UTF-8 with BOM) or Excel, in the
                                             settings' timezone (default: the local store in DATA_DIR)
   line-oa archive verify [--conversation user:U…] [--dir DIR | --bucket BUCKET]
-                                            check archive hash chains end to end (default DATA_DIR/archive)";
+                                            check archive hash chains end to end (default DATA_DIR/archive)
+  line-oa hold set --conversation user:U… --reason \"case 42\" [--table TABLE]
+  line-oa hold release --conversation user:U… [--table TABLE]
+  line-oa hold list [--table TABLE]          legal hold: a held conversation's items never expire; a
+                                            release gives them their TTL back (RETENTION_DAYS)";
+
+mod hold;
+pub use hold::hold;
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -45,13 +45,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
     if !(line_api_base_url.starts_with("https://") || line_api_base_url.starts_with("http://")) {
         return Err(ConfigError::Invalid { key: "LINE_API_BASE_URL", problem: "must be an http(s) URL".into() });
     }
-    let retention_days = match non_empty("RETENTION_DAYS") {
-        None => DEFAULT_RETENTION_DAYS,
-        Some(v) => v.trim().parse().ok().filter(|d| *d > 0).ok_or_else(|| ConfigError::Invalid {
-            key: "RETENTION_DAYS",
-            problem: format!("{v:?} is not a positive whole number of days"),
-        })?,
-    };
+    let retention_days = retention_days_from_lookup(&get)?;
     let settings = settings_from_lookup(&get)?;
     Ok(Config {
         verifier: SignatureVerifier::new(current, next),
@@ -60,6 +54,17 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
         retention_days,
         settings,
     })
+}
+
+/// `RETENTION_DAYS`: how long log items live before their TTL removes them.
+pub fn retention_days_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    match get("RETENTION_DAYS").filter(|v| !v.trim().is_empty()) {
+        None => Ok(DEFAULT_RETENTION_DAYS),
+        Some(v) => v.trim().parse().ok().filter(|d| *d > 0).ok_or_else(|| ConfigError::Invalid {
+            key: "RETENTION_DAYS",
+            problem: format!("{v:?} is not a positive whole number of days"),
+        }),
+    }
 }
 
 /// The settings: `SETTINGS_TOML` inline, else `SETTINGS_FILE`, else `./settings.toml` if present.

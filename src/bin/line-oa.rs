@@ -20,6 +20,7 @@ async fn main() -> ExitCode {
         Some("explain") => cli::explain(&args[1..]),
         Some("archive") => cli::archive(&args[1..]).await,
         Some("export") => cli::export(&args[1..]).await,
+        Some("hold") => cli::hold(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

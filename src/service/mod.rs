@@ -9,6 +9,7 @@ use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 
 mod handle;
+pub mod hold;
 mod ingest;
 
 pub use handle::HandleOutcome;
@@ -66,6 +67,6 @@ impl Service {
 
     /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
     fn expires_at(&self, at_ms: i64) -> i64 {
-        at_ms / 1000 + i64::from(self.retention_days) * 86_400
+        crate::domain::hold::expires_at(at_ms, self.retention_days)
     }
 }

@@ -7,6 +7,7 @@ mod archive_contract;
 mod e2e;
 mod export;
 mod fixtures;
+mod hold_contract;
 mod lambda_events;
 mod rules_e2e;
 mod service_contract;
