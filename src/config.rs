@@ -8,6 +8,8 @@ use crate::domain::signature::{ChannelSecret, SignatureVerifier};
 use crate::settings::{Settings, SettingsError};
 
 pub const DEFAULT_LINE_API_BASE_URL: &str = "https://api.line.me";
+/// LINE serves message content (images, video, audio, files) from its own host.
+pub const DEFAULT_LINE_DATA_API_BASE_URL: &str = "https://api-data.line.me";
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 pub const DEFAULT_PORT: u16 = 3000;
 
@@ -27,6 +29,8 @@ pub struct Config {
     pub verifier: SignatureVerifier,
     pub access_token: Option<SecretString>,
     pub line_api_base_url: String,
+    /// `LINE_DATA_API_BASE_URL`: where message content is downloaded from.
+    pub line_data_api_base_url: String,
     pub retention_days: u32,
     pub settings: Settings,
 }
@@ -45,12 +49,18 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
     if !(line_api_base_url.starts_with("https://") || line_api_base_url.starts_with("http://")) {
         return Err(ConfigError::Invalid { key: "LINE_API_BASE_URL", problem: "must be an http(s) URL".into() });
     }
+    let line_data_api_base_url =
+        non_empty("LINE_DATA_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_DATA_API_BASE_URL.to_owned());
+    if !(line_data_api_base_url.starts_with("https://") || line_data_api_base_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid { key: "LINE_DATA_API_BASE_URL", problem: "must be an http(s) URL".into() });
+    }
     let retention_days = retention_days_from_lookup(&get)?;
     let settings = settings_from_lookup(&get)?;
     Ok(Config {
         verifier: SignatureVerifier::new(current, next),
         access_token: non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
         line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
+        line_data_api_base_url: line_data_api_base_url.trim_end_matches('/').to_owned(),
         retention_days,
         settings,
     })

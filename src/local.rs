@@ -22,6 +22,8 @@ use crate::store::StoreError;
 
 /// How often the background task looks for unhandled events even when not woken.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+/// How often expired log items are archived-checked and removed (a full scan of the log).
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
 
 pub struct LocalApp {
     pub router: axum::Router,
@@ -31,7 +33,9 @@ pub struct LocalApp {
 
 pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
     match &config.access_token {
-        Some(token) => Arc::new(HttpLineApi::new(&config.line_api_base_url, token.clone(), retry)),
+        Some(token) => Arc::new(
+            HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url),
+        ),
         None => Arc::new(LoggingLineApi),
     }
 }
@@ -40,16 +44,19 @@ impl LocalApp {
     /// Opens the store and starts the background worker; the router is ready to serve.
     pub fn start(config: &Config, data_dir: &Path, retry: RetryPolicy) -> Result<Self, StoreError> {
         let store = EmbeddedStore::open(data_dir)?;
+        let line = line_api(config, retry);
         let service = Service::new(
             config.verifier.clone(),
             Arc::new(store.clone()),
-            line_api(config, retry),
+            line.clone(),
             config.settings.clone(),
             config.retention_days,
             system_clock(),
         );
         let notify = Arc::new(Notify::new());
         let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
+        // Without an access token there is no content to fetch: transcripts only.
+        let archiver = if line.sends() { archiver.with_media(line) } else { archiver };
         tokio::spawn(run_worker(store.clone(), service.clone(), archiver, notify.clone()));
         let on_logged = Arc::new(move || notify.notify_one());
         let router = router(AppState { service: service.clone(), on_logged })
@@ -71,7 +78,16 @@ async fn archive_around(store: &EmbeddedStore, archiver: &Archiver, record: &Inb
 
 async fn run_worker(store: EmbeddedStore, service: Service, archiver: Archiver, notify: Arc<Notify>) {
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut last_expiry: Option<tokio::time::Instant> = None;
     loop {
+        if last_expiry.is_none_or(|t| t.elapsed() >= EXPIRY_INTERVAL) {
+            last_expiry = Some(tokio::time::Instant::now());
+            match crate::expiry::expire(&store, &archiver, jiff::Timestamp::now().as_second()).await {
+                Ok(report) if report.removed > 0 => tracing::info!(removed = report.removed, "expired log items removed"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "expiry sweep failed; will retry"),
+            }
+        }
         match store.pending().await {
             Ok(records) => {
                 for record in records {

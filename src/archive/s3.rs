@@ -58,4 +58,18 @@ impl ArchiveStore for S3Archive {
         keys.sort();
         Ok(keys)
     }
+
+    async fn put_media(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ArchiveError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
 }

@@ -9,6 +9,8 @@ pub mod hold;
 pub mod ids;
 pub mod keywords;
 pub mod log;
+pub mod media;
+pub mod metrics;
 pub mod outbound;
 pub mod rules;
 pub mod schedule;

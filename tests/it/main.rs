@@ -9,6 +9,7 @@ mod export;
 mod fixtures;
 mod hold_contract;
 mod lambda_events;
+mod reconcile;
 mod rules_e2e;
 mod service_contract;
 mod store_contract;
