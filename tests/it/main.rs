@@ -9,6 +9,7 @@ mod export;
 mod fixtures;
 mod hold_contract;
 mod lambda_events;
+mod media;
 mod reconcile;
 mod rules_e2e;
 mod service_contract;
