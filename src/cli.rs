@@ -27,6 +27,19 @@ pub const USAGE: &str = "usage:
 mod hold;
 pub use hold::hold;
 
+/// The store a command works on: a DynamoDB table, or the local store in DATA_DIR.
+async fn open_store(table: Option<String>) -> Result<Box<dyn crate::store::Store>, Box<dyn std::error::Error>> {
+    Ok(match table {
+        Some(table) => {
+            let aws = aws_config::load_from_env().await;
+            Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
+        }
+        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
+            format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
+        })?),
+    })
+}
+
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Reads `--flag value` pairs and bare `--switch`es; unknown flags are errors.

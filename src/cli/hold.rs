@@ -1,11 +1,10 @@
 //! `line-oa hold set|release|list`: legal hold from the command line, on the local store or a
 //! DynamoDB table.
 
-use super::{flags, CliResult, USAGE};
+use super::{flags, open_store, CliResult, USAGE};
 use crate::config;
 use crate::domain::ids::ConversationId;
 use crate::service::hold::{set_hold, HoldChange};
-use crate::store::Store;
 
 pub async fn hold(args: &[String]) -> CliResult {
     let command = args.first().map(String::as_str).unwrap_or_default();
@@ -23,15 +22,7 @@ pub async fn hold(args: &[String]) -> CliResult {
             _ => table = Some(value.to_owned()),
         }
     }
-    let store: Box<dyn Store> = match table {
-        Some(table) => {
-            let aws = aws_config::load_from_env().await;
-            Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
-        }
-        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
-            format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
-        })?),
-    };
+    let store = open_store(table).await?;
     if command == "list" {
         let holds = store.holds().await?;
         for h in &holds {

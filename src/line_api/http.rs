@@ -42,8 +42,8 @@ pub struct HttpLineApi {
     retry: RetryPolicy,
 }
 
+/// Why an attempt did not succeed: worth another try, or not.
 enum Outcome {
-    Done(Value),
     Retry(String),
     Fail(LineApiError),
 }
@@ -105,36 +105,30 @@ impl HttpLineApi {
         }
     }
 
-    async fn attempt(&self, request: reqwest::RequestBuilder) -> Outcome {
+    async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Value, Outcome> {
         let response = match request.bearer_auth(self.token.expose_secret()).send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry(e.to_string()),
+            Err(e) => return Err(Outcome::Retry(e.to_string())),
         };
         let status = response.status();
         let accepted_id = response.headers().get(ACCEPTED_REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body: Value = response.json().await.unwrap_or(Value::Null);
         let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
         match status.as_u16() {
-            200..=299 => Outcome::Done(body),
+            200..=299 => Ok(body),
             409 if accepted_id.is_some() => {
-                Outcome::Fail(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() })
+                Err(Outcome::Fail(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() }))
             }
-            400 if message.to_ascii_lowercase().contains("reply token") => Outcome::Fail(LineApiError::InvalidReplyToken),
-            429 => Outcome::Fail(LineApiError::Rejected { status: 429, message }),
-            s if s >= 500 => Outcome::Retry(format!("{s}: {message}")),
-            s => Outcome::Fail(LineApiError::Rejected { status: s, message }),
+            400 if message.to_ascii_lowercase().contains("reply token") => Err(Outcome::Fail(LineApiError::InvalidReplyToken)),
+            429 => Err(Outcome::Fail(LineApiError::Rejected { status: 429, message })),
+            s if s >= 500 => Err(Outcome::Retry(format!("{s}: {message}"))),
+            s => Err(Outcome::Fail(LineApiError::Rejected { status: s, message })),
         }
     }
 
     /// Sends with retries; `build` makes a fresh request each attempt.
     async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, LineApiError> {
-        self.with_retries(|| async {
-            match self.attempt(build()).await {
-                Outcome::Done(v) => Ok(v),
-                other => Err(other),
-            }
-        })
-        .await
+        self.with_retries(|| self.attempt(build())).await
     }
 
     /// Runs `once` until it succeeds, fails for good, or the attempts run out, with backoff.
@@ -145,7 +139,6 @@ impl HttpLineApi {
             match once().await {
                 Ok(v) => return Ok(v),
                 Err(Outcome::Fail(e)) => return Err(e),
-                Err(Outcome::Done(_)) => unreachable!("a success is returned as Ok"),
                 Err(Outcome::Retry(reason)) => {
                     tracing::warn!(attempt, %reason, "LINE API call failed; will retry");
                     last = reason;
