@@ -48,7 +48,14 @@ impl DayIndex {
     /// Lists `item` as held by `object`; false if it was listed already.
     pub fn record(&mut self, item: &LogItem, object: &str) -> bool {
         let versions = self.items.entry(sort_key_of(item)).or_default();
-        versions.insert(content_version(item), object.to_owned()).is_none()
+        match versions.entry(content_version(item)) {
+            // The first object that archived it stays the answer.
+            std::collections::btree_map::Entry::Occupied(_) => false,
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(object.to_owned());
+                true
+            }
+        }
     }
 
     /// The object holding this item with this content, if any.
