@@ -81,6 +81,12 @@ impl Archiver {
     /// before the head moves, so a crash in between is repaired by the retry rewriting the same
     /// object. Returns the number of objects written.
     pub async fn archive(&self, items: Vec<LogItem>) -> Result<usize, ArchiveError> {
+        self.append(items, true).await
+    }
+
+    /// `archive`, with or without fetching media: items archived late (at TTL time) are long
+    /// past the 1–2 weeks LINE keeps content, so a fetch would only raise a false alarm.
+    async fn append(&self, items: Vec<LogItem>, fetch_media: bool) -> Result<usize, ArchiveError> {
         let mut by_conversation: BTreeMap<ConversationId, Vec<LogItem>> = BTreeMap::new();
         for item in items {
             let conversation = match &item {
@@ -92,7 +98,7 @@ impl Archiver {
         let mut written = 0;
         for (conversation, items) in by_conversation {
             let head = self.head(&conversation).await?;
-            let media = self.fetch_media(&not_yet_archived(&head, &items)).await?;
+            let media = if fetch_media { self.fetch_media(&not_yet_archived(&head, &items)).await? } else { BTreeMap::new() };
             if let Some(object) = next_object_with_media(&conversation, &head, &items, &media) {
                 self.store.put(&object.key, object.bytes.clone()).await?;
                 // Object, then index, then head: a crash in between is repaired by the retry.

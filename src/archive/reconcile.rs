@@ -40,7 +40,7 @@ impl Archiver {
             }
         }
         if !missing.is_empty() {
-            self.archive(missing.clone()).await?;
+            self.append(missing.clone(), false).await?;
             for item in &missing {
                 tracing::error!(
                     alarm = UNARCHIVED_TTL_REMOVALS,

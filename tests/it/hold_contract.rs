@@ -144,3 +144,41 @@ async fn on_dynamodb_a_held_item_has_no_ttl_attribute_and_a_released_one_has_it_
     store.release_hold(&r.conversation, 7).await.unwrap();
     assert_eq!(ttl_attribute().await, Some(AttributeValue::N((1_700_000_000 + 7 * 86_400).to_string())));
 }
+
+#[tokio::test]
+async fn the_hold_command_sets_lists_and_releases_a_hold_on_the_local_store() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = line_oa::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
+        store.put_inbound(&inbound("Ucli", "cli1", 1_700_000_000_000)).await.unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_line-oa"))
+            .args(args)
+            .env("DATA_DIR", dir.path())
+            .env("RETENTION_DAYS", "10")
+            .output()
+            .unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr))
+    };
+    // The store's writer thread lets go of the file just after the store is dropped.
+    let mut refused = run(&["hold", "set", "--conversation", "user:Ucli"]);
+    for _ in 0..50 {
+        if !refused.1.contains("already open") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        refused = run(&["hold", "set", "--conversation", "user:Ucli"]);
+    }
+    let (ok, text) = refused;
+    assert!(!ok && text.contains("reason"), "a hold without a reason is refused: {text}");
+    let (ok, text) = run(&["hold", "set", "--conversation", "user:Ucli", "--reason", "case 42"]);
+    assert!(ok && text.contains("1 item(s) no longer expire"), "{text}");
+    let (ok, text) = run(&["hold", "list"]);
+    assert!(ok && text.contains("user:Ucli") && text.contains("case 42") && text.contains("1 conversation(s) on hold"), "{text}");
+    let (ok, text) = run(&["hold", "release", "--conversation", "user:Ucli"]);
+    assert!(ok && text.contains("1 item(s) expire again (10 days"), "{text}");
+    let store = line_oa::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
+    let items = all_items(&store, &ConversationId::user("Ucli")).await;
+    assert_eq!(ttl_of(&items[0]), 1_700_000_000 + 10 * 86_400);
+}
