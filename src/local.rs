@@ -78,10 +78,11 @@ async fn archive_around(store: &EmbeddedStore, archiver: &Archiver, record: &Inb
 
 async fn run_worker(store: EmbeddedStore, service: Service, archiver: Archiver, notify: Arc<Notify>) {
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
-    let mut last_expiry: Option<tokio::time::Instant> = None;
+    // The first sweep waits one interval: events left from before a restart are handled first.
+    let mut last_expiry = tokio::time::Instant::now();
     loop {
-        if last_expiry.is_none_or(|t| t.elapsed() >= EXPIRY_INTERVAL) {
-            last_expiry = Some(tokio::time::Instant::now());
+        if last_expiry.elapsed() >= EXPIRY_INTERVAL {
+            last_expiry = tokio::time::Instant::now();
             match crate::expiry::expire(&store, &archiver, jiff::Timestamp::now().as_second()).await {
                 Ok(report) if report.removed > 0 => tracing::info!(removed = report.removed, "expired log items removed"),
                 Ok(_) => {}

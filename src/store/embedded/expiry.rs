@@ -18,16 +18,21 @@ pub struct Expired {
 }
 
 impl EmbeddedStore {
-    /// Items due for removal at `now_s`, at most `limit`. A full scan: run it rarely (the local
+    /// Items due for removal at `now_s`, at most `limit`; events not handled yet are not due. A full scan: run it rarely (the local
     /// worker does so every few minutes), never per request.
     pub async fn expired(&self, now_s: i64, limit: usize) -> Result<Vec<Expired>, StoreError> {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let log = txn.open_table(LOG).map_err(unavailable)?;
+            let pending = txn.open_table(PENDING).map_err(unavailable)?;
             let mut out = Vec::new();
             for entry in log.iter().map_err(unavailable)? {
                 let (key, value) = entry.map_err(unavailable)?;
                 let (conv, sk) = key.value();
+                // Not handled yet: handled (and archived) first, expired afterwards.
+                if pending.get((conv, sk)).map_err(unavailable)?.is_some() {
+                    continue;
+                }
                 let item: LogItem = serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?;
                 if is_expired(&item, now_s) {
                     out.push(Expired { conversation: conv.to_owned(), sort_key: sk.to_owned(), item });
@@ -41,22 +46,22 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Removes the given items if they are still expired at `now_s`: an item put on hold or
-    /// rewritten since it was found is kept. Returns how many were removed.
+    /// Removes the given items if they are still expired at `now_s`: an item put on hold,
+    /// rewritten or waiting to be handled since it was found is kept. Returns how many were removed.
     pub async fn remove_expired(&self, items: Vec<Expired>, now_s: i64) -> Result<usize, StoreError> {
         self.writer
             .write(move |txn| {
                 let mut log = txn.open_table(LOG).map_err(unavailable)?;
-                let mut pending = txn.open_table(PENDING).map_err(unavailable)?;
+                let pending = txn.open_table(PENDING).map_err(unavailable)?;
                 let mut removed = 0;
                 for e in &items {
                     let key = (e.conversation.as_str(), e.sort_key.as_str());
                     let current = log.get(key).map_err(unavailable)?.map(|v| v.value().to_vec());
                     let Some(bytes) = current else { continue };
                     let item: LogItem = serde_json::from_slice(&bytes).map_err(|err| corrupt(&e.sort_key, err))?;
-                    if item == e.item && is_expired(&item, now_s) {
+                    let unhandled = pending.get(key).map_err(unavailable)?.is_some();
+                    if item == e.item && is_expired(&item, now_s) && !unhandled {
                         log.remove(key).map_err(unavailable)?;
-                        pending.remove(key).map_err(unavailable)?;
                         removed += 1;
                     }
                 }
