@@ -21,7 +21,27 @@ pub const USAGE: &str = "usage:
                                             check archive hash chains end to end (default DATA_DIR/archive)
   line-oa operator-token NAME (operator|admin)
                                             make a token for the local operator API: prints the token once
-                                            and the OPERATOR_TOKENS entry (its hash) to configure";
+                                            and the OPERATOR_TOKENS entry (its hash) to configure
+  line-oa hold set --conversation user:U… --reason \"case 42\" [--table TABLE]
+  line-oa hold release --conversation user:U… [--table TABLE]
+  line-oa hold list [--table TABLE]          legal hold: a held conversation's items never expire; a
+                                            release gives them their TTL back (RETENTION_DAYS)";
+
+mod hold;
+pub use hold::hold;
+
+/// The store a command works on: a DynamoDB table, or the local store in DATA_DIR.
+async fn open_store(table: Option<String>) -> Result<Box<dyn crate::store::Store>, Box<dyn std::error::Error>> {
+    Ok(match table {
+        Some(table) => {
+            let aws = aws_config::load_from_env().await;
+            Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
+        }
+        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
+            format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
+        })?),
+    })
+}
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 

@@ -9,6 +9,8 @@ use crate::domain::staff::TokenTable;
 use crate::settings::{Settings, SettingsError};
 
 pub const DEFAULT_LINE_API_BASE_URL: &str = "https://api.line.me";
+/// LINE serves message content (images, video, audio, files) from its own host.
+pub const DEFAULT_LINE_DATA_API_BASE_URL: &str = "https://api-data.line.me";
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 pub const DEFAULT_PORT: u16 = 3000;
 
@@ -28,6 +30,8 @@ pub struct Config {
     pub verifier: SignatureVerifier,
     pub access_token: Option<SecretString>,
     pub line_api_base_url: String,
+    /// `LINE_DATA_API_BASE_URL`: where message content is downloaded from.
+    pub line_data_api_base_url: String,
     pub retention_days: u32,
     pub settings: Settings,
     /// The local server's operator tokens (hashed); empty = the operator API refuses everyone.
@@ -48,13 +52,12 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
     if !(line_api_base_url.starts_with("https://") || line_api_base_url.starts_with("http://")) {
         return Err(ConfigError::Invalid { key: "LINE_API_BASE_URL", problem: "must be an http(s) URL".into() });
     }
-    let retention_days = match non_empty("RETENTION_DAYS") {
-        None => DEFAULT_RETENTION_DAYS,
-        Some(v) => v.trim().parse().ok().filter(|d| *d > 0).ok_or_else(|| ConfigError::Invalid {
-            key: "RETENTION_DAYS",
-            problem: format!("{v:?} is not a positive whole number of days"),
-        })?,
-    };
+    let line_data_api_base_url =
+        non_empty("LINE_DATA_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_DATA_API_BASE_URL.to_owned());
+    if !(line_data_api_base_url.starts_with("https://") || line_data_api_base_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid { key: "LINE_DATA_API_BASE_URL", problem: "must be an http(s) URL".into() });
+    }
+    let retention_days = retention_days_from_lookup(&get)?;
     let settings = settings_from_lookup(&get)?;
     let operator_tokens = TokenTable::parse(&get("OPERATOR_TOKENS").unwrap_or_default())
         .map_err(|e| ConfigError::Invalid { key: "OPERATOR_TOKENS", problem: e.to_string() })?;
@@ -62,10 +65,22 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
         verifier: SignatureVerifier::new(current, next),
         access_token: non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
         line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
+        line_data_api_base_url: line_data_api_base_url.trim_end_matches('/').to_owned(),
         retention_days,
         settings,
         operator_tokens: std::sync::Arc::new(operator_tokens),
     })
+}
+
+/// `RETENTION_DAYS`: how long log items live before their TTL removes them.
+pub fn retention_days_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
+    match get("RETENTION_DAYS").filter(|v| !v.trim().is_empty()) {
+        None => Ok(DEFAULT_RETENTION_DAYS),
+        Some(v) => v.trim().parse().ok().filter(|d| *d > 0).ok_or_else(|| ConfigError::Invalid {
+            key: "RETENTION_DAYS",
+            problem: format!("{v:?} is not a positive whole number of days"),
+        }),
+    }
 }
 
 /// The settings: `SETTINGS_TOML` inline, else `SETTINGS_FILE`, else `./settings.toml` if present.

@@ -23,6 +23,8 @@ use crate::store::StoreError;
 
 /// How often the background task looks for unhandled events even when not woken.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+/// How often expired log items are archived-checked and removed (a full scan of the log).
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
 
 pub struct LocalApp {
     pub router: axum::Router,
@@ -32,7 +34,9 @@ pub struct LocalApp {
 
 pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
     match &config.access_token {
-        Some(token) => Arc::new(HttpLineApi::new(&config.line_api_base_url, token.clone(), retry)),
+        Some(token) => Arc::new(
+            HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url),
+        ),
         None => Arc::new(LoggingLineApi),
     }
 }
@@ -41,16 +45,19 @@ impl LocalApp {
     /// Opens the store and starts the background worker; the router is ready to serve.
     pub fn start(config: &Config, data_dir: &Path, retry: RetryPolicy) -> Result<Self, StoreError> {
         let store = EmbeddedStore::open(data_dir)?;
+        let line = line_api(config, retry);
         let service = Service::new(
             config.verifier.clone(),
             Arc::new(store.clone()),
-            line_api(config, retry),
+            line.clone(),
             config.settings.clone(),
             config.retention_days,
             system_clock(),
         );
         let notify = Arc::new(Notify::new());
         let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
+        // Without an access token there is no content to fetch: transcripts only.
+        let archiver = if line.sends() { archiver.with_media(line) } else { archiver };
         tokio::spawn(run_worker(store.clone(), service.clone(), archiver, notify.clone()));
         let on_logged = Arc::new(move || notify.notify_one());
         if config.operator_tokens.is_empty() {
@@ -76,7 +83,17 @@ async fn archive_around(store: &EmbeddedStore, archiver: &Archiver, record: &Inb
 
 async fn run_worker(store: EmbeddedStore, service: Service, archiver: Archiver, notify: Arc<Notify>) {
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    // The first sweep waits one interval: events left from before a restart are handled first.
+    let mut last_expiry = tokio::time::Instant::now();
     loop {
+        if last_expiry.elapsed() >= EXPIRY_INTERVAL {
+            last_expiry = tokio::time::Instant::now();
+            match crate::expiry::expire(&store, &archiver, jiff::Timestamp::now().as_second()).await {
+                Ok(report) if report.removed > 0 => tracing::info!(removed = report.removed, "expired log items removed"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "expiry sweep failed; will retry"),
+            }
+        }
         match store.pending().await {
             Ok(records) => {
                 for record in records {

@@ -4,9 +4,14 @@
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 
-use crate::archive::Archiver;
+use crate::archive::{ArchiveError, Archiver, Reconciliation};
+use crate::domain::archive::index::content_version;
 use crate::service::Service;
 use crate::store::dynamodb::{inbound_from_stream_image, log_item_from_stream_image};
+
+/// How DynamoDB Streams marks a REMOVE done by TTL.
+const TTL_IDENTITY_TYPE: &str = "Service";
+const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
 
 pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
@@ -35,24 +40,14 @@ pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> Dynam
     response
 }
 
-/// The archiver function: every new or changed log item of the batch into the archive. The
-/// archiver is idempotent, so on any failure the whole batch is reported and retried.
+/// The archiver function: every new or changed log item of the batch into the archive, and
+/// every item the table's TTL removed checked against it. The archiver is idempotent, so on any
+/// failure the whole batch is reported and retried.
 pub async fn archive_stream_batch(archiver: &Archiver, batch: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let first_sequence = batch.records.first().and_then(|r| r.change.sequence_number.clone());
-    let mut items = Vec::new();
-    for record in batch.records {
-        if record.event_name != "INSERT" && record.event_name != "MODIFY" {
-            continue;
-        }
-        match log_item_from_stream_image(record.change.new_image) {
-            Ok(Some(item)) => items.push(item),
-            Ok(None) => {}
-            Err(e) => tracing::error!(error = %e, "unreadable stream image; skipped"),
-        }
-    }
-    match archiver.archive(items).await {
-        Ok(objects) => tracing::info!(objects, "archived"),
+    match archive_stream_records(archiver, batch).await {
+        Ok(done) => tracing::info!(objects = done.objects, ttl_removals = done.reconciliation.checked, "archived"),
         Err(e) => {
             tracing::error!(error = %e, "archiving failed; the batch will be retried");
             let mut failure = DynamoDbBatchItemFailure::default();
@@ -61,4 +56,45 @@ pub async fn archive_stream_batch(archiver: &Archiver, batch: StreamEvent) -> Dy
         }
     }
     response
+}
+
+#[derive(Debug, Default)]
+pub struct ArchivedBatch {
+    pub objects: usize,
+    pub reconciliation: Reconciliation,
+}
+
+/// Whether a REMOVE was DynamoDB's TTL (not someone deleting the item).
+fn is_ttl_removal(record: &aws_lambda_events::event::dynamodb::EventRecord) -> bool {
+    record.user_identity.as_ref().is_some_and(|u| u.type_ == TTL_IDENTITY_TYPE && u.principal_id == TTL_PRINCIPAL)
+}
+
+pub async fn archive_stream_records(archiver: &Archiver, batch: StreamEvent) -> Result<ArchivedBatch, ArchiveError> {
+    let mut items = Vec::new();
+    let mut removed = Vec::new();
+    for record in batch.records {
+        let read = |image| match log_item_from_stream_image(image) {
+            Ok(item) => item,
+            Err(e) => {
+                tracing::error!(error = %e, "unreadable stream image; skipped");
+                None
+            }
+        };
+        match record.event_name.as_str() {
+            "INSERT" => items.extend(read(record.change.new_image)),
+            "MODIFY" => {
+                let old = read(record.change.old_image);
+                let Some(new) = read(record.change.new_image) else { continue };
+                // A hold or release changes only the TTL: nothing new to archive.
+                if old.is_none_or(|old| content_version(&old) != content_version(&new)) {
+                    items.push(new);
+                }
+            }
+            "REMOVE" if is_ttl_removal(&record) => removed.extend(read(record.change.old_image)),
+            _ => {}
+        }
+    }
+    let objects = archiver.archive(items).await?;
+    let reconciliation = archiver.reconcile_expired(removed).await?;
+    Ok(ArchivedBatch { objects, reconciliation })
 }

@@ -6,12 +6,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::archive::{head_key, next_object, verify_chain, ChainBreak, ChainHead, ChainReport, conversation_prefix};
+use crate::domain::archive::{
+    conversation_prefix, head_key, is_chain_object, next_object_with_media, not_yet_archived, verify_chain, ChainBreak,
+    ChainHead, ChainReport,
+};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
+use crate::line_api::LineApi;
+use crate::metrics::Metrics;
 
 pub mod dir;
+mod index;
+mod media;
+mod reconcile;
 pub mod s3;
+
+pub use reconcile::Reconciliation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -28,16 +38,34 @@ pub trait ArchiveStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError>;
     /// Every key under `prefix`, in lexicographic order.
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError>;
+    /// Writes media content; stores that keep a content type (S3) keep this one.
+    async fn put_media(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), ArchiveError> {
+        self.put(key, bytes).await
+    }
 }
 
 #[derive(Clone)]
 pub struct Archiver {
     store: Arc<dyn ArchiveStore>,
+    /// Where media content is fetched from; None archives transcripts only.
+    line: Option<Arc<dyn LineApi>>,
+    metrics: Metrics,
 }
 
 impl Archiver {
     pub fn new(store: Arc<dyn ArchiveStore>) -> Self {
-        Self { store }
+        Self { store, line: None, metrics: Metrics::default() }
+    }
+
+    /// Also fetches the content of media messages from LINE and stores it beside the transcript.
+    pub fn with_media(mut self, line: Arc<dyn LineApi>) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     async fn head(&self, conversation: &ConversationId) -> Result<ChainHead, ArchiveError> {
@@ -48,10 +76,17 @@ impl Archiver {
         }
     }
 
-    /// Appends the items not archived yet, one object per conversation. The object is written
+    /// Appends the items not archived yet, one object per conversation, with the content of new
+    /// media messages stored beside it (when fetching is on). The object is written
     /// before the head moves, so a crash in between is repaired by the retry rewriting the same
     /// object. Returns the number of objects written.
     pub async fn archive(&self, items: Vec<LogItem>) -> Result<usize, ArchiveError> {
+        self.append(items, true).await
+    }
+
+    /// `archive`, with or without fetching media: items archived late (at TTL time) are long
+    /// past the 1–2 weeks LINE keeps content, so a fetch would only raise a false alarm.
+    async fn append(&self, items: Vec<LogItem>, fetch_media: bool) -> Result<usize, ArchiveError> {
         let mut by_conversation: BTreeMap<ConversationId, Vec<LogItem>> = BTreeMap::new();
         for item in items {
             let conversation = match &item {
@@ -63,8 +98,11 @@ impl Archiver {
         let mut written = 0;
         for (conversation, items) in by_conversation {
             let head = self.head(&conversation).await?;
-            if let Some(object) = next_object(&conversation, &head, &items) {
-                self.store.put(&object.key, object.bytes).await?;
+            let media = if fetch_media { self.fetch_media(&not_yet_archived(&head, &items)).await? } else { BTreeMap::new() };
+            if let Some(object) = next_object_with_media(&conversation, &head, &items, &media) {
+                self.store.put(&object.key, object.bytes.clone()).await?;
+                // Object, then index, then head: a crash in between is repaired by the retry.
+                self.record_in_index(&object).await?;
                 let head = serde_json::to_vec(&object.head).expect("heads serialise");
                 self.store.put(&head_key(&conversation), head).await?;
                 written += 1;
@@ -78,6 +116,9 @@ impl Archiver {
         let head = self.head(conversation).await?;
         let mut objects = Vec::new();
         for key in self.store.list(&conversation_prefix(conversation)).await? {
+            if !is_chain_object(conversation, &key) {
+                continue;
+            }
             let bytes = self.store.get(&key).await?.unwrap_or_default();
             objects.push((key, bytes));
         }

@@ -20,18 +20,13 @@ impl S3Archive {
     }
 }
 
-fn unavailable(e: impl std::fmt::Debug) -> ArchiveError {
-    ArchiveError::Unavailable(format!("{e:?}"))
-}
-
-#[async_trait]
-impl ArchiveStore for S3Archive {
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
+impl S3Archive {
+    async fn put_typed(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ArchiveError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type(if key.ends_with(".jsonl") { "application/x-ndjson" } else { "application/json" })
+            .content_type(content_type)
             // Object Lock buckets require an integrity checksum on every write.
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .body(ByteStream::from(bytes))
@@ -39,6 +34,18 @@ impl ArchiveStore for S3Archive {
             .await
             .map(|_| ())
             .map_err(unavailable)
+    }
+}
+
+fn unavailable(e: impl std::fmt::Debug) -> ArchiveError {
+    ArchiveError::Unavailable(format!("{e:?}"))
+}
+
+#[async_trait]
+impl ArchiveStore for S3Archive {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
+        let content_type = if key.ends_with(".jsonl") { "application/x-ndjson" } else { "application/json" };
+        self.put_typed(key, bytes, content_type).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
@@ -57,5 +64,9 @@ impl ArchiveStore for S3Archive {
         }
         keys.sort();
         Ok(keys)
+    }
+
+    async fn put_media(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), ArchiveError> {
+        self.put_typed(key, bytes, content_type).await
     }
 }

@@ -1,11 +1,16 @@
 //! Lambda entrypoint for the table's DynamoDB Stream: every log item into the S3 archive,
-//! well before its TTL removes it from the table.
+//! well before its TTL removes it from the table; media content fetched from LINE beside it;
+//! every TTL removal checked against the archive.
 
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use line_oa::archive::s3::S3Archive;
 use line_oa::archive::Archiver;
+use line_oa::config;
+use line_oa::line_api::http::RetryPolicy;
+use line_oa::local::line_api;
+use line_oa::metrics::{Metrics, DEFAULT_NAMESPACE};
 use line_oa::worker::archive_stream_batch;
 
 #[tokio::main]
@@ -16,8 +21,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .without_time()
         .init();
     let bucket = std::env::var("ARCHIVE_BUCKET").map_err(|_| "environment variable ARCHIVE_BUCKET is required")?;
+    let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
+    let config = config::from_env()?;
     let aws = aws_config::load_from_env().await;
-    let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)));
+    let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)))
+        .with_media(line_api(&config, RetryPolicy::default()))
+        .with_metrics(Metrics::new(namespace, "archiver"));
     let archiver = &archiver;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, lambda_runtime::Error>(archive_stream_batch(archiver, event.payload).await)

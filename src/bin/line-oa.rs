@@ -21,6 +21,7 @@ async fn main() -> ExitCode {
         Some("archive") => cli::archive(&args[1..]).await,
         Some("export") => cli::export(&args[1..]).await,
         Some("operator-token") => cli::operator_token(&args[1..]),
+        Some("hold") => cli::hold(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

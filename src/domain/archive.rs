@@ -5,11 +5,16 @@
 //! `{"schema":"line-oa/archive/v1","conversation":"user:U…","seq":3,"prev_sha256":"…","count":2,"first_ms":…,"last_ms":…}`
 //! `{"version":"<sha256 of the item, 16 bytes hex>","item":{"dir":"in",…}}`
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ids::ConversationId;
 use super::log::LogItem;
+use super::media::MediaRef;
+
+pub mod index;
 
 pub const SCHEMA: &str = "line-oa/archive/v1";
 /// Item versions a chain head remembers, so a retried batch is not archived twice.
@@ -30,6 +35,20 @@ pub struct Header {
 pub struct Line {
     pub version: String,
     pub item: LogItem,
+    /// The message's image, video, audio or file, stored beside the transcript (inbound media
+    /// messages whose content LINE hosts). Covered by the object's hash, so by the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaRef>,
+    /// Why the media could not be fetched (after retries): flagged, not silently missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_error: Option<String>,
+}
+
+/// What became of a media message's content when its line was archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaOutcome {
+    Stored(MediaRef),
+    Failed(String),
 }
 
 /// Where a conversation's chain ends: stored beside the objects.
@@ -41,11 +60,13 @@ pub struct ChainHead {
     pub recent: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ArchiveObject {
     pub key: String,
     pub bytes: Vec<u8>,
     pub head: ChainHead,
+    /// The items it holds, for the day index.
+    pub items: Vec<LogItem>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -62,6 +83,11 @@ pub fn conversation_prefix(conversation: &ConversationId) -> String {
     format!("transcripts/{conversation}/")
 }
 
+/// Whether a key under `conversation_prefix` is one of the chain's objects (not media).
+pub fn is_chain_object(conversation: &ConversationId, key: &str) -> bool {
+    key.strip_prefix(&conversation_prefix(conversation)).is_some_and(|rest| !rest.contains('/') && rest.ends_with(".jsonl"))
+}
+
 pub fn head_key(conversation: &ConversationId) -> String {
     format!("heads/{conversation}.json")
 }
@@ -69,9 +95,32 @@ pub fn head_key(conversation: &ConversationId) -> String {
 /// The next object of a conversation's chain holding the items not archived yet, or None.
 /// Deterministic: a retry of the same batch after the same head gives the same bytes and key.
 pub fn next_object(conversation: &ConversationId, head: &ChainHead, items: &[LogItem]) -> Option<ArchiveObject> {
+    next_object_with_media(conversation, head, items, &BTreeMap::new())
+}
+
+/// Items not archived yet: what the archiver fetches media for before building the object.
+pub fn not_yet_archived<'a>(head: &ChainHead, items: &'a [LogItem]) -> Vec<&'a LogItem> {
+    items.iter().filter(|item| !head.recent.contains(&version_of(item))).collect()
+}
+
+/// `next_object`, with each media message's outcome (by the item's version) on its line.
+pub fn next_object_with_media(
+    conversation: &ConversationId,
+    head: &ChainHead,
+    items: &[LogItem],
+    media: &BTreeMap<String, MediaOutcome>,
+) -> Option<ArchiveObject> {
     let mut lines: Vec<Line> = items
         .iter()
-        .map(|item| Line { version: version_of(item), item: item.clone() })
+        .map(|item| {
+            let version = version_of(item);
+            let (media, media_error) = match media.get(&version) {
+                Some(MediaOutcome::Stored(m)) => (Some(m.clone()), None),
+                Some(MediaOutcome::Failed(e)) => (None, Some(e.clone())),
+                None => (None, None),
+            };
+            Line { version, item: item.clone(), media, media_error }
+        })
         .filter(|l| !head.recent.contains(&l.version))
         .collect();
     lines.sort_by(|a, b| (a.item.timestamp_ms(), &a.version).cmp(&(b.item.timestamp_ms(), &b.version)));
@@ -99,7 +148,8 @@ pub fn next_object(conversation: &ConversationId, head: &ChainHead, items: &[Log
     let overflow = recent.len().saturating_sub(RECENT_VERSIONS);
     recent.drain(..overflow);
     let head = ChainHead { seq: header.seq, sha256: Some(sha256_hex(&bytes)), key: Some(key.clone()), recent };
-    Some(ArchiveObject { key, bytes, head })
+    let items = lines.into_iter().map(|l| l.item).collect();
+    Some(ArchiveObject { key, bytes, head, items })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -18,8 +18,17 @@ pub struct InboundRecord {
     pub mode: String,
     pub is_redelivery: bool,
     pub raw: String,
-    /// Unix seconds after which the item may be removed (DynamoDB TTL).
+    /// Unix seconds after which the item may be removed (DynamoDB TTL); `NO_TTL` while the
+    /// conversation is on legal hold (the attribute is then absent from the stored item).
+    #[serde(default, skip_serializing_if = "is_no_ttl")]
     pub expires_at: i64,
+}
+
+/// `expires_at` of an item that must not expire (legal hold): no TTL attribute is stored.
+pub const NO_TTL: i64 = 0;
+
+fn is_no_ttl(expires_at: &i64) -> bool {
+    *expires_at == NO_TTL
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +72,7 @@ pub struct OutboundRecord {
     pub status: OutboundStatus,
     /// Why the rules sent it (or why it failed).
     pub reason: String,
+    #[serde(default, skip_serializing_if = "is_no_ttl")]
     pub expires_at: i64,
 }
 

@@ -7,12 +7,16 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 
-use super::{LineApi, LineApiError, Profile};
+use super::{Content, LineApi, LineApiError, Profile};
+use crate::config::DEFAULT_LINE_DATA_API_BASE_URL;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
 
 const RETRY_KEY_HEADER: &str = "X-Line-Retry-Key";
 const ACCEPTED_REQUEST_ID_HEADER: &str = "x-line-accepted-request-id";
+/// Largest media content kept in memory; LINE allows bigger files, which are flagged instead
+/// of exhausting a 256 MB Lambda.
+pub const MAX_CONTENT_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -32,12 +36,14 @@ impl Default for RetryPolicy {
 pub struct HttpLineApi {
     client: reqwest::Client,
     base_url: String,
+    /// LINE serves message content from a separate host (api-data.line.me).
+    data_base_url: String,
     token: SecretString,
     retry: RetryPolicy,
 }
 
+/// Why an attempt did not succeed: worth another try, or not.
 enum Outcome {
-    Done(Value),
     Retry(String),
     Fail(LineApiError),
 }
@@ -50,39 +56,90 @@ impl HttpLineApi {
             .user_agent(concat!("line-oa/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("a TLS client with default settings builds");
-        Self { client, base_url: base_url.trim_end_matches('/').to_owned(), token, retry }
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        Self { client, base_url, data_base_url: DEFAULT_LINE_DATA_API_BASE_URL.to_owned(), token, retry }
     }
 
-    async fn attempt(&self, request: reqwest::RequestBuilder) -> Outcome {
+    pub fn with_data_base_url(mut self, data_base_url: &str) -> Self {
+        self.data_base_url = data_base_url.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// One content download: 202 means LINE is still preparing a video or audio (retry later).
+    async fn content_attempt(&self, url: &str) -> Result<Content, Outcome> {
+        let response = match self.client.get(url).bearer_auth(self.token.expose_secret()).send().await {
+            Ok(r) => r,
+            Err(e) => return Err(Outcome::Retry(e.to_string())),
+        };
+        let status = response.status().as_u16();
+        if status == 202 {
+            return Err(Outcome::Retry("202: content still being prepared".into()));
+        }
+        if status != 200 {
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+            return Err(if status >= 500 {
+                Outcome::Retry(format!("{status}: {message}"))
+            } else {
+                Outcome::Fail(LineApiError::Rejected { status, message })
+            });
+        }
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let mut response = response;
+        let mut bytes = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if bytes.len() + chunk.len() > MAX_CONTENT_BYTES => {
+                    let message = format!("content larger than {MAX_CONTENT_BYTES} bytes");
+                    return Err(Outcome::Fail(LineApiError::Rejected { status, message }));
+                }
+                Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
+                Ok(None) => return Ok(Content { bytes, content_type }),
+                Err(e) => return Err(Outcome::Retry(e.to_string())),
+            }
+        }
+    }
+
+    async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Value, Outcome> {
         let response = match request.bearer_auth(self.token.expose_secret()).send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry(e.to_string()),
+            Err(e) => return Err(Outcome::Retry(e.to_string())),
         };
         let status = response.status();
         let accepted_id = response.headers().get(ACCEPTED_REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body: Value = response.json().await.unwrap_or(Value::Null);
         let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
         match status.as_u16() {
-            200..=299 => Outcome::Done(body),
+            200..=299 => Ok(body),
             409 if accepted_id.is_some() => {
-                Outcome::Fail(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() })
+                Err(Outcome::Fail(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() }))
             }
-            400 if message.to_ascii_lowercase().contains("reply token") => Outcome::Fail(LineApiError::InvalidReplyToken),
-            429 => Outcome::Fail(LineApiError::Rejected { status: 429, message }),
-            s if s >= 500 => Outcome::Retry(format!("{s}: {message}")),
-            s => Outcome::Fail(LineApiError::Rejected { status: s, message }),
+            400 if message.to_ascii_lowercase().contains("reply token") => Err(Outcome::Fail(LineApiError::InvalidReplyToken)),
+            429 => Err(Outcome::Fail(LineApiError::Rejected { status: 429, message })),
+            s if s >= 500 => Err(Outcome::Retry(format!("{s}: {message}"))),
+            s => Err(Outcome::Fail(LineApiError::Rejected { status: s, message })),
         }
     }
 
     /// Sends with retries; `build` makes a fresh request each attempt.
     async fn send(&self, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, LineApiError> {
+        self.with_retries(|| self.attempt(build())).await
+    }
+
+    /// Runs `once` until it succeeds, fails for good, or the attempts run out, with backoff.
+    async fn with_retries<T, F: std::future::Future<Output = Result<T, Outcome>>>(&self, once: impl Fn() -> F) -> Result<T, LineApiError> {
         let mut backoff = self.retry.first_backoff;
         let mut last = String::new();
         for attempt in 1..=self.retry.attempts {
-            match self.attempt(build()).await {
-                Outcome::Done(v) => return Ok(v),
-                Outcome::Fail(e) => return Err(e),
-                Outcome::Retry(reason) => {
+            match once().await {
+                Ok(v) => return Ok(v),
+                Err(Outcome::Fail(e)) => return Err(e),
+                Err(Outcome::Retry(reason)) => {
                     tracing::warn!(attempt, %reason, "LINE API call failed; will retry");
                     last = reason;
                 }
@@ -139,5 +196,10 @@ impl LineApi for HttpLineApi {
             _ => return Err(LineApiError::Rejected { status: 0, message: format!("cannot leave {conversation}") }),
         };
         self.send(|| self.client.post(&url)).await.map(|_| ())
+    }
+
+    async fn content(&self, message_id: &str) -> Result<Content, LineApiError> {
+        let url = format!("{}/v2/bot/message/{message_id}/content", self.data_base_url);
+        self.with_retries(|| self.content_attempt(&url)).await
     }
 }

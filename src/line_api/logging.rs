@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{LineApi, LineApiError, Profile};
+use super::{Content, LineApi, LineApiError, Profile};
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
 
@@ -38,5 +38,9 @@ impl LineApi for LoggingLineApi {
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError> {
         tracing::info!(%conversation, "would leave (no LINE_CHANNEL_ACCESS_TOKEN)");
         Ok(())
+    }
+
+    async fn content(&self, _message_id: &str) -> Result<Content, LineApiError> {
+        Err(LineApiError::Rejected { status: 0, message: "no access token: media content unavailable".into() })
     }
 }

@@ -30,6 +30,13 @@ pub struct Profile {
     pub display_name: String,
 }
 
+/// A media message's content as LINE serves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Content {
+    pub bytes: Vec<u8>,
+    pub content_type: String,
+}
+
 #[async_trait]
 pub trait LineApi: Send + Sync {
     /// Whether messages really go out (false for the logging adapter).
@@ -39,4 +46,6 @@ pub trait LineApi: Send + Sync {
     async fn profile(&self, user_id: &str) -> Result<Profile, LineApiError>;
     /// Leaves a group or room.
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError>;
+    /// The content of an image, video, audio or file message a user sent (LINE's data API).
+    async fn content(&self, message_id: &str) -> Result<Content, LineApiError>;
 }

@@ -11,6 +11,7 @@ use crate::store::{Store, StoreError};
 use self::live_settings::LiveSettings;
 
 mod handle;
+pub mod hold;
 mod ingest;
 pub mod live_settings;
 pub mod operator;
@@ -85,6 +86,6 @@ impl Service {
 
     /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
     pub(crate) fn expires_at(&self, at_ms: i64) -> i64 {
-        at_ms / 1000 + i64::from(self.retention_days) * 86_400
+        crate::domain::hold::expires_at(at_ms, self.retention_days)
     }
 }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{log_sort_key, Claim, Doc, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 
@@ -20,6 +20,8 @@ const STATE_SK: &str = "STATE";
 /// The sparse index listing conversations by activity: every STATE item, one partition.
 pub const ACTIVITY_INDEX: &str = "by_activity";
 const ACTIVITY_PARTITION: &str = "CONV";
+
+mod hold;
 
 #[derive(Serialize, Deserialize)]
 struct LogRow {
@@ -169,7 +171,11 @@ impl Store for DynamoStore {
             sk: log_sort_key(record.timestamp_ms, true, record.event_id.as_str()),
             item: LogItem::In(record.clone()),
         };
-        Ok(if self.put_if_absent(&row, &row.sk).await? { Inserted::New } else { Inserted::Duplicate })
+        if !self.put_if_absent(&row, &row.sk).await? {
+            return Ok(Inserted::Duplicate);
+        }
+        self.drop_ttl_if_held(&row.pk, &row.sk).await?;
+        Ok(Inserted::New)
     }
 
     async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, StoreError> {
@@ -209,6 +215,7 @@ impl Store for DynamoStore {
             item: LogItem::Out(record.clone()),
         };
         if self.put_if_absent(&row, &row.sk).await? {
+            self.drop_ttl_if_held(&row.pk, &row.sk).await?;
             return Ok(Claim::Claimed);
         }
         let item = self.get(row.pk, row.sk.clone()).await?.ok_or_else(|| StoreError::Conflict(row.sk.clone()))?;
@@ -225,7 +232,8 @@ impl Store for DynamoStore {
             item: LogItem::Out(record.clone()),
         };
         let item = to_item(&row, &row.sk)?;
-        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map(|_| ()).map_err(|e| classify(e, &row.sk))
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await.map_err(|e| classify(e, &row.sk))?;
+        self.drop_ttl_if_held(&row.pk, &row.sk).await
     }
 
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
@@ -356,5 +364,21 @@ impl Store for DynamoStore {
         }
         let next = out.last_evaluated_key.and(items.last().map(|d| d.id.clone()));
         Ok(Page { items, next })
+    }
+
+    async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError> {
+        self.put_hold(hold).await
+    }
+
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+        self.delete_hold(conversation, retention_days).await
+    }
+
+    async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError> {
+        self.read_hold(&partition_key(conversation)).await
+    }
+
+    async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
+        self.list_holds().await
     }
 }

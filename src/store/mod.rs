@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 
 use crate::domain::conversation::ConversationState;
+pub use crate::domain::hold::Hold;
 use crate::domain::ids::ConversationId;
 pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus};
 
@@ -111,4 +112,21 @@ pub trait Store: Send + Sync {
 
     /// A collection's documents in id order, paged.
     async fn docs(&self, collection: &str, page: &PageRequest) -> Result<Page<Doc>, StoreError>;
+    // ---- Legal hold (issue #5): kept together at the end of the trait. ----
+    // While a conversation is held, none of its log items has a TTL, including items logged or
+    // updated during the hold. Both operations are idempotent: re-running one after a partial
+    // failure finishes the job.
+
+    /// Puts a conversation on hold (or replaces the reason) and removes the TTL from every one
+    /// of its log items. Returns how many items lost their TTL.
+    async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError>;
+
+    /// Ends a hold and gives every item without a TTL its TTL back: the item's own time plus
+    /// `retention_days`. Returns how many items got a TTL.
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError>;
+
+    async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError>;
+
+    /// Every conversation on hold.
+    async fn holds(&self) -> Result<Vec<Hold>, StoreError>;
 }

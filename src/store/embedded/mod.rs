@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 
 use self::writer::Writer;
-use super::{log_sort_key, Claim, Doc, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 
@@ -36,7 +36,11 @@ fn activity_key(state: &ConversationState) -> String {
     format!("{:013}#{}", MAX_MS - state.activity_ms().clamp(0, MAX_MS), state.id)
 }
 
+mod expiry;
+mod hold;
 mod writer;
+
+pub use self::expiry::Expired;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -79,6 +83,7 @@ impl EmbeddedStore {
                     activity.insert(activity_key(&state).as_str(), ()).map_err(unavailable)?;
                 }
             }
+            txn.open_table(hold::HOLDS).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
         let db = Arc::new(db);
@@ -140,13 +145,13 @@ impl EmbeddedStore {
     }
 
     async fn put_log_if_absent(&self, conv: String, sk: String, item: LogItem, pending: bool) -> Result<Option<LogItem>, StoreError> {
-        let bytes = serde_json::to_vec(&item).map_err(|e| corrupt(&sk, e))?;
         let existing = self
             .writer
             .write(move |txn| {
                 let mut log = txn.open_table(LOG).map_err(unavailable)?;
                 let existing = log.get((conv.as_str(), sk.as_str())).map_err(unavailable)?.map(|v| v.value().to_vec());
                 if existing.is_none() {
+                    let bytes = hold::stored_bytes(txn, &conv, &sk, item)?;
                     log.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
                     if pending {
                         txn.open_table(PENDING).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), ()).map_err(unavailable)?;
@@ -220,9 +225,10 @@ impl Store for EmbeddedStore {
     async fn finish_outbound(&self, record: &OutboundRecord) -> Result<(), StoreError> {
         let conv = record.conversation.to_string();
         let sk = log_sort_key(record.timestamp_ms, false, &record.id);
-        let bytes = serde_json::to_vec(&LogItem::Out(record.clone())).map_err(|e| corrupt(&sk, e))?;
+        let item = LogItem::Out(record.clone());
         self.writer
             .write(move |txn| {
+                let bytes = hold::stored_bytes(txn, &conv, &sk, item)?;
                 txn.open_table(LOG).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
                 Ok(())
             })
@@ -378,5 +384,21 @@ impl Store for EmbeddedStore {
             Ok(Page { items, next: None })
         })
         .await
+    }
+
+    async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError> {
+        self.put_hold(hold.clone()).await
+    }
+
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+        self.delete_hold(conversation.clone(), retention_days).await
+    }
+
+    async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError> {
+        self.read_hold(conversation.clone()).await
+    }
+
+    async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
+        self.list_holds().await
     }
 }

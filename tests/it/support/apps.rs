@@ -26,7 +26,7 @@ pub fn test_config(standin: &LineStandin, settings_toml: &str) -> Config {
     config::from_lookup(move |key| match key {
         "LINE_CHANNEL_SECRET" => Some(TEST_SECRET.into()),
         "LINE_CHANNEL_ACCESS_TOKEN" => Some("it-access-token".into()),
-        "LINE_API_BASE_URL" => Some(base.clone()),
+        "LINE_API_BASE_URL" | "LINE_DATA_API_BASE_URL" => Some(base.clone()),
         "SETTINGS_TOML" => Some(settings.clone()),
         _ => None,
     })
@@ -58,6 +58,11 @@ impl LocalTestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });
         Self { url, store: app.store, standin, client: reqwest::Client::new(), _dir: dir }
+    }
+
+    /// The local server's DATA_DIR (its archive is `archive/` in it).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub async fn post(&self, body: &[u8], signature: Option<&str>) -> (u16, serde_json::Value) {
@@ -126,6 +131,12 @@ pub fn text_body(event_id: &str, user: &str, text: &str, reply_token: &str) -> V
 pub fn text_body_at(event_id: &str, user: &str, text: &str, reply_token: &str, timestamp_ms: i64) -> Vec<u8> {
     let message = serde_json::json!({ "type": "text", "id": "468789577898262530", "quoteToken": "q1", "text": text });
     user_event_body(event_id, user, reply_token, timestamp_ms, serde_json::json!({ "type": "message", "message": message }))
+}
+
+/// An image message event body; LINE hosts the content under `message_id`.
+pub fn image_body(event_id: &str, user: &str, message_id: &str, reply_token: &str) -> Vec<u8> {
+    let message = serde_json::json!({ "type": "image", "id": message_id, "quoteToken": "q2", "contentProvider": { "type": "line" } });
+    user_event_body(event_id, user, reply_token, 1_764_000_000_000, serde_json::json!({ "type": "message", "message": message }))
 }
 
 pub fn follow_body(event_id: &str, user: &str, reply_token: &str) -> Vec<u8> {

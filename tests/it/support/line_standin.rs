@@ -91,6 +91,12 @@ struct MockState {
     retry_keys: HashMap<String, (String, Value)>,
     requests: Vec<RecordedRequest>,
     counter: u64,
+    /// Message id -> (content type, bytes) that `getMessageContent` serves.
+    contents: HashMap<String, (String, Vec<u8>)>,
+    /// Message id -> how many more times to answer 202 (video/audio still being prepared).
+    preparing: HashMap<String, usize>,
+    /// Message id -> (status, how many more times) to fail the content download with.
+    content_failures: HashMap<String, (u16, usize)>,
 }
 
 impl LineStandin {
@@ -136,6 +142,22 @@ impl LineStandin {
     pub fn set_profile(&self, user_id: &str, display_name: &str) {
         let (user_id, name) = (user_id.to_owned(), display_name.to_owned());
         self.inner.lock().profiles.insert(user_id, name);
+    }
+
+    /// Content that `GET /v2/bot/message/{id}/content` (api-data.line.me) serves for `message_id`.
+    pub fn set_content(&self, message_id: &str, content_type: &str, bytes: &[u8]) {
+        let content = (content_type.to_owned(), bytes.to_vec());
+        self.inner.lock().contents.insert(message_id.to_owned(), content);
+    }
+
+    /// Answers 202 (still preparing) to the next `times` downloads of this content.
+    pub fn content_preparing(&self, message_id: &str, times: usize) {
+        self.inner.lock().preparing.insert(message_id.to_owned(), times);
+    }
+
+    /// Fails the next `times` downloads of this content with `status`.
+    pub fn fail_content(&self, message_id: &str, status: u16, times: usize) {
+        self.inner.lock().content_failures.insert(message_id.to_owned(), (status, times));
     }
 
     pub fn assert_all_valid(&self) {
@@ -196,6 +218,7 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
     let request_id = format!("00000000-0000-4000-8000-{:012x}", st.counter);
     let retry_key = header(&parts.headers, RETRY_KEY).map(str::to_owned);
     let mut accepted_id = None;
+    let mut content = None;
     let json_body = body.as_ref().unwrap_or(&Value::Null);
     let (status, answer) = match (st.fail.take(), op) {
         (Some((status, left)), _) => {
@@ -224,6 +247,22 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
                     (400, message(INVALID_REPLY_TOKEN))
                 } else {
                     (200, sent_messages(&mut st.counter, json_body))
+                }
+            }
+            ("getMessageContent", _) => {
+                let id = path.split('/').nth(4).unwrap_or_default().to_owned();
+                // Each injected answer is used up once.
+                let take = |left: &mut usize| *left > 0 && { *left -= 1; true };
+                let failure = st.content_failures.get_mut(&id).and_then(|(status, left)| take(left).then_some(*status));
+                let preparing = failure.is_none() && st.preparing.get_mut(&id).is_some_and(take);
+                match (failure, preparing, st.contents.get(&id).cloned()) {
+                    (Some(status), _, _) => (status, message("Failure injected by the stand-in")),
+                    (None, true, _) => (202, json!({})),
+                    (None, false, Some(found)) => {
+                        content = Some(found);
+                        (200, Value::Null)
+                    }
+                    (None, false, None) => (404, message("Not found")),
                 }
             }
             ("getProfile", _) => {
@@ -265,6 +304,10 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = vec![(REQUEST_ID, request_id)];
     headers.extend(accepted_id.map(|id| (ACCEPTED_REQUEST_ID, id)));
+    if let Some((content_type, bytes)) = content {
+        let content_type = [(axum::http::header::CONTENT_TYPE, content_type)];
+        return (status, AppendHeaders(headers), content_type, bytes).into_response();
+    }
     (status, AppendHeaders(headers), Json(answer)).into_response()
 }
 

@@ -1,0 +1,58 @@
+//! The archiver's day index (format in `domain::archive::index`): written with each object,
+//! read to check that an item is archived. Objects written before the index existed are found
+//! by reading the conversation's chain instead.
+
+use std::collections::BTreeMap;
+
+use super::{ArchiveError, Archiver};
+use crate::domain::archive::index::{conversation_of, index_key, DayIndex};
+use crate::domain::archive::{conversation_prefix, is_chain_object, parse_object, ArchiveObject};
+use crate::domain::ids::ConversationId;
+use crate::domain::log::LogItem;
+
+impl Archiver {
+    pub(super) async fn day_index(&self, key: &str) -> Result<DayIndex, ArchiveError> {
+        match self.store.get(key).await? {
+            None => Ok(DayIndex::default()),
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() }),
+        }
+    }
+
+    /// Lists the object's items in their day indexes; rewrites only indexes that changed.
+    pub(super) async fn record_in_index(&self, object: &ArchiveObject) -> Result<(), ArchiveError> {
+        let mut by_day: BTreeMap<String, Vec<&LogItem>> = BTreeMap::new();
+        for item in &object.items {
+            by_day.entry(index_key(item)).or_default().push(item);
+        }
+        for (key, items) in by_day {
+            let mut index = self.day_index(&key).await?;
+            let mut changed = false;
+            for item in items {
+                changed |= index.record(item, &object.key);
+            }
+            if changed {
+                self.store.put(&key, serde_json::to_vec(&index).expect("indexes serialise")).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every item in a conversation's chain, indexed as the day index would have it: the slow
+    /// path, for objects archived before the index existed.
+    pub(super) async fn index_from_chain(&self, conversation: &ConversationId) -> Result<BTreeMap<String, DayIndex>, ArchiveError> {
+        let mut indexes: BTreeMap<String, DayIndex> = BTreeMap::new();
+        for key in self.store.list(&conversation_prefix(conversation)).await? {
+            if !is_chain_object(conversation, &key) {
+                continue;
+            }
+            let bytes = self.store.get(&key).await?.unwrap_or_default();
+            let (_, lines) = parse_object(&key, &bytes).map_err(|b| ArchiveError::Corrupt { key: b.key, problem: b.problem })?;
+            for line in lines {
+                if conversation_of(&line.item) == conversation {
+                    indexes.entry(index_key(&line.item)).or_default().record(&line.item, &key);
+                }
+            }
+        }
+        Ok(indexes)
+    }
+}

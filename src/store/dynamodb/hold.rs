@@ -1,0 +1,186 @@
+//! Legal hold on DynamoDB. The hold lives twice: a `HOLD` item in the conversation's own
+//! partition, read (strongly consistent) after every log write so the write can drop its TTL,
+//! and a `HOLDS` / `HOLD#<conversation>` registry item, so listing holds is one Query instead of
+//! a table Scan. Both are written in one transaction.
+//!
+//! Why the read comes after the write: a hold writes its `HOLD` item, then queries the
+//! conversation and strips TTLs. A log write that reads no hold did so before the `HOLD` item
+//! existed, so its item was already there for the hold's query to find. Nothing slips through.
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::{classify, from_item, partition_key, to_item, DynamoStore, LogRow};
+use crate::domain::hold::{released_ttl, ttl_of, Hold};
+use crate::domain::ids::ConversationId;
+use crate::domain::log::NO_TTL;
+use crate::store::StoreError;
+
+const HOLD_SK: &str = "HOLD";
+const REGISTRY_PK: &str = "HOLDS";
+const TTL_ATTRIBUTE: &str = "expires_at";
+
+#[derive(Serialize, Deserialize)]
+struct HoldRow {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    hold: Hold,
+}
+
+fn registry_sk(conversation: &ConversationId) -> String {
+    format!("HOLD#{conversation}")
+}
+
+impl DynamoStore {
+    pub(super) async fn read_hold(&self, pk: &str) -> Result<Option<Hold>, StoreError> {
+        match self.get(pk.to_owned(), HOLD_SK.into()).await? {
+            None => Ok(None),
+            Some(item) => Ok(Some(from_item::<HoldRow>(item, pk)?.hold)),
+        }
+    }
+
+    /// Called after every log write: on a held conversation the item must not keep a TTL.
+    pub(super) async fn drop_ttl_if_held(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        if self.read_hold(pk).await?.is_some() {
+            self.set_item_ttl(pk, sk, NO_TTL).await?;
+        }
+        Ok(())
+    }
+
+    /// `NO_TTL` removes the attribute. The condition keeps an item deleted meanwhile (by TTL)
+    /// from being recreated as a fragment.
+    async fn set_item_ttl(&self, pk: &str, sk: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pk.to_owned()))
+            .key("sk", AttributeValue::S(sk.to_owned()))
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE);
+        let request = if expires_at == NO_TTL {
+            request.update_expression("REMOVE #ttl").condition_expression("attribute_exists(pk)")
+        } else {
+            // Only items still without a TTL: a re-run, or a write racing the release, keeps its own.
+            request
+                .update_expression("SET #ttl = :ttl")
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(#ttl)")
+                .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
+        };
+        match request.send().await.map_err(|e| classify(e, sk)) {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Pages through a conversation's log and sets each item's TTL to `wanted(item)` where that
+    /// differs from what it has. Returns how many items changed.
+    async fn retag_log(&self, conversation: &ConversationId, wanted: impl Fn(&crate::store::LogItem) -> i64) -> Result<usize, StoreError> {
+        let pk = partition_key(conversation);
+        let mut changed = 0;
+        let mut start: Option<String> = None;
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()));
+            if let Some(sk) = &start {
+                request = request
+                    .exclusive_start_key("pk", AttributeValue::S(pk.clone()))
+                    .exclusive_start_key("sk", AttributeValue::S(sk.clone()));
+            }
+            let out = request.send().await.map_err(|e| classify(e, &pk))?;
+            for item in out.items.unwrap_or_default() {
+                let row: LogRow = from_item(item, &pk)?;
+                let target = wanted(&row.item);
+                if target != ttl_of(&row.item) && self.set_item_ttl(&pk, &row.sk, target).await? {
+                    changed += 1;
+                }
+            }
+            start = match out.last_evaluated_key {
+                Some(key) => match key.get("sk") {
+                    Some(AttributeValue::S(sk)) => Some(sk.clone()),
+                    _ => None,
+                },
+                None => None,
+            };
+            if start.is_none() {
+                return Ok(changed);
+            }
+        }
+    }
+
+    pub(super) async fn put_hold(&self, hold: &Hold) -> Result<usize, StoreError> {
+        let pk = partition_key(&hold.conversation);
+        let own = HoldRow { pk: pk.clone(), sk: HOLD_SK.into(), hold: hold.clone() };
+        let registry = HoldRow { pk: REGISTRY_PK.into(), sk: registry_sk(&hold.conversation), hold: hold.clone() };
+        let put = |row: &HoldRow| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(row, &row.sk)?))
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(put(&own)?)
+            .transact_items(put(&registry)?)
+            .send()
+            .await
+            .map_err(|e| classify(e, &pk))?;
+        self.retag_log(&hold.conversation, |_| NO_TTL).await
+    }
+
+    pub(super) async fn delete_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+        let pk = partition_key(conversation);
+        let delete = |pk: String, sk: String| -> Result<TransactWriteItem, StoreError> {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(pk))
+                .key("sk", AttributeValue::S(sk))
+                .build()
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            Ok(TransactWriteItem::builder().delete(delete).build())
+        };
+        self.client
+            .transact_write_items()
+            .transact_items(delete(pk.clone(), HOLD_SK.into())?)
+            .transact_items(delete(REGISTRY_PK.into(), registry_sk(conversation))?)
+            .send()
+            .await
+            .map_err(|e| classify(e, &pk))?;
+        // A write that read the hold just before it was deleted may still strip its own TTL
+        // after this pass: that item is kept longer, never lost, and a second release fixes it.
+        self.retag_log(conversation, |item| match ttl_of(item) {
+            NO_TTL => released_ttl(item, retention_days),
+            ttl => ttl,
+        })
+        .await
+    }
+
+    pub(super) async fn list_holds(&self) -> Result<Vec<Hold>, StoreError> {
+        let mut holds = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :hold)")
+            .expression_attribute_values(":pk", AttributeValue::S(REGISTRY_PK.into()))
+            .expression_attribute_values(":hold", AttributeValue::S("HOLD#".into()))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| classify(e, REGISTRY_PK))?;
+            holds.push(from_item::<HoldRow>(item, REGISTRY_PK)?.hold);
+        }
+        Ok(holds)
+    }
+}

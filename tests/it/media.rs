@@ -1,0 +1,151 @@
+//! Media content: fetched from LINE's data API (the stand-in, checked against the spec) soon
+//! after the message arrives, stored once beside the transcript (S3 on moto, and the local
+//! server's folder), referenced by the transcript line; a failing fetch is retried, then
+//! flagged, and never holds up the reply.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use line_oa::archive::s3::S3Archive;
+use line_oa::archive::{ArchiveStore, Archiver};
+use line_oa::domain::archive::{parse_object, sha256_hex, Line};
+use line_oa::domain::ids::ConversationId;
+use line_oa::line_api::http::HttpLineApi;
+use line_oa::store::dynamodb::DynamoStore;
+use line_oa::store::{InboundRecord, Store};
+use line_oa::worker::archive_stream_records;
+use secrecy::SecretString;
+
+use crate::support::apps::{image_body, test_retry, LocalTestApp, SETTINGS};
+use crate::support::line_standin::{LineStandin, RecordedRequest, StandinOptions};
+use crate::support::sign;
+
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0 not really a jpeg, but bytes all the same";
+
+fn image_record(user: &str, event_id: &str, message_id: &str) -> InboundRecord {
+    let mut record = crate::store_contract::inbound(user, event_id, 1_764_000_000_000);
+    record.message_type = Some("image".into());
+    record.raw = serde_json::json!({
+        "type": "message",
+        "webhookEventId": event_id,
+        "message": { "type": "image", "id": message_id, "contentProvider": { "type": "line" } }
+    })
+    .to_string();
+    record
+}
+
+fn content_requests(standin: &LineStandin) -> Vec<RecordedRequest> {
+    standin.requests().into_iter().filter(|r| r.path.ends_with("/content")).collect()
+}
+
+async fn transcript_lines(store: &dyn ArchiveStore, conversation: &str) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for key in store.list(&format!("transcripts/{conversation}/")).await.unwrap() {
+        if key.ends_with(".jsonl") {
+            lines.extend(parse_object(&key, &store.get(&key).await.unwrap().unwrap()).unwrap().1);
+        }
+    }
+    lines
+}
+
+#[tokio::test]
+async fn an_image_lands_in_s3_once_beside_the_transcript_that_references_it() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    standin.set_content("600001", "image/jpeg", JPEG);
+    let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry())
+        .with_data_base_url(&standin.base_url());
+    let s3 = crate::support::s3_client().await;
+    let bucket = crate::support::create_bucket(&s3).await;
+    let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3.clone(), bucket.clone()));
+    let archiver = Archiver::new(archive.clone()).with_media(Arc::new(line));
+
+    // The item as the stream delivers it, from the table; delivered twice (a retried batch).
+    let client = crate::support::dynamo_client().await;
+    let table = crate::support::create_table(&client).await;
+    DynamoStore::new(client.clone(), table.clone()).put_inbound(&image_record("Uimg", "img-1", "600001")).await.unwrap();
+    let image = client.scan().table_name(&table).send().await.unwrap().items.unwrap().remove(0);
+    let mut batch = StreamEvent::default();
+    let mut record = EventRecord::default();
+    record.event_name = "INSERT".into();
+    record.change.new_image = serde_dynamo::Item::from(image);
+    batch.records.push(record);
+    archive_stream_records(&archiver, batch.clone()).await.unwrap();
+    archive_stream_records(&archiver, batch).await.unwrap();
+
+    let fetched = content_requests(&standin);
+    assert_eq!(fetched.len(), 1, "fetched once");
+    assert_eq!((fetched[0].method.as_str(), fetched[0].path.as_str()), ("GET", "/v2/bot/message/600001/content"));
+    assert_eq!(fetched[0].header("authorization"), Some("Bearer it-access-token"));
+    standin.assert_all_valid();
+
+    let key = "transcripts/user:Uimg/media/600001";
+    let object = s3.get_object().bucket(&bucket).key(key).send().await.expect("the image is stored beside the transcript");
+    assert_eq!(object.content_type(), Some("image/jpeg"), "its content type is kept");
+    assert_eq!(object.body.collect().await.unwrap().into_bytes().as_ref(), JPEG);
+    let lines = transcript_lines(archive.as_ref(), "user:Uimg").await;
+    assert_eq!(lines.len(), 1);
+    let media = lines[0].media.as_ref().expect("the transcript line references the media");
+    assert_eq!((media.key.as_str(), media.size, media.sha256.clone()), (key, JPEG.len() as u64, sha256_hex(JPEG)));
+    assert!(archiver.verify(&ConversationId::user("Uimg")).await.unwrap().is_ok(), "media beside the chain does not break it");
+}
+
+#[tokio::test]
+async fn a_video_still_being_prepared_is_fetched_when_ready() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    standin.set_content("600002", "video/mp4", b"mp4 bytes");
+    standin.content_preparing("600002", 2);
+    let line = HttpLineApi::new(&standin.base_url(), SecretString::from("t"), test_retry()).with_data_base_url(&standin.base_url());
+    let archive = crate::archive_contract::dir_archive().await;
+    let archiver = Archiver::new(archive.clone()).with_media(Arc::new(line));
+    let mut record = image_record("Uvid", "vid-1", "600002");
+    record.message_type = Some("video".into());
+    archiver.archive(vec![line_oa::store::LogItem::In(record)]).await.unwrap();
+    let statuses: Vec<u16> = content_requests(&standin).iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![202, 202, 200]);
+    assert_eq!(archive.get("transcripts/user:Uvid/media/600002").await.unwrap().as_deref(), Some(&b"mp4 bytes"[..]));
+}
+
+async fn wait_for_lines(app: &LocalTestApp, conversation: &str) -> Vec<Line> {
+    let archive = line_oa::archive::dir::DirArchive::new(app.data_dir().join("archive"));
+    for _ in 0..100 {
+        let lines = transcript_lines(&archive, conversation).await;
+        if !lines.is_empty() {
+            return lines;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing archived for {conversation}");
+}
+
+#[tokio::test]
+async fn the_local_server_stores_an_image_in_its_archive_folder_and_the_transcript_references_it() {
+    let app = LocalTestApp::start(SETTINGS).await;
+    app.standin.set_content("700001", "image/png", b"\x89PNG local");
+    let body = image_body("limg-1", "Ulocal", "700001", "r-limg-1");
+    assert_eq!(app.post(&body, Some(&sign(&body))).await.0, 200);
+    let lines = wait_for_lines(&app, "user:Ulocal").await;
+    let path = app.data_dir().join("archive/transcripts/user:Ulocal/media/700001");
+    assert_eq!(std::fs::read(&path).unwrap(), b"\x89PNG local");
+    let media = lines.iter().find_map(|l| l.media.clone()).expect("a line references the media");
+    assert_eq!((media.key.as_str(), media.content_type.as_str()), ("transcripts/user:Ulocal/media/700001", "image/png"));
+    assert_eq!(content_requests(&app.standin).len(), 1);
+    app.standin.assert_all_valid();
+}
+
+#[tokio::test]
+async fn a_failing_content_fetch_is_retried_then_flagged_and_the_reply_still_goes_out() {
+    let app = LocalTestApp::start(SETTINGS).await;
+    app.standin.set_content("700002", "image/jpeg", JPEG);
+    app.standin.fail_content("700002", 500, 100);
+    let body = image_body("limg-2", "Ufail", "700002", "r-limg-2");
+    assert_eq!(app.post(&body, Some(&sign(&body))).await.0, 200);
+    let lines = wait_for_lines(&app, "user:Ufail").await;
+    let replies: Vec<_> = app.standin.requests().into_iter().filter(|r| r.path == "/v2/bot/message/reply").collect();
+    assert_eq!(replies.len(), 1, "the reply is sent");
+    assert_eq!(replies[0].status, 200);
+    assert_eq!(content_requests(&app.standin).len(), 3, "every attempt the retry policy allows");
+    let flagged = lines.iter().find_map(|l| l.media_error.clone()).expect("the transcript line flags the failure");
+    assert!(flagged.contains("500"), "{flagged}");
+    assert!(!app.data_dir().join("archive/transcripts/user:Ufail/media/700002").exists());
+}
