@@ -13,6 +13,7 @@ use crate::archive::Archiver;
 use crate::config::Config;
 use crate::store::{log_cursor_from, InboundRecord, PageRequest, Store};
 use crate::http::operator::{self, Authenticator};
+use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::http::{explain_routes, router, AppState};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
@@ -25,6 +26,8 @@ use crate::store::StoreError;
 const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
 /// How often expired log items are archived-checked and removed (a full scan of the log).
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
+/// How often the local server looks for unanswered conversations to remind staff of.
+const RENOTIFY_INTERVAL: Duration = Duration::from_secs(60);
 
 pub struct LocalApp {
     pub router: axum::Router,
@@ -44,6 +47,17 @@ pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
 impl LocalApp {
     /// Opens the store and starts the background worker; the router is ready to serve.
     pub fn start(config: &Config, data_dir: &Path, retry: RetryPolicy) -> Result<Self, StoreError> {
+        Self::start_with_notices(config, data_dir, retry, Arc::new(Disabled), &NotifyConfig::default())
+    }
+
+    /// As `start`, telling staff through `notifier` (see `notify::from_config`).
+    pub fn start_with_notices(
+        config: &Config,
+        data_dir: &Path,
+        retry: RetryPolicy,
+        notifier: Arc<dyn Notifier>,
+        notices: &NotifyConfig,
+    ) -> Result<Self, StoreError> {
         let store = EmbeddedStore::open(data_dir)?;
         let line = line_api(config, retry);
         let service = Service::new(
@@ -53,7 +67,9 @@ impl LocalApp {
             config.settings.clone(),
             config.retention_days,
             system_clock(),
-        );
+        )
+        .with_notices(notifier, notices);
+        tokio::spawn(run_renotify(service.clone()));
         let notify = Arc::new(Notify::new());
         let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
         // Without an access token there is no content to fetch: transcripts only.
@@ -67,6 +83,18 @@ impl LocalApp {
             .merge(explain_routes(service.clone()))
             .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone())));
         Ok(Self { router, store, service })
+    }
+}
+
+/// Reminds staff of unanswered conversations, as the schedule does on AWS.
+async fn run_renotify(service: Service) {
+    loop {
+        tokio::time::sleep(RENOTIFY_INTERVAL).await;
+        match service.renotify_sweep().await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "staff reminded of unanswered conversations"),
+            Err(e) => tracing::error!(error = %e, "re-notify sweep failed; will retry"),
+        }
     }
 }
 

@@ -13,6 +13,21 @@ use crate::store::dynamodb::{inbound_from_stream_image, log_item_from_stream_ima
 const TTL_IDENTITY_TYPE: &str = "Service";
 const TTL_PRINCIPAL: &str = "dynamodb.amazonaws.com";
 
+/// What the schedule in template.yaml sends the worker (`Input: {"task": "renotify"}`).
+pub const RENOTIFY_TASK: &str = "renotify";
+
+/// The worker's two inputs: a stream batch, or the schedule's re-notify task.
+pub async fn handle_worker_event(service: &Service, payload: serde_json::Value) -> Result<serde_json::Value, String> {
+    if payload.get("task").and_then(|t| t.as_str()) == Some(RENOTIFY_TASK) {
+        let sent = service.renotify_sweep().await.map_err(|e| format!("re-notify sweep failed: {e}"))?;
+        tracing::info!(sent, "re-notify sweep done");
+        return Ok(serde_json::json!({ "reminders": sent }));
+    }
+    let batch: StreamEvent = serde_json::from_value(payload).map_err(|e| format!("not a DynamoDB Stream batch nor a known task: {e}"))?;
+    let response = handle_stream_batch(service, batch).await;
+    serde_json::to_value(response).map_err(|e| e.to_string())
+}
+
 pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     for record in batch.records {

@@ -44,7 +44,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     if config.access_token.is_none() {
         tracing::warn!("LINE_CHANNEL_ACCESS_TOKEN is not set: replies are logged, not sent");
     }
-    let app = LocalApp::start(&config, &data_dir, RetryPolicy::default())?;
+    let notices = line_oa::notify::NotifyConfig::from_env()?;
+    let notifier = line_oa::notify::from_config(&notices, None).await;
+    let app = LocalApp::start_with_notices(&config, &data_dir, RetryPolicy::default(), notifier, &notices)?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %data_dir.display(), "listening; POST /webhook");
     axum::serve(listener, app.router)

@@ -1,4 +1,5 @@
-//! Lambda entrypoint for the table's DynamoDB Stream: decide and reply for each new inbound event.
+//! Lambda entrypoint for the table's DynamoDB Stream (decide and reply for each new inbound
+//! event) and for the schedule that reminds staff of unanswered conversations.
 
 use std::sync::Arc;
 
@@ -8,7 +9,8 @@ use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
 use line_oa::service::{system_clock, Service};
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::worker::handle_stream_batch;
+use line_oa::notify::{self, NotifyConfig};
+use line_oa::worker::handle_worker_event;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -22,6 +24,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Err(e) = store.warm().await {
         tracing::warn!(error = %e, "could not warm the DynamoDB connection");
     }
+    let notices = NotifyConfig::from_env()?;
+    let notifier = notify::from_config(&notices, Some(&aws)).await;
     let service = Service::new(
         config.verifier.clone(),
         Arc::new(store),
@@ -29,10 +33,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         config.settings.clone(),
         config.retention_days,
         system_clock(),
-    );
+    )
+    .with_notices(notifier, &notices);
     let service = &service;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, lambda_runtime::Error>(handle_stream_batch(service, event.payload).await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        handle_worker_event(service, event.payload).await.map_err(lambda_runtime::Error::from)
     }))
     .await
 }

@@ -16,6 +16,7 @@ mod auth;
 mod catalog;
 mod conversations;
 mod error;
+mod holds;
 
 pub use auth::{role_from_groups, Authenticator};
 pub use error::Failure;
@@ -69,6 +70,9 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/api/search", Operator, get(conv::search)),
         route("GET", "/api/settings", Admin, get(cat::settings)),
         route("PUT", "/api/settings", Admin, put(cat::save_settings)),
+        route("GET", "/api/holds", Admin, get(holds::list)),
+        route("PUT", "/api/conversations/{id}/hold", Admin, put(holds::hold)),
+        route("DELETE", "/api/conversations/{id}/hold", Admin, delete(holds::release)),
     ]
 }
 

@@ -17,6 +17,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST" | "PATCH", p) if p.starts_with("/api/tags") => json!({ "name": "new tag" }),
         ("POST" | "PUT", p) if p.starts_with("/api/canned-replies") => json!({ "name": "n", "text": "t" }),
         ("PUT", "/api/settings") => json!({ "toml": "account_name = \"changed\"\n", "version": 0 }),
+        ("PUT", "/api/conversations/{id}/hold") => json!({ "reason": "case 42" }),
         _ => return None,
     })
 }

@@ -184,7 +184,7 @@ fn api_gateway_event(who: Who, method: &str, path: &str, body: Option<&str>) -> 
 /// Every operator-visible thing, read as admin: equal before and after = nothing changed.
 pub async fn snapshot(h: &Harness, conversations: &[&str]) -> Value {
     let mut out = json!({});
-    for path in ["/api/conversations?limit=200", "/api/conversations?status=spam", "/api/tags", "/api/canned-replies", "/api/settings"] {
+    for path in ["/api/conversations?limit=200", "/api/conversations?status=spam", "/api/tags", "/api/canned-replies", "/api/settings", "/api/holds"] {
         out[path] = h.call(Who::Admin, "GET", path, None).await.1;
     }
     for c in conversations {

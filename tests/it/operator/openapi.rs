@@ -127,6 +127,10 @@ async fn real_requests_and_responses_match_the_document() {
     c.call(Who::Operator, "GET", "/api/settings", &[], "", None).await;
     c.call(Who::Admin, "GET", "/api/settings", &[], "", None).await;
     c.call(Who::Admin, "PUT", "/api/settings", &[], "", Some(json!({ "toml": "account_name = \"x\"\n", "version": 0 }))).await;
+    c.call(Who::Admin, "PUT", "/api/conversations/{id}/hold", &id, "", Some(json!({ "reason": "case 42" }))).await;
+    c.call(Who::Admin, "PUT", "/api/conversations/{id}/hold", &id, "", Some(json!({ "reason": "" }))).await;
+    c.call(Who::Admin, "GET", "/api/holds", &[], "", None).await;
+    c.call(Who::Admin, "DELETE", "/api/conversations/{id}/hold", &id, "", None).await;
     let all: BTreeSet<_> = routes().iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
     let unchecked: Vec<_> = all.difference(&c.seen).collect();
     assert!(unchecked.is_empty(), "routes not exercised against the document: {unchecked:?}");

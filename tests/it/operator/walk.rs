@@ -140,6 +140,18 @@ async fn every_route(entry: Entry, backend: Backend) {
 
     assert_eq!(h.call(Who::Operator, "DELETE", &format!("/api/conversations/{u1}/pin"), None).await.1["pin"], Value::Null);
 
+    // Legal hold (admin): every item of the conversation loses its TTL, and gets it back.
+    let (status, held) = h.call(Who::Admin, "PUT", &format!("/api/conversations/{u1}/hold"), Some(json!({ "reason": "case 42" }))).await;
+    assert_eq!((status, held["change"].as_str()), (200, Some("held")), "{held}");
+    assert!(held["items"].as_u64().unwrap() >= 6, "{held}");
+    assert_eq!(h.call(Who::Admin, "GET", "/api/holds", None).await.1["items"][0]["conversation"], u1.as_str());
+    let page = h.store.log(&line_oa::domain::ids::ConversationId::parse(&u1).unwrap(), &line_oa::store::PageRequest { limit: 1000, after: None }).await.unwrap();
+    assert!(page.items.len() >= 6);
+    assert!(page.items.iter().all(|i| line_oa::domain::hold::ttl_of(i) == line_oa::domain::log::NO_TTL), "no TTL while held");
+    let (_, released) = h.call(Who::Admin, "DELETE", &format!("/api/conversations/{u1}/hold"), None).await;
+    assert_eq!((released["change"].as_str(), &released["items"]), (Some("released"), &held["items"]));
+    assert_eq!(h.call(Who::Admin, "GET", "/api/holds", None).await.1["items"], json!([]));
+
     // Settings (admin): read, replace (validated), refuse a stale version; the rules follow.
     let (status, settings) = h.call(Who::Admin, "GET", "/api/settings", None).await;
     assert_eq!((status, settings["version"].as_u64(), settings["source"].as_str()), (200, Some(0), Some("file")));
