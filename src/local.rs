@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::archive::dir::DirArchive;
 use crate::archive::Archiver;
 use crate::config::Config;
+use crate::export::jobs::ExportJobs;
 use crate::store::{log_cursor_from, InboundRecord, PageRequest, Store};
 use crate::http::{explain_routes, router, AppState};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
@@ -27,6 +28,8 @@ pub struct LocalApp {
     pub router: axum::Router,
     pub store: EmbeddedStore,
     pub service: Service,
+    /// Export jobs, run by a background task; files land in `DATA_DIR/exports`.
+    pub exports: ExportJobs,
 }
 
 pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
@@ -54,7 +57,13 @@ impl LocalApp {
         let on_logged = Arc::new(move || notify.notify_one());
         let router = router(AppState { service: service.clone(), on_logged })
             .merge(explain_routes(Arc::new(config.settings.clone())));
-        Ok(Self { router, store, service })
+        let exports = ExportJobs::local(
+            Arc::new(store.clone()),
+            data_dir.join("exports"),
+            config.settings.rules.timezone.clone(),
+            system_clock(),
+        );
+        Ok(Self { router, store, service, exports })
     }
 }
 

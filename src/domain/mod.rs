@@ -5,6 +5,7 @@ pub mod classifier;
 pub mod conversation;
 pub mod event;
 pub mod export;
+pub mod export_job;
 pub mod ids;
 pub mod keywords;
 pub mod log;

@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{log_sort_key, Claim, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
+use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
+
+mod export_jobs;
+pub use export_jobs::{queued_export_job_from_stream_image, CONVERSATIONS_INDEX, JOB_KIND, SHARD_ATTRIBUTE};
 
 const STATE_SK: &str = "STATE";
 
@@ -161,7 +165,10 @@ impl Store for DynamoStore {
         let mut next = state.clone();
         next.version += 1;
         let row = StateRow { pk: pk.clone(), sk: STATE_SK.into(), state: next };
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(to_item(&row, &pk)?));
+        let mut item = to_item(&row, &pk)?;
+        // Puts the conversation in the sparse index that export jobs list conversations from.
+        item.insert(SHARD_ATTRIBUTE.into(), export_jobs::shard_of(&state.id));
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let request = if state.version == 0 {
             request.condition_expression("attribute_not_exists(pk)")
         } else {
@@ -226,5 +233,17 @@ impl Store for DynamoStore {
         // a next page that turns out empty is harmless.
         let next = out.last_evaluated_key.and(last_sk);
         Ok(Page { items, next })
+    }
+
+    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
+        self.list_conversation_ids(page).await
+    }
+
+    async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
+        self.put_export_job(job).await
+    }
+
+    async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
+        self.get_export_job(id).await
     }
 }

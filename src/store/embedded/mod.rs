@@ -11,6 +11,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use self::writer::Writer;
 use super::{log_sort_key, Claim, Inserted, InboundRecord, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
+use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
 
 /// (conversation, sort key) -> LogItem JSON.
@@ -20,6 +21,7 @@ const CONVERSATIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("co
 /// (conversation, sort key) of inbound events not yet handled; the local stand-in for the stream.
 const PENDING: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pending");
 
+mod export_jobs;
 mod writer;
 
 #[derive(Clone)]
@@ -52,6 +54,7 @@ impl EmbeddedStore {
             txn.open_table(LOG).map_err(unavailable)?;
             txn.open_table(CONVERSATIONS).map_err(unavailable)?;
             txn.open_table(PENDING).map_err(unavailable)?;
+            txn.open_table(export_jobs::EXPORT_JOBS).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
         let db = Arc::new(db);
@@ -225,5 +228,27 @@ impl Store for EmbeddedStore {
             Ok(Page { items, next: None })
         })
         .await
+    }
+
+    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
+        let page = page.clone();
+        self.blocking(move |db| export_jobs::conversation_ids(db, &page)).await
+    }
+
+    async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
+        let id = job.id.to_string();
+        let bytes = serde_json::to_vec(job).map_err(|e| corrupt(&id, e))?;
+        self.writer
+            .write(move |txn| {
+                let mut table = txn.open_table(export_jobs::EXPORT_JOBS).map_err(unavailable)?;
+                table.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
+        let id = id.clone();
+        self.blocking(move |db| export_jobs::export_job(db, &id)).await
     }
 }
