@@ -49,6 +49,16 @@ impl JobLauncher for TaskLauncher {
     }
 }
 
+/// The local runner's own handle: it runs what it is given and starts nothing.
+struct RunnerOnly;
+
+#[async_trait]
+impl JobLauncher for RunnerOnly {
+    async fn launch(&self, _id: &ExportJobId) -> Result<(), ExportError> {
+        Err(ExportError::Output("the export runner does not start jobs".into()))
+    }
+}
+
 /// A job as the requester sees it, with a link once done.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobView {
@@ -74,8 +84,10 @@ impl ExportJobs {
     /// Local runs: files in `exports_dir`, jobs run by a background task of this process.
     pub fn local(store: Arc<dyn Store>, exports_dir: PathBuf, tz: TimeZone, clock: Clock) -> Self {
         let (queue, mut queued) = mpsc::unbounded_channel::<ExportJobId>();
-        let jobs = Self::new(store, Arc::new(DirOutput::new(exports_dir)), Arc::new(TaskLauncher(queue)), tz, clock);
-        let runner = jobs.clone();
+        let output: Arc<dyn ExportOutput> = Arc::new(DirOutput::new(exports_dir));
+        // The runner holds no sender, so it stops once every handle that can start jobs is gone.
+        let runner = Self::new(store.clone(), output.clone(), Arc::new(RunnerOnly), tz.clone(), clock.clone());
+        let jobs = Self::new(store, output, Arc::new(TaskLauncher(queue)), tz, clock);
         tokio::spawn(async move {
             while let Some(id) = queued.recv().await {
                 if let Err(e) = runner.run(&id).await {

@@ -16,6 +16,7 @@ use crate::store::{log_cursor_from, PageRequest, Store, StoreError};
 use self::sink::Sink;
 
 pub mod jobs;
+pub mod lambda;
 pub mod output;
 pub mod s3;
 mod sink;

@@ -79,3 +79,46 @@ impl ExportOutput for DirOutput {
 
 /// Default lifetime of a presigned link: long enough to click, short enough not to leak.
 pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// `EXPORT_LINK_TTL_SECONDS`: how long a presigned link works (default 15 minutes; S3 allows
+/// up to 7 days, but a link is a bearer credential).
+pub fn link_ttl_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Duration, crate::config::ConfigError> {
+    const KEY: &str = "EXPORT_LINK_TTL_SECONDS";
+    match get(KEY).filter(|v| !v.trim().is_empty()) {
+        None => Ok(DEFAULT_LINK_TTL),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=7 * 86_400).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| crate::config::ConfigError::Invalid { key: KEY, problem: format!("{v:?} is not 1 to 604800 seconds") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_ttl_defaults_to_fifteen_minutes_and_bad_values_are_named() {
+        assert_eq!(link_ttl_from_lookup(|_| None).unwrap(), DEFAULT_LINK_TTL);
+        assert_eq!(link_ttl_from_lookup(|_| Some("60".into())).unwrap(), Duration::from_secs(60));
+        let err = link_ttl_from_lookup(|_| Some("0".into())).unwrap_err().to_string();
+        assert!(err.contains("EXPORT_LINK_TTL_SECONDS"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_dir_output_moves_the_file_under_its_key_and_refuses_escapes() {
+        let root = tempfile::tempdir().unwrap();
+        let output = DirOutput::new(root.path());
+        std::fs::create_dir_all(output.scratch_dir()).unwrap();
+        let scratch = output.scratch_dir().join("x.csv");
+        std::fs::write(&scratch, "a,b\n").unwrap();
+        output.put_file("exports/j/x.csv", &scratch, Format::Csv).await.unwrap();
+        let ExportLink::File { path } = output.link("exports/j/x.csv").await.unwrap() else { panic!("a file link") };
+        assert_eq!(std::fs::read_to_string(path).unwrap(), "a,b\n");
+        assert!(!scratch.exists());
+        assert!(output.link("../etc/passwd").await.is_err());
+    }
+}

@@ -8,7 +8,8 @@ pub mod line_standin;
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use line_oa::domain::signature::ChannelSecret;
 
@@ -46,7 +47,8 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// Creates a fresh table shaped like template.yaml's, with TTL on `expires_at`.
+/// Creates a fresh table shaped like template.yaml's: TTL on `expires_at`, the sparse
+/// `conversations` index.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     let name = format!("line-oa-{}", uuid::Uuid::new_v4().simple());
     let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
@@ -61,6 +63,16 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
         .key_schema(key("sk", KeyType::Range))
         .attribute_definitions(attr("pk"))
         .attribute_definitions(attr("sk"))
+        .attribute_definitions(attr("conv_shard"))
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("conversations")
+                .key_schema(key("conv_shard", KeyType::Hash))
+                .key_schema(key("pk", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .expect("create table on the DynamoDB-protocol server");
