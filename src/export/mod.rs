@@ -114,8 +114,7 @@ pub async fn export_scope(
     out: &Path,
     rows: &AtomicU64,
 ) -> Result<u64, ExportError> {
-    let mut sink = Sink::open(format, out)?;
-    sink.write(&HEADERS.map(str::to_owned))?;
+    let mut sink = Sink::open(format, out, &HEADERS, sink::XLSX_SHEET_ROWS)?;
     match scope {
         Scope::Conversation { id } => write_conversation(store, id, range, tz, &mut sink, rows).await?,
         Scope::Conversations { ids } => {
