@@ -186,11 +186,11 @@ impl ExportJob {
         self.finished_ms = Some(now_ms);
     }
 
-    /// The job as a reader should see it: one running (or queued) without a sign of life for
-    /// `STALE_AFTER_MS` died, and is reported failed.
+    /// The job as a reader should see it: one running without a sign of life for
+    /// `STALE_AFTER_MS` died, and is reported failed. (A queued job may rightly wait behind
+    /// another one: it is left alone.)
     pub fn observed(mut self, now_ms: i64) -> Self {
-        let waiting = matches!(self.status, JobStatus::Running | JobStatus::Queued);
-        if waiting && now_ms - self.updated_ms > STALE_AFTER_MS {
+        if self.status == JobStatus::Running && now_ms - self.updated_ms > STALE_AFTER_MS {
             let error = format!("the export stopped without finishing (no progress since {} ms)", self.updated_ms);
             self.status = JobStatus::Failed { error };
         }
@@ -220,6 +220,7 @@ mod tests {
     #[test]
     fn a_silent_running_job_is_reported_failed_but_a_lively_one_is_not() {
         let mut job = ExportJob::queued(ExportJobId::random(), request(Scope::All), 0);
+        assert_eq!(job.clone().observed(i64::MAX).status, JobStatus::Queued, "waiting behind another job is fine");
         job.start(0);
         assert_eq!(job.clone().observed(STALE_AFTER_MS).status, JobStatus::Running);
         assert!(matches!(job.clone().observed(STALE_AFTER_MS + 1).status, JobStatus::Failed { .. }));
