@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use line_oa::config;
-use line_oa::export::jobs::{ExportJobs, StreamLauncher};
+use line_oa::export::jobs::ExportJobs;
 use line_oa::export::lambda::run_export_batch;
 use line_oa::export::output::link_ttl_from_lookup;
-use line_oa::export::s3::S3Output;
 use line_oa::service::system_clock;
 use line_oa::store::dynamodb::DynamoStore;
 
@@ -25,8 +24,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let link_ttl = link_ttl_from_lookup(|k| std::env::var(k).ok())?;
     let aws = aws_config::load_from_env().await;
     let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table));
-    let output = Arc::new(S3Output::new(aws_sdk_s3::Client::new(&aws), bucket, link_ttl));
-    let jobs = ExportJobs::new(store, output, Arc::new(StreamLauncher), settings.rules.timezone.clone(), system_clock());
+    let s3 = aws_sdk_s3::Client::new(&aws);
+    let jobs = ExportJobs::on_aws(store, s3, &bucket, link_ttl, settings.rules.timezone.clone(), system_clock());
     let jobs = &jobs;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, lambda_runtime::Error>(run_export_batch(jobs, event.payload).await)

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
 use super::output::{DirOutput, ExportLink, ExportOutput};
+use super::s3::S3Output;
 use super::{export_scope, ExportError, Range};
 use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
 use crate::service::Clock;
@@ -79,6 +80,13 @@ pub struct ExportJobs {
 impl ExportJobs {
     pub fn new(store: Arc<dyn Store>, output: Arc<dyn ExportOutput>, launcher: Arc<dyn JobLauncher>, tz: TimeZone, clock: Clock) -> Self {
         Self { store, output, launcher, tz, clock }
+    }
+
+    /// On AWS (the exporter function, and the operator API that starts jobs and reads their
+    /// status): files in the export bucket, links presigned for `link_ttl`, jobs started by the
+    /// table's stream.
+    pub fn on_aws(store: Arc<dyn Store>, s3: aws_sdk_s3::Client, bucket: &str, link_ttl: Duration, tz: TimeZone, clock: Clock) -> Self {
+        Self::new(store, Arc::new(S3Output::new(s3, bucket, link_ttl)), Arc::new(StreamLauncher), tz, clock)
     }
 
     /// Local runs: files in `exports_dir`, jobs run by a background task of this process.

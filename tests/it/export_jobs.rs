@@ -115,8 +115,8 @@ fn read_back(format: Format, bytes: &[u8]) -> Vec<Vec<String>> {
 async fn s3_jobs(store: Arc<dyn Store>) -> (ExportJobs, aws_sdk_s3::Client, String) {
     let client = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&client).await;
-    let output = Arc::new(S3Output::new(client.clone(), bucket.clone(), Duration::from_secs(900)));
-    (ExportJobs::new(store, output, Arc::new(StreamLauncher), tz(), clock()), client, bucket)
+    let jobs = ExportJobs::on_aws(store, client.clone(), &bucket, Duration::from_secs(900), tz(), clock());
+    (jobs, client, bucket)
 }
 
 async fn wait_done(jobs: &ExportJobs, id: &ExportJobId) -> JobView {
