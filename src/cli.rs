@@ -21,6 +21,9 @@ pub const USAGE: &str = "usage:
   line-oa archive verify [--conversation user:U…] [--dir DIR | --bucket BUCKET]
                                             check archive hash chains end to end (default DATA_DIR/archive)";
 
+/// Page cache of the embedded store while the CLI exports from it.
+const EXPORT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Reads `--flag value` pairs and bare `--switch`es; unknown flags are errors.
@@ -156,7 +159,8 @@ pub async fn export(args: &[String]) -> CliResult {
             let aws = aws_config::load_from_env().await;
             Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
         }
-        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
+        // One pass over the log: a small cache keeps memory flat however big the store.
+        None => Box::new(crate::store::embedded::EmbeddedStore::open_with_cache_size(&config::data_dir(), EXPORT_CACHE_BYTES).map_err(|e| {
             format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
         })?),
     };

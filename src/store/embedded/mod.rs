@@ -21,6 +21,9 @@ const CONVERSATIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("co
 /// (conversation, sort key) of inbound events not yet handled; the local stand-in for the stream.
 const PENDING: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pending");
 
+/// redb's own default page cache.
+pub const DEFAULT_CACHE_BYTES: usize = 1024 * 1024 * 1024;
+
 mod export_jobs;
 mod writer;
 
@@ -47,8 +50,14 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
 impl EmbeddedStore {
     /// Opens (or creates) `dir/line-oa.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache_size(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens with a page cache of `cache_bytes`. A one-pass reader (an export) gains nothing
+    /// from a big cache, and redb fills it up to the limit: the CLI export uses a small one.
+    pub fn open_with_cache_size(dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("line-oa.redb")).map_err(unavailable)?;
+        let db = Database::builder().set_cache_size(cache_bytes).create(dir.join("line-oa.redb")).map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
         {
             txn.open_table(LOG).map_err(unavailable)?;
