@@ -28,7 +28,7 @@ pub struct LocalApp {
     pub router: axum::Router,
     pub store: EmbeddedStore,
     pub service: Service,
-    /// Export jobs, run by a background task; files land in `DATA_DIR/exports`.
+    /// Export jobs, run by a background task; files land in `DATA_DIR/exports/<job id>/`.
     pub exports: ExportJobs,
 }
 
@@ -59,7 +59,7 @@ impl LocalApp {
             .merge(explain_routes(Arc::new(config.settings.clone())));
         let exports = ExportJobs::local(
             Arc::new(store.clone()),
-            data_dir.join("exports"),
+            data_dir.to_path_buf(),
             config.settings.rules.timezone.clone(),
             system_clock(),
         );

@@ -89,10 +89,11 @@ impl ExportJobs {
         Self::new(store, Arc::new(S3Output::new(s3, bucket, link_ttl)), Arc::new(StreamLauncher), tz, clock)
     }
 
-    /// Local runs: files in `exports_dir`, jobs run by a background task of this process.
-    pub fn local(store: Arc<dyn Store>, exports_dir: PathBuf, tz: TimeZone, clock: Clock) -> Self {
+    /// Local runs: files under `data_dir` (`exports/<job id>/…`), jobs run one at a time by a
+    /// background task of this process.
+    pub fn local(store: Arc<dyn Store>, data_dir: PathBuf, tz: TimeZone, clock: Clock) -> Self {
         let (queue, mut queued) = mpsc::unbounded_channel::<ExportJobId>();
-        let output: Arc<dyn ExportOutput> = Arc::new(DirOutput::new(exports_dir));
+        let output: Arc<dyn ExportOutput> = Arc::new(DirOutput::new(data_dir));
         // The runner holds no sender, so it stops once every handle that can start jobs is gone.
         let runner = Self::new(store.clone(), output.clone(), Arc::new(RunnerOnly), tz.clone(), clock.clone());
         let jobs = Self::new(store, output, Arc::new(TaskLauncher(queue)), tz, clock);

@@ -1,5 +1,5 @@
 //! Where finished export files go and how a reader gets them: the port, and the local-folder
-//! adapter (`DATA_DIR/exports`). The S3 adapter is in `super::s3`.
+//! adapter (keys under `DATA_DIR`, so files land in `DATA_DIR/exports/<job id>/`). The S3 adapter is in `super::s3`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -73,7 +73,7 @@ impl ExportOutput for DirOutput {
     }
 
     fn scratch_dir(&self) -> PathBuf {
-        self.root.join(".tmp")
+        self.root.join(".export-tmp")
     }
 }
 

@@ -209,7 +209,7 @@ async fn local_jobs_export_a_conversation_set_and_everything_into_the_data_folde
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("db")).unwrap());
     let conversations = fill(store.as_ref(), 4).await;
-    let jobs = ExportJobs::local(store.clone(), dir.path().join("exports"), tz(), clock());
+    let jobs = ExportJobs::local(store.clone(), dir.path().to_path_buf(), tz(), clock());
 
     let set = vec![conversations[2].clone(), conversations[0].clone()];
     let request = ExportRequest { scope: Scope::Conversations { ids: set.clone() }, range: TimeRange::default(), format: Format::Csv };
@@ -217,7 +217,7 @@ async fn local_jobs_export_a_conversation_set_and_everything_into_the_data_folde
     let view = wait_done(&jobs, &job.id).await;
     assert_eq!(view.job.status, JobStatus::Done);
     let path = jobs.local_file(&job.id).await.unwrap().expect("a finished local job has a file");
-    assert!(path.starts_with(dir.path().join("exports").join("exports").join(job.id.as_str())), "{}", path.display());
+    assert!(path.starts_with(dir.path().join("exports").join(job.id.as_str())), "{}", path.display());
     assert_eq!(read_back(Format::Csv, &download(view.link.as_ref().unwrap()).await), expected(store.as_ref(), &set, TimeRange::default()).await);
 
     let all = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }).await.unwrap();
@@ -256,7 +256,7 @@ async fn job_status_survives_a_restart_of_the_embedded_store() {
     let id = {
         let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("db")).unwrap());
         fill(store.as_ref(), 1).await;
-        let jobs = ExportJobs::local(store, dir.path().join("exports"), tz(), clock());
+        let jobs = ExportJobs::local(store, dir.path().to_path_buf(), tz(), clock());
         let job = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Xlsx }).await.unwrap();
         assert_eq!(wait_done(&jobs, &job.id).await.job.status, JobStatus::Done);
         job.id
@@ -273,7 +273,7 @@ async fn job_status_survives_a_restart_of_the_embedded_store() {
         }
     }
     let store: Arc<dyn Store> = Arc::new(reopened.expect("the store reopens after a restart"));
-    let jobs = ExportJobs::local(store, dir.path().join("exports"), tz(), clock());
+    let jobs = ExportJobs::local(store, dir.path().to_path_buf(), tz(), clock());
     let view = jobs.status(&id).await.unwrap().expect("the job outlives the process");
     assert_eq!((view.job.status, view.job.rows), (JobStatus::Done, 4));
     assert_eq!(read_back(Format::Xlsx, &download(view.link.as_ref().unwrap()).await).len(), 5);
