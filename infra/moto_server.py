@@ -5,6 +5,9 @@ in-memory tables, so two concurrent conditional PutItems of one key can both suc
 Our idempotency tests race exactly that, so every request runs under one lock (connections are
 still accepted concurrently). Binds 127.0.0.1 only.
 
+Also fixes one response: moto 5.2 names CompleteMultipartUpload's XML root
+`CompleteMultipartUploadResponse`; S3 (and so the AWS SDK) says `CompleteMultipartUploadResult`.
+
     python3 infra/moto_server.py PORT
 """
 
@@ -16,6 +19,17 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import run_simple
 
 
+WRONG_ROOT = b"CompleteMultipartUploadResponse"
+
+
+def fix_multipart_complete(body, headers):
+    if WRONG_ROOT not in body[:200]:
+        return body, headers
+    body = body.replace(WRONG_ROOT, b"CompleteMultipartUploadResult")
+    headers = [(k, str(len(body)) if k.lower() == "content-length" else v) for k, v in headers]
+    return body, headers
+
+
 def main() -> None:
     port = int(sys.argv[1])
     os.environ.setdefault("MOTO_PORT", str(port))
@@ -23,9 +37,18 @@ def main() -> None:
     lock = threading.Lock()
 
     def serialised(environ, start_response):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
         with lock:
             # Consume the whole response under the lock: moto builds it lazily.
-            return list(app(environ, start_response))
+            body = b"".join(app(environ, capture))
+        body, headers = fix_multipart_complete(body, captured["headers"])
+        start_response(captured["status"], headers)
+        return [body]
 
     run_simple("127.0.0.1", port, serialised, threaded=True)
 

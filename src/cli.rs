@@ -14,8 +14,9 @@ pub const USAGE: &str = "usage:
   line-oa                                   run the local server (PORT, DATA_DIR, LINE_CHANNEL_SECRET, ...)
   line-oa explain [--at 2026-12-24T21:30] (--text \"営業時間は？\" | --follow) [--settings FILE]
                                             what the rules would do with that message, and why
-  line-oa export --conversation user:U… --out FILE [--format csv|xlsx] [--from 2026-12-01] [--to 2026-12-31]
-               [--table TABLE]              a conversation's log as CSV (UTF-8 with BOM) or Excel, in the
+  line-oa export (--conversation user:U… ... | --all) --out FILE [--format csv|xlsx] [--from 2026-12-01]
+               [--to 2026-12-31] [--table TABLE]
+                                            conversations' logs as CSV (UTF-8 with BOM) or Excel, in the
                                             settings' timezone (default: the local store in DATA_DIR)
   line-oa archive verify [--conversation user:U…] [--dir DIR | --bucket BUCKET]
                                             check archive hash chains end to end (default DATA_DIR/archive)
@@ -42,6 +43,9 @@ async fn open_store(table: Option<String>) -> Result<Box<dyn crate::store::Store
         })?),
     })
 }
+
+/// Page cache of the embedded store while the CLI exports from it.
+const EXPORT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 type CliResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -125,17 +129,20 @@ pub async fn archive(args: &[String]) -> CliResult {
 }
 
 pub async fn export(args: &[String]) -> CliResult {
-    use crate::export::{export as run_export, Format, Range};
+    use crate::domain::export_job::Scope;
+    use crate::export::{export_scope, Format, Range};
     use crate::store::Store;
-    let mut conversation = None;
+    let mut conversations = Vec::new();
+    let mut all = false;
     let mut out = None;
     let mut format = None;
     let (mut from, mut to, mut table) = (None, None, None);
-    for (flag, value) in flags(args, &["--conversation", "--out", "--format", "--from", "--to", "--table"], &[])? {
+    for (flag, value) in flags(args, &["--conversation", "--out", "--format", "--from", "--to", "--table"], &["--all"])? {
         let value = value.unwrap_or_default();
         match flag {
+            "--all" => all = true,
             "--conversation" => {
-                conversation = Some(ConversationId::parse(value).ok_or_else(|| format!("{value:?} is not a conversation id like user:U…"))?)
+                conversations.push(ConversationId::parse(value).ok_or_else(|| format!("{value:?} is not a conversation id like user:U…"))?)
             }
             "--out" => out = Some(std::path::PathBuf::from(value)),
             "--format" => {
@@ -150,7 +157,12 @@ pub async fn export(args: &[String]) -> CliResult {
             _ => table = Some(value.to_owned()),
         }
     }
-    let conversation = conversation.ok_or(format!("--conversation is required\n{USAGE}"))?;
+    let scope = match (all, conversations.len()) {
+        (true, 0) => Scope::All,
+        (false, 1) => Scope::Conversation { id: conversations.remove(0) },
+        (false, n) if n > 1 => Scope::Conversations { ids: conversations },
+        _ => return Err(format!("give --conversation (once or more) or --all\n{USAGE}").into()),
+    };
     let out = out.ok_or(format!("--out is required\n{USAGE}"))?;
     let format = format.unwrap_or(if out.extension().is_some_and(|e| e == "xlsx") { Format::Xlsx } else { Format::Csv });
     let settings = config::settings_from_lookup(|k| std::env::var(k).ok())?;
@@ -170,11 +182,12 @@ pub async fn export(args: &[String]) -> CliResult {
             let aws = aws_config::load_from_env().await;
             Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
         }
-        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
+        // One pass over the log: a small cache keeps memory flat however big the store.
+        None => Box::new(crate::store::embedded::EmbeddedStore::open_with_cache_size(&config::data_dir(), EXPORT_CACHE_BYTES).map_err(|e| {
             format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
         })?),
     };
-    let rows = run_export(store.as_ref(), &conversation, &range, &tz, format, &out).await?;
+    let rows = export_scope(store.as_ref(), &scope, &range, &tz, format, &out, &Default::default()).await?;
     println!("{rows} rows written to {}", out.display());
     Ok(())
 }

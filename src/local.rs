@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::archive::dir::DirArchive;
 use crate::archive::Archiver;
 use crate::config::Config;
+use crate::export::jobs::ExportJobs;
 use crate::store::{log_cursor_from, InboundRecord, PageRequest, Store};
 use crate::http::operator::{self, Authenticator};
 use crate::notify::{Disabled, Notifier, NotifyConfig};
@@ -33,6 +34,8 @@ pub struct LocalApp {
     pub router: axum::Router,
     pub store: EmbeddedStore,
     pub service: Service,
+    /// Export jobs, run by a background task; files land in `DATA_DIR/exports/<job id>/`.
+    pub exports: ExportJobs,
 }
 
 pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
@@ -82,7 +85,13 @@ impl LocalApp {
         let router = router(AppState { service: service.clone(), on_logged })
             .merge(explain_routes(service.clone()))
             .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone())));
-        Ok(Self { router, store, service })
+        let exports = ExportJobs::local(
+            Arc::new(store.clone()),
+            data_dir.to_path_buf(),
+            config.settings.rules.timezone.clone(),
+            system_clock(),
+        );
+        Ok(Self { router, store, service, exports })
     }
 }
 

@@ -6,6 +6,7 @@ pub mod classifier;
 pub mod conversation;
 pub mod event;
 pub mod export;
+pub mod export_job;
 pub mod hold;
 pub mod ids;
 pub mod inbox;

@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
+use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
+
+mod export_jobs;
+pub use export_jobs::{queued_export_job_from_stream_image, CONVERSATIONS_INDEX, JOB_KIND, SHARD_ATTRIBUTE};
 
 const STATE_SK: &str = "STATE";
 /// The sparse index listing conversations by activity: every STATE item, one partition.
@@ -197,7 +201,10 @@ impl Store for DynamoStore {
             activity: Some(activity_sort_key(&next)),
             state: next,
         };
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(to_item(&row, &pk)?));
+        let mut item = to_item(&row, &pk)?;
+        // Puts the conversation in the sparse index that export jobs list conversations from.
+        item.insert(SHARD_ATTRIBUTE.into(), export_jobs::shard_of(&state.id));
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
         let request = if state.version == 0 {
             request.condition_expression("attribute_not_exists(pk)")
         } else {
@@ -380,5 +387,17 @@ impl Store for DynamoStore {
 
     async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
         self.list_holds().await
+    }
+
+    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
+        self.list_conversation_ids(page).await
+    }
+
+    async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
+        self.put_export_job(job).await
+    }
+
+    async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
+        self.get_export_job(id).await
     }
 }

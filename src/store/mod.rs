@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use crate::domain::conversation::ConversationState;
 pub use crate::domain::hold::Hold;
+use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
 pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus};
 
@@ -129,4 +130,15 @@ pub trait Store: Send + Sync {
 
     /// Every conversation on hold.
     async fn holds(&self) -> Result<Vec<Hold>, StoreError>;
+
+    // ---- export jobs (issue #5) ----
+
+    /// Every conversation with a log, paged, each once, in no promised order. DynamoDB lists
+    /// the conversations that have a state item (written when their first event is handled).
+    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError>;
+
+    /// Creates or replaces an export job: the runner's progress and outcome.
+    async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError>;
+
+    async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError>;
 }

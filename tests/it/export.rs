@@ -54,7 +54,7 @@ fn range() -> Range {
     Range { from_ms: 1_763_900_000_000, to_ms: 1_790_000_000_000 }
 }
 
-fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
+pub fn parse_csv(bytes: &[u8]) -> Vec<Vec<String>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes);
     reader.records().map(|r| r.unwrap().iter().map(str::to_owned).collect()).collect()
 }
@@ -80,16 +80,23 @@ async fn an_xlsx_export_opens_in_libreoffice_with_the_same_cells() {
     let out = dir.path().join("t.xlsx");
     let tz = TimeZone::get("Asia/Tokyo").unwrap();
     assert_eq!(export(store.as_ref(), &conv, &range(), &tz, Format::Xlsx, &out).await.unwrap(), 3);
+    let csv = xlsx_to_csv(&out);
+    assert_eq!(parse_csv(&csv), expected());
+}
+
+/// Opens an XLSX in LibreOffice (headless) and returns its first sheet as CSV, without a BOM.
+pub fn xlsx_to_csv(xlsx: &std::path::Path) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
     // 44 = comma, 34 = double quote, 76 = UTF-8.
     let status = Command::new("soffice")
         .args(["--headless", "--norestore", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1", "--outdir"])
         .arg(dir.path())
-        .arg(&out)
+        .arg(xlsx)
         .env("HOME", dir.path())
         .output()
         .expect("LibreOffice (soffice) is installed by infra/test.sh");
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let csv = std::fs::read(dir.path().join("t.csv")).unwrap();
-    let csv = csv.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&csv);
-    assert_eq!(parse_csv(csv), expected());
+    let name = xlsx.with_extension("csv");
+    let csv = std::fs::read(dir.path().join(name.file_name().unwrap())).unwrap();
+    csv.strip_prefix(b"\xEF\xBB\xBF").map(<[u8]>::to_vec).unwrap_or(csv)
 }

@@ -6,6 +6,7 @@ mod support;
 mod archive_contract;
 mod e2e;
 mod export;
+mod export_jobs;
 mod fixtures;
 mod hold_contract;
 mod lambda_events;

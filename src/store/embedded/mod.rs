@@ -11,6 +11,7 @@ use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, Tab
 use self::writer::Writer;
 use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
+use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
 
 /// (conversation, sort key) -> LogItem JSON.
@@ -38,6 +39,10 @@ fn activity_key(state: &ConversationState) -> String {
 
 mod expiry;
 mod hold;
+/// redb's own default page cache.
+pub const DEFAULT_CACHE_BYTES: usize = 1024 * 1024 * 1024;
+
+mod export_jobs;
 mod writer;
 
 pub use self::expiry::Expired;
@@ -65,13 +70,20 @@ fn corrupt(key: &str, e: impl std::fmt::Display) -> StoreError {
 impl EmbeddedStore {
     /// Opens (or creates) `dir/line-oa.redb`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache_size(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens with a page cache of `cache_bytes`. A one-pass reader (an export) gains nothing
+    /// from a big cache, and redb fills it up to the limit: the CLI export uses a small one.
+    pub fn open_with_cache_size(dir: &Path, cache_bytes: usize) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| unavailable(format!("cannot create {}: {e}", dir.display())))?;
-        let db = Database::create(dir.join("line-oa.redb")).map_err(unavailable)?;
+        let db = Database::builder().set_cache_size(cache_bytes).create(dir.join("line-oa.redb")).map_err(unavailable)?;
         let txn = db.begin_write().map_err(unavailable)?;
         {
             txn.open_table(LOG).map_err(unavailable)?;
             txn.open_table(CONVERSATIONS).map_err(unavailable)?;
             txn.open_table(PENDING).map_err(unavailable)?;
+            txn.open_table(export_jobs::EXPORT_JOBS).map_err(unavailable)?;
             txn.open_table(DOCS).map_err(unavailable)?;
             // A store from before the conversation list existed: index what it has, once.
             let mut activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
@@ -400,5 +412,27 @@ impl Store for EmbeddedStore {
 
     async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
         self.list_holds().await
+    }
+
+    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
+        let page = page.clone();
+        self.blocking(move |db| export_jobs::conversation_ids(db, &page)).await
+    }
+
+    async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
+        let id = job.id.to_string();
+        let bytes = serde_json::to_vec(job).map_err(|e| corrupt(&id, e))?;
+        self.writer
+            .write(move |txn| {
+                let mut table = txn.open_table(export_jobs::EXPORT_JOBS).map_err(unavailable)?;
+                table.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
+        let id = id.clone();
+        self.blocking(move |db| export_jobs::export_job(db, &id)).await
     }
 }

@@ -47,7 +47,8 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
-/// Creates a fresh table shaped like template.yaml's, with TTL on `expires_at`.
+/// Creates a fresh table shaped like template.yaml's: TTL on `expires_at`, the sparse
+/// `conversations` index.
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     let name = format!("line-oa-{}", uuid::Uuid::new_v4().simple());
     let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
@@ -64,13 +65,24 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
         .attribute_definitions(attr("sk"))
         .attribute_definitions(attr("list"))
         .attribute_definitions(attr("activity"))
-        // As in template.yaml: the conversation list, newest activity first.
+        .attribute_definitions(attr("conv_shard"))
+        // As in template.yaml: the conversation list, newest activity first...
         .global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(line_oa::store::dynamodb::ACTIVITY_INDEX)
                 .key_schema(key("list", KeyType::Hash))
                 .key_schema(key("activity", KeyType::Range))
                 .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .build()
+                .unwrap(),
+        )
+        // ...and every conversation in a stable order, for exports.
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name("conversations")
+                .key_schema(key("conv_shard", KeyType::Hash))
+                .key_schema(key("pk", KeyType::Range))
+                .projection(Projection::builder().projection_type(ProjectionType::KeysOnly).build())
                 .build()
                 .unwrap(),
         )

@@ -1,0 +1,202 @@
+//! Export jobs, the use case: `start` records a queued job and launches it, `run` does the
+//! work (stream to a scratch file, hand it to the output, record the outcome), `status`
+//! reports the job with a fresh link once done. Launchers: a local task, or the table's
+//! stream (which starts the exporter Lambda).
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use jiff::tz::TimeZone;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+
+use super::output::{DirOutput, ExportLink, ExportOutput};
+use super::s3::S3Output;
+use super::{export_scope, ExportError, Range};
+use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
+use crate::service::Clock;
+use crate::store::Store;
+
+/// How often a running job records its row count: its sign of life (see `STALE_AFTER_MS`).
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// Gets a queued job run somewhere.
+#[async_trait]
+pub trait JobLauncher: Send + Sync {
+    async fn launch(&self, id: &ExportJobId) -> Result<(), ExportError>;
+}
+
+/// On AWS: saving the queued job is the launch. Its INSERT on the table's stream starts the
+/// exporter function (template.yaml), so there is nothing more to do here.
+pub struct StreamLauncher;
+
+#[async_trait]
+impl JobLauncher for StreamLauncher {
+    async fn launch(&self, _id: &ExportJobId) -> Result<(), ExportError> {
+        Ok(())
+    }
+}
+
+/// Locally: a queue drained by one background task, one job at a time.
+pub struct TaskLauncher(mpsc::UnboundedSender<ExportJobId>);
+
+#[async_trait]
+impl JobLauncher for TaskLauncher {
+    async fn launch(&self, id: &ExportJobId) -> Result<(), ExportError> {
+        self.0.send(id.clone()).map_err(|_| ExportError::Output("the local export runner has stopped".into()))
+    }
+}
+
+/// The local runner's own handle: it runs what it is given and starts nothing.
+struct RunnerOnly;
+
+#[async_trait]
+impl JobLauncher for RunnerOnly {
+    async fn launch(&self, _id: &ExportJobId) -> Result<(), ExportError> {
+        Err(ExportError::Output("the export runner does not start jobs".into()))
+    }
+}
+
+/// A job as the requester sees it, with a link once done.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: ExportJob,
+    pub link: Option<ExportLink>,
+}
+
+#[derive(Clone)]
+pub struct ExportJobs {
+    store: Arc<dyn Store>,
+    output: Arc<dyn ExportOutput>,
+    launcher: Arc<dyn JobLauncher>,
+    tz: TimeZone,
+    clock: Clock,
+}
+
+impl ExportJobs {
+    pub fn new(store: Arc<dyn Store>, output: Arc<dyn ExportOutput>, launcher: Arc<dyn JobLauncher>, tz: TimeZone, clock: Clock) -> Self {
+        Self { store, output, launcher, tz, clock }
+    }
+
+    /// On AWS (the exporter function, and the operator API that starts jobs and reads their
+    /// status): files in the export bucket, links presigned for `link_ttl`, jobs started by the
+    /// table's stream.
+    pub fn on_aws(store: Arc<dyn Store>, s3: aws_sdk_s3::Client, bucket: &str, link_ttl: Duration, tz: TimeZone, clock: Clock) -> Self {
+        Self::new(store, Arc::new(S3Output::new(s3, bucket, link_ttl)), Arc::new(StreamLauncher), tz, clock)
+    }
+
+    /// Local runs: files under `data_dir` (`exports/<job id>/…`), jobs run one at a time by a
+    /// background task of this process.
+    pub fn local(store: Arc<dyn Store>, data_dir: PathBuf, tz: TimeZone, clock: Clock) -> Self {
+        let (queue, mut queued) = mpsc::unbounded_channel::<ExportJobId>();
+        let output: Arc<dyn ExportOutput> = Arc::new(DirOutput::new(data_dir));
+        // The runner holds no sender, so it stops once every handle that can start jobs is gone.
+        let runner = Self::new(store.clone(), output.clone(), Arc::new(RunnerOnly), tz.clone(), clock.clone());
+        let jobs = Self::new(store, output, Arc::new(TaskLauncher(queue)), tz, clock);
+        tokio::spawn(async move {
+            while let Some(id) = queued.recv().await {
+                if let Err(e) = runner.run(&id).await {
+                    tracing::error!(error = %e, job = %id, "export job could not run");
+                }
+            }
+        });
+        jobs
+    }
+
+    fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Records a queued job and launches it; the job id is the handle for `status`.
+    pub async fn start(&self, request: ExportRequest) -> Result<ExportJob, ExportError> {
+        request.validate()?;
+        let job = ExportJob::queued(ExportJobId::random(), request, self.now_ms());
+        self.store.save_export_job(&job).await?;
+        self.launcher.launch(&job.id).await?;
+        tracing::info!(job = %job.id, scope = ?job.request.scope, "export job queued");
+        Ok(job)
+    }
+
+    /// The job (a silent one reported failed), with a fresh link if it is done.
+    pub async fn status(&self, id: &ExportJobId) -> Result<Option<JobView>, ExportError> {
+        let Some(job) = self.store.export_job(id).await? else { return Ok(None) };
+        let job = job.observed(self.now_ms());
+        let link = match (&job.status, &job.output_key) {
+            (JobStatus::Done, Some(key)) => Some(self.output.link(key).await?),
+            _ => None,
+        };
+        Ok(Some(JobView { job, link }))
+    }
+
+    /// The finished file of a done job on this machine (local runs), for a route to serve.
+    pub async fn local_file(&self, id: &ExportJobId) -> Result<Option<PathBuf>, ExportError> {
+        Ok(match self.status(id).await?.and_then(|v| v.link) {
+            Some(ExportLink::File { path }) => Some(path),
+            _ => None,
+        })
+    }
+
+    /// Runs a queued job to its end. A job already started (a redelivered trigger) is left
+    /// alone. Export failures are recorded on the job; `Err` only if the job cannot be read.
+    pub async fn run(&self, id: &ExportJobId) -> Result<ExportJob, ExportError> {
+        let mut job = self.store.export_job(id).await?.ok_or_else(|| ExportError::UnknownJob(id.clone()))?;
+        if !job.start(self.now_ms()) {
+            return Ok(job);
+        }
+        self.store.save_export_job(&job).await?;
+        match self.produce(&job).await {
+            Ok(rows) => job.finish(rows, self.now_ms()),
+            Err(e) => {
+                tracing::error!(error = %e, job = %job.id, "export job failed");
+                job.fail(e.to_string(), self.now_ms());
+            }
+        }
+        self.store.save_export_job(&job).await?;
+        tracing::info!(job = %job.id, rows = job.rows, status = ?job.status, "export job finished");
+        Ok(job)
+    }
+
+    /// Writes the file to scratch, reporting progress, then hands it to the output.
+    async fn produce(&self, job: &ExportJob) -> Result<u64, ExportError> {
+        let scratch = self.output.scratch_dir();
+        tokio::fs::create_dir_all(&scratch).await.map_err(|e| ExportError::Write(e.to_string()))?;
+        let file = scratch.join(format!("{}.{}", job.id, job.request.format.extension()));
+        let rows = Arc::new(AtomicU64::new(0));
+        let (stop, heartbeat) = self.heartbeat(job.clone(), rows.clone());
+        let range = Range::from(job.request.range);
+        let written = export_scope(self.store.as_ref(), &job.request.scope, &range, &self.tz, job.request.format, &file, &rows).await;
+        // Stopped and awaited, so no progress write can land after the outcome.
+        let _ = stop.send(());
+        let _ = heartbeat.await;
+        let result = match written {
+            Ok(rows) => self.output.put_file(&job.key(), &file, job.request.format).await.map(|()| rows),
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&file).await;
+        }
+        result
+    }
+
+    fn heartbeat(&self, mut job: ExportJob, rows: Arc<AtomicU64>) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (stop, mut stopped) = oneshot::channel();
+        let (store, clock) = (self.store.clone(), self.clock.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => return,
+                    _ = tokio::time::sleep(HEARTBEAT) => {}
+                }
+                job.progress(rows.load(std::sync::atomic::Ordering::Relaxed), clock());
+                if let Err(e) = store.save_export_job(&job).await {
+                    tracing::warn!(error = %e, job = %job.id, "could not record export progress");
+                }
+            }
+        });
+        (stop, task)
+    }
+}

@@ -1,0 +1,141 @@
+//! Export a conversation, a set of conversations or all of them, optionally within a time
+//! range, as CSV or XLSX. Streams page by page: memory stays flat however long the export.
+//! `jobs` runs exports asynchronously; `output` is where finished files go.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::tz::TimeZone;
+
+use crate::domain::export::{row, HEADERS};
+pub use crate::domain::export_job::Format;
+use crate::domain::export_job::{Scope, TimeRange};
+use crate::domain::ids::ConversationId;
+use crate::store::{log_cursor_from, PageRequest, Store, StoreError};
+
+use self::sink::Sink;
+
+pub mod jobs;
+pub mod lambda;
+pub mod output;
+pub mod s3;
+mod sink;
+
+const PAGE: usize = 500;
+/// Conversations listed per store request when exporting all of them.
+const CONVERSATION_PAGE: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot write the export: {0}")]
+    Write(String),
+    #[error("cannot store the export file: {0}")]
+    Output(String),
+    #[error("no export job {0}")]
+    UnknownJob(crate::domain::export_job::ExportJobId),
+    #[error("invalid export request: {0}")]
+    Request(#[from] crate::domain::export_job::RequestError),
+}
+
+fn write_error(e: impl std::fmt::Display) -> ExportError {
+    ExportError::Write(e.to_string())
+}
+
+/// Items of one conversation with `from_ms <= time < to_ms`, oldest first.
+pub struct Range {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl From<TimeRange> for Range {
+    fn from(r: TimeRange) -> Self {
+        Range { from_ms: r.start_ms(), to_ms: r.end_ms() }
+    }
+}
+
+/// Streams one conversation's items in `range` into `sink`; counts rows into `rows`.
+async fn write_conversation(
+    store: &dyn Store,
+    conversation: &ConversationId,
+    range: &Range,
+    tz: &TimeZone,
+    sink: &mut Sink,
+    rows: &AtomicU64,
+) -> Result<(), ExportError> {
+    let mut after = Some(log_cursor_from(range.from_ms));
+    loop {
+        let page = store.log(conversation, &PageRequest { limit: PAGE, after: after.clone() }).await?;
+        for item in &page.items {
+            if item.timestamp_ms() >= range.to_ms {
+                return Ok(());
+            }
+            if item.timestamp_ms() >= range.from_ms {
+                sink.write(&row(item, tz).0)?;
+                rows.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Assembles the file off the async executor (an XLSX of a million rows takes a while).
+async fn finish(sink: Sink, out: &Path) -> Result<(), ExportError> {
+    let out: PathBuf = out.to_owned();
+    tokio::task::spawn_blocking(move || sink.finish(&out)).await.map_err(write_error)?
+}
+
+/// Writes one conversation's export to `out`; returns the number of rows (without the header).
+pub async fn export(
+    store: &dyn Store,
+    conversation: &ConversationId,
+    range: &Range,
+    tz: &TimeZone,
+    format: Format,
+    out: &Path,
+) -> Result<usize, ExportError> {
+    export_scope(store, &Scope::Conversation { id: conversation.clone() }, range, tz, format, out, &AtomicU64::new(0))
+        .await
+        .map(|rows| rows as usize)
+}
+
+/// Writes the export of `scope` to `out`: conversation by conversation, each oldest first.
+/// `rows` counts as it goes (the job runner reports it as progress); returns the total.
+pub async fn export_scope(
+    store: &dyn Store,
+    scope: &Scope,
+    range: &Range,
+    tz: &TimeZone,
+    format: Format,
+    out: &Path,
+    rows: &AtomicU64,
+) -> Result<u64, ExportError> {
+    let mut sink = Sink::open(format, out, &HEADERS, sink::XLSX_SHEET_ROWS)?;
+    match scope {
+        Scope::Conversation { id } => write_conversation(store, id, range, tz, &mut sink, rows).await?,
+        Scope::Conversations { ids } => {
+            for id in ids {
+                write_conversation(store, id, range, tz, &mut sink, rows).await?;
+            }
+        }
+        Scope::All => {
+            let mut after = None;
+            loop {
+                let page = store.conversation_ids(&PageRequest { limit: CONVERSATION_PAGE, after }).await?;
+                for id in &page.items {
+                    write_conversation(store, id, range, tz, &mut sink, rows).await?;
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+    }
+    finish(sink, out).await?;
+    Ok(rows.load(Ordering::Relaxed))
+}

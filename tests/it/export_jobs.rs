@@ -1,0 +1,346 @@
+//! Export jobs end to end: started, run (by the local task, or as the exporter function would
+//! from the table's stream), the file fetched through its link (a presigned GET against the
+//! S3-protocol server on 127.0.0.1, or the local path) and read back against the log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use line_oa::domain::conversation::ConversationState;
+use line_oa::domain::export::{row, HEADERS};
+use line_oa::domain::export_job::{ExportJob, ExportJobId, ExportRequest, Format, JobStatus, Scope, TimeRange};
+use line_oa::domain::ids::ConversationId;
+use line_oa::export::jobs::{ExportJobs, JobView, StreamLauncher};
+use line_oa::export::output::{ExportLink, ExportOutput};
+use line_oa::export::s3::S3Output;
+use line_oa::service::Clock;
+use line_oa::store::dynamodb::DynamoStore;
+use line_oa::store::embedded::EmbeddedStore;
+use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
+
+use crate::export::{parse_csv, xlsx_to_csv};
+use crate::store_contract::{dynamo_store, embedded_store, inbound};
+
+const DAY_MS: i64 = 86_400_000;
+const T0: i64 = 1_764_000_000_000;
+
+fn tz() -> TimeZone {
+    TimeZone::get("Asia/Tokyo").unwrap()
+}
+
+fn clock() -> Clock {
+    Arc::new(|| jiff::Timestamp::now().as_millisecond())
+}
+
+/// `n` conversations, each with a Japanese text, a reply and a sticker a day apart, and a
+/// state item (as the worker writes when it handles the first event).
+async fn fill(store: &dyn Store, n: usize) -> Vec<ConversationId> {
+    let mut ids = Vec::new();
+    for c in 0..n {
+        let user = format!("Ujob{c}");
+        let conv = ConversationId::user(&user);
+        for day in 0..3i64 {
+            let ts = T0 + day * DAY_MS + c as i64 * 1000;
+            let id = format!("{user}-{day}");
+            let raw = serde_json::json!({"type":"message","message":{"type":"text","id":id,"text":format!("予約 {c}/{day}, \"OK\"\n明日")},"source":{"type":"user","userId":user},"timestamp":ts});
+            store.put_inbound(&InboundRecord { raw: raw.to_string(), ..inbound(&user, &id, ts) }).await.unwrap();
+            if day == 1 {
+                let reply = OutboundRecord {
+                    conversation: conv.clone(),
+                    id: id.clone(),
+                    timestamp_ms: ts,
+                    created_ms: ts + 500,
+                    method: "reply".into(),
+                    messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
+                    status: OutboundStatus::Sent,
+                    reason: "rule".into(),
+                    expires_at: 0,
+                };
+                store.claim_outbound(&reply).await.unwrap();
+            }
+        }
+        store.save_conversation(&ConversationState::new(conv.clone())).await.unwrap();
+        ids.push(conv);
+    }
+    ids
+}
+
+/// What an export of these conversations within `range` must hold, header first.
+async fn expected(store: &dyn Store, conversations: &[ConversationId], range: TimeRange) -> Vec<Vec<String>> {
+    let mut rows = vec![HEADERS.map(str::to_owned).to_vec()];
+    for conv in conversations {
+        let page = store.log(conv, &PageRequest { limit: 1000, after: None }).await.unwrap();
+        for item in page.items.iter().filter(|i| (range.start_ms()..range.end_ms()).contains(&i.timestamp_ms())) {
+            rows.push(row(item, &tz()).0.to_vec());
+        }
+    }
+    rows
+}
+
+/// Conversation order is the store's; compare the rows as a set, header first.
+fn sorted(mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    rows[1..].sort();
+    rows
+}
+
+async fn download(link: &ExportLink) -> Vec<u8> {
+    match link {
+        ExportLink::Url { url, expires_in_secs } => {
+            assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+            assert!(url.contains("X-Amz-Signature="), "a presigned URL: {url}");
+            assert_eq!(*expires_in_secs, 900);
+            let response = reqwest::get(url).await.unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+            response.bytes().await.unwrap().to_vec()
+        }
+        ExportLink::File { path } => std::fs::read(path).unwrap(),
+    }
+}
+
+fn read_back(format: Format, bytes: &[u8]) -> Vec<Vec<String>> {
+    match format {
+        Format::Csv => {
+            assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "Excel needs the BOM");
+            parse_csv(&bytes[3..])
+        }
+        Format::Xlsx => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("export.xlsx");
+            std::fs::write(&path, bytes).unwrap();
+            parse_csv(&xlsx_to_csv(&path))
+        }
+    }
+}
+
+async fn s3_jobs(store: Arc<dyn Store>) -> (ExportJobs, aws_sdk_s3::Client, String) {
+    let client = crate::support::s3_client().await;
+    let bucket = crate::support::create_bucket(&client).await;
+    let jobs = ExportJobs::on_aws(store, client.clone(), &bucket, Duration::from_secs(900), tz(), clock());
+    (jobs, client, bucket)
+}
+
+async fn wait_done(jobs: &ExportJobs, id: &ExportJobId) -> JobView {
+    for _ in 0..600 {
+        let view = jobs.status(id).await.unwrap().expect("the job is recorded");
+        if matches!(view.job.status, JobStatus::Done | JobStatus::Failed { .. }) {
+            return view;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the export job did not finish in 30 s");
+}
+
+/// As the exporter function receives it: the job item's INSERT from the table's stream.
+async fn stream_event_for(client: &aws_sdk_dynamodb::Client, table: &str, id: &ExportJobId) -> aws_lambda_events::event::dynamodb::Event {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let item = client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(format!("JOB#{id}")))
+        .key("sk", AttributeValue::S("JOB".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the job item is stored under JOB#<id>");
+    assert_eq!(item.get("kind"), Some(&AttributeValue::S("export_job".into())), "the exporter's stream filter matches kind");
+    let mut record = aws_lambda_events::event::dynamodb::EventRecord::default();
+    record.event_name = "INSERT".into();
+    record.change.sequence_number = Some("1".into());
+    record.change.new_image = serde_dynamo::Item::from(item);
+    let mut event = aws_lambda_events::event::dynamodb::Event::default();
+    event.records.push(record);
+    event
+}
+
+#[tokio::test]
+async fn a_conversation_job_on_dynamodb_runs_from_the_stream_and_its_presigned_link_downloads_the_log() {
+    let dynamo = crate::support::dynamo_client().await;
+    let table = crate::support::create_table(&dynamo).await;
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
+    let conversations = fill(store.as_ref(), 2).await;
+    let (jobs, _, _) = s3_jobs(store.clone()).await;
+    let request = ExportRequest { scope: Scope::Conversation { id: conversations[1].clone() }, range: TimeRange::default(), format: Format::Csv };
+    let job = jobs.start(request).await.unwrap();
+    assert_eq!(jobs.status(&job.id).await.unwrap().unwrap().job.status, JobStatus::Queued);
+
+    let response = line_oa::export::lambda::run_export_batch(&jobs, stream_event_for(&dynamo, &table, &job.id).await).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let view = jobs.status(&job.id).await.unwrap().unwrap();
+    assert_eq!(view.job.status, JobStatus::Done);
+    assert_eq!(view.job.rows, 4);
+    assert_eq!(view.job.output_key.as_deref(), Some(format!("exports/{}/line-oa-user_Ujob1.csv", job.id).as_str()));
+    let rows = read_back(Format::Csv, &download(view.link.as_ref().expect("a link once done")).await);
+    assert_eq!(rows, expected(store.as_ref(), &conversations[1..], TimeRange::default()).await);
+    assert_eq!(rows[1][6], "予約 1/0, \"OK\"\n明日");
+}
+
+#[tokio::test]
+async fn a_redelivered_trigger_does_not_run_a_job_twice() {
+    let store = dynamo_store().await;
+    fill(store.as_ref(), 1).await;
+    let (jobs, client, bucket) = s3_jobs(store.clone()).await;
+    let job = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }).await.unwrap();
+    let first = jobs.run(&job.id).await.unwrap();
+    let again = jobs.run(&job.id).await.unwrap();
+    assert_eq!(again, first, "the second run changes nothing");
+    let objects = client.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    assert_eq!(objects.contents().len(), 1);
+}
+
+#[tokio::test]
+async fn an_xlsx_job_for_a_date_range_across_all_conversations_opens_in_libreoffice() {
+    let store = dynamo_store().await;
+    let conversations = fill(store.as_ref(), 3).await;
+    let (jobs, _, _) = s3_jobs(store.clone()).await;
+    // The middle day only: each conversation's reply day.
+    let range = TimeRange { from_ms: Some(T0 + DAY_MS), to_ms: Some(T0 + 2 * DAY_MS) };
+    let job = jobs.start(ExportRequest { scope: Scope::All, range, format: Format::Xlsx }).await.unwrap();
+    let done = jobs.run(&job.id).await.unwrap();
+    assert_eq!((done.status, done.rows), (JobStatus::Done, 6));
+    let view = jobs.status(&job.id).await.unwrap().unwrap();
+    let rows = read_back(Format::Xlsx, &download(view.link.as_ref().unwrap()).await);
+    assert_eq!(sorted(rows), sorted(expected(store.as_ref(), &conversations, range).await));
+}
+
+#[tokio::test]
+async fn local_jobs_export_a_conversation_set_and_everything_into_the_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("db")).unwrap());
+    let conversations = fill(store.as_ref(), 4).await;
+    let jobs = ExportJobs::local(store.clone(), dir.path().to_path_buf(), tz(), clock());
+
+    let set = vec![conversations[2].clone(), conversations[0].clone()];
+    let request = ExportRequest { scope: Scope::Conversations { ids: set.clone() }, range: TimeRange::default(), format: Format::Csv };
+    let job = jobs.start(request).await.unwrap();
+    let view = wait_done(&jobs, &job.id).await;
+    assert_eq!(view.job.status, JobStatus::Done);
+    let path = jobs.local_file(&job.id).await.unwrap().expect("a finished local job has a file");
+    assert!(path.starts_with(dir.path().join("exports").join(job.id.as_str())), "{}", path.display());
+    assert_eq!(read_back(Format::Csv, &download(view.link.as_ref().unwrap()).await), expected(store.as_ref(), &set, TimeRange::default()).await);
+
+    let all = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }).await.unwrap();
+    let view = wait_done(&jobs, &all.id).await;
+    assert_eq!(view.job.rows, 16);
+    let rows = read_back(Format::Csv, &download(view.link.as_ref().unwrap()).await);
+    assert_eq!(rows, expected(store.as_ref(), &conversations, TimeRange::default()).await, "embedded lists conversations in order");
+}
+
+#[tokio::test]
+async fn a_failing_job_records_the_error_and_offers_no_link() {
+    let store = dynamo_store().await;
+    fill(store.as_ref(), 1).await;
+    let client = crate::support::s3_client().await;
+    let output = Arc::new(S3Output::new(client, "no-such-export-bucket", Duration::from_secs(900)));
+    let jobs = ExportJobs::new(store.clone(), output, Arc::new(StreamLauncher), tz(), clock());
+    let job = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }).await.unwrap();
+    jobs.run(&job.id).await.unwrap();
+    let view = jobs.status(&job.id).await.unwrap().unwrap();
+    let JobStatus::Failed { error } = &view.job.status else { panic!("failed, got {:?}", view.job.status) };
+    assert!(error.contains("NoSuchBucket"), "{error}");
+    assert!(view.link.is_none() && view.job.output_key.is_none());
+    assert!(view.job.finished_ms.is_some());
+}
+
+#[tokio::test]
+async fn a_bad_request_is_refused_before_a_job_exists() {
+    let (jobs, _, _) = s3_jobs(embedded_store().await).await;
+    let request = ExportRequest { scope: Scope::Conversations { ids: vec![] }, range: TimeRange::default(), format: Format::Csv };
+    assert!(matches!(jobs.start(request).await, Err(line_oa::export::ExportError::Request(_))));
+}
+
+#[tokio::test]
+async fn job_status_survives_a_restart_of_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&dir.path().join("db")).unwrap());
+        fill(store.as_ref(), 1).await;
+        let jobs = ExportJobs::local(store, dir.path().to_path_buf(), tz(), clock());
+        let job = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Xlsx }).await.unwrap();
+        assert_eq!(wait_done(&jobs, &job.id).await.job.status, JobStatus::Done);
+        job.id
+    };
+    // The writer thread lets go of the file once every handle is dropped.
+    let mut reopened = None;
+    for _ in 0..100 {
+        match EmbeddedStore::open(&dir.path().join("db")) {
+            Ok(store) => {
+                reopened = Some(store);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let store: Arc<dyn Store> = Arc::new(reopened.expect("the store reopens after a restart"));
+    let jobs = ExportJobs::local(store, dir.path().to_path_buf(), tz(), clock());
+    let view = jobs.status(&id).await.unwrap().expect("the job outlives the process");
+    assert_eq!((view.job.status, view.job.rows), (JobStatus::Done, 4));
+    assert_eq!(read_back(Format::Xlsx, &download(view.link.as_ref().unwrap()).await).len(), 5);
+}
+
+#[tokio::test]
+async fn a_big_file_goes_up_in_parts_and_downloads_whole() {
+    let client = crate::support::s3_client().await;
+    let bucket = crate::support::create_bucket(&client).await;
+    let output = S3Output::new(client.clone(), bucket.clone(), Duration::from_secs(900)).with_part_size(5 * 1024 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.csv");
+    let bytes: Vec<u8> = (0..11 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &bytes).unwrap();
+    output.put_file("exports/big/big.csv", &file, Format::Csv).await.unwrap();
+    assert!(!file.exists(), "the scratch file is removed once uploaded");
+    let head = client.head_object().bucket(&bucket).key("exports/big/big.csv").send().await.unwrap();
+    assert!(head.e_tag().unwrap_or_default().ends_with("-3\""), "three parts: {:?}", head.e_tag());
+    assert_eq!(download(&output.link("exports/big/big.csv").await.unwrap()).await, bytes);
+}
+
+async fn conversation_ids_list_each_conversation_once(store: Arc<dyn Store>) {
+    let mut written = fill(store.as_ref(), 7).await;
+    let mut listed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.conversation_ids(&PageRequest { limit: 3, after }).await.unwrap();
+        assert!(page.items.len() <= 3);
+        listed.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    listed.sort();
+    written.sort();
+    assert_eq!(listed, written);
+}
+
+async fn export_jobs_are_saved_and_replaced(store: Arc<dyn Store>) {
+    let request = ExportRequest { scope: Scope::Conversation { id: ConversationId::user("U1") }, range: TimeRange { from_ms: Some(1), to_ms: None }, format: Format::Xlsx };
+    let mut job = ExportJob::queued(ExportJobId::random(), request, 1_000);
+    assert_eq!(store.export_job(&job.id).await.unwrap(), None);
+    store.save_export_job(&job).await.unwrap();
+    assert_eq!(store.export_job(&job.id).await.unwrap().as_ref(), Some(&job));
+    job.start(2_000);
+    job.finish(12, 3_000);
+    store.save_export_job(&job).await.unwrap();
+    assert_eq!(store.export_job(&job.id).await.unwrap(), Some(job));
+}
+
+#[tokio::test]
+async fn embedded_conversation_ids_list_each_conversation_once() {
+    conversation_ids_list_each_conversation_once(embedded_store().await).await
+}
+
+#[tokio::test]
+async fn dynamodb_conversation_ids_list_each_conversation_once() {
+    conversation_ids_list_each_conversation_once(dynamo_store().await).await
+}
+
+#[tokio::test]
+async fn embedded_export_jobs_are_saved_and_replaced() {
+    export_jobs_are_saved_and_replaced(embedded_store().await).await
+}
+
+#[tokio::test]
+async fn dynamodb_export_jobs_are_saved_and_replaced() {
+    export_jobs_are_saved_and_replaced(dynamo_store().await).await
+}
