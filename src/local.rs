@@ -82,15 +82,15 @@ impl LocalApp {
         if config.operator_tokens.is_empty() {
             tracing::warn!("OPERATOR_TOKENS is not set: the operator API (/api) refuses every request; see `line-oa operator-token`");
         }
-        let router = router(AppState { service: service.clone(), on_logged })
-            .merge(explain_routes(service.clone()))
-            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone())));
         let exports = ExportJobs::local(
             Arc::new(store.clone()),
             data_dir.to_path_buf(),
             config.settings.rules.timezone.clone(),
             system_clock(),
         );
+        let router = router(AppState { service: service.clone(), on_logged })
+            .merge(explain_routes(service.clone()))
+            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone()), exports.clone()));
         Ok(Self { router, store, service, exports })
     }
 }

@@ -248,7 +248,7 @@ async fn create_topic(client: &aws_sdk_sns::Client) -> String {
 
 /// What moto recorded as published to the topic: (message, subject, attributes) each.
 async fn published(topic_arn: &str) -> Vec<(String, String, Value)> {
-    let data: Value = reqwest::get(format!("{}/moto-api/data.json", moto_endpoint()))
+    let data: Value = reqwest::get(format!("{}/moto-api/sns.json", moto_endpoint()))
         .await
         .expect("moto inspection API")
         .json()

@@ -5,17 +5,19 @@ use axum::body::{to_bytes, Body};
 use axum::extract::RawQuery;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::{delete, get, patch, post, put, MethodRouter};
-use axum::Router;
+use axum::{Extension, Router};
 use serde::de::DeserializeOwned;
 
 use crate::domain::ids::ConversationId;
 use crate::domain::staff::Role;
+use crate::export::jobs::ExportJobs;
 use crate::service::Service;
 
 mod auth;
 mod catalog;
 mod conversations;
 mod error;
+mod exports;
 mod holds;
 
 pub use auth::{role_from_groups, Authenticator};
@@ -70,6 +72,9 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/api/search", Operator, get(conv::search)),
         route("GET", "/api/settings", Admin, get(cat::settings)),
         route("PUT", "/api/settings", Admin, put(cat::save_settings)),
+        route("POST", "/api/exports", Operator, post(exports::start)),
+        route("GET", "/api/exports/{job_id}", Operator, get(exports::status)),
+        route("GET", "/api/exports/{job_id}/file", Operator, get(exports::file)),
         route("GET", "/api/holds", Admin, get(holds::list)),
         route("PUT", "/api/conversations/{id}/hold", Admin, put(holds::hold)),
         route("DELETE", "/api/conversations/{id}/hold", Admin, delete(holds::release)),
@@ -78,7 +83,7 @@ pub fn routes() -> Vec<Route> {
 
 /// The operator API router: authentication on every route (unknown paths under `/api` too),
 /// the admin role where the table says so.
-pub fn router(service: Service, auth: Authenticator) -> Router {
+pub fn router(service: Service, auth: Authenticator, exports: ExportJobs) -> Router {
     let mut api = Router::new();
     for r in routes() {
         let handler = match r.role {
@@ -89,6 +94,7 @@ pub fn router(service: Service, auth: Authenticator) -> Router {
     }
     api.fallback(|| async { Failure::NoRoute })
         .method_not_allowed_fallback(|| async { Failure::MethodNotAllowed })
+        .layer(Extension(exports))
         .layer(from_fn_with_state(auth, auth::authenticate))
         .with_state(service)
 }

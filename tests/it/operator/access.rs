@@ -18,6 +18,7 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
         ("POST" | "PUT", p) if p.starts_with("/api/canned-replies") => json!({ "name": "n", "text": "t" }),
         ("PUT", "/api/settings") => json!({ "toml": "account_name = \"changed\"\n", "version": 0 }),
         ("PUT", "/api/conversations/{id}/hold") => json!({ "reason": "case 42" }),
+        ("POST", "/api/exports") => json!({ "scope": { "kind": "all" }, "format": "csv" }),
         _ => return None,
     })
 }
@@ -29,12 +30,13 @@ async fn walk(entry: Entry, backend: Backend) {
     h.call(Who::Admin, "PUT", &format!("/api/conversations/{conv}/tags/{tag}"), None).await;
     let canned = h.call(Who::Admin, "POST", "/api/canned-replies", Some(json!({ "name": "a", "text": "b" }))).await.1["id"].as_str().unwrap().to_owned();
     let note = h.call(Who::Admin, "POST", &format!("/api/conversations/{conv}/notes"), Some(json!({ "text": "x" }))).await.1["id"].as_str().unwrap().to_owned();
+    let job = h.call(Who::Admin, "POST", "/api/exports", Some(json!({ "scope": { "kind": "all" }, "format": "csv" }))).await.1["id"].as_str().unwrap().to_owned();
     let sent_before = h.standin.requests().len();
     let before = snapshot(&h, &[&conv]).await;
 
     let mut checked = 0;
     for route in routes() {
-        let path = route.path.replace("{id}", &conv).replace("{tag_id}", &tag).replace("{canned_id}", &canned).replace("{note_id}", &note);
+        let path = route.path.replace("{id}", &conv).replace("{tag_id}", &tag).replace("{canned_id}", &canned).replace("{note_id}", &note).replace("{job_id}", &job);
         let body = body_for(route.method, route.path);
         for who in [Who::Nobody, Who::Wrong] {
             let (status, answer) = h.call(who, route.method, &path, body.clone()).await;

@@ -90,6 +90,14 @@ async fn bad_requests(entry: Entry, backend: Backend) {
         ("GET", "/api/search?q=x&from=yesterday".into(), None, 400, "from"),
         ("GET", "/api/search?q=x&from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z".into(), None, 400, "from"),
         ("GET", "/api/search?q=x&limit=0".into(), None, 400, "limit"),
+        // Export jobs.
+        ("POST", "/api/exports".into(), Some(json!({ "scope": { "kind": "everything" }, "format": "csv" })), 400, "everything"),
+        ("POST", "/api/exports".into(), Some(json!({ "scope": { "kind": "all" }, "format": "pdf" })), 400, "pdf"),
+        ("POST", "/api/exports".into(), Some(json!({ "scope": { "kind": "conversations", "ids": [] }, "format": "csv" })), 400, "empty"),
+        ("POST", "/api/exports".into(), Some(json!({ "scope": { "kind": "tag", "tag_id": "nope" }, "format": "csv" })), 404, "tag"),
+        ("POST", "/api/exports".into(), Some(json!({ "scope": { "kind": "tag" }, "format": "csv" })), 400, "tag_id"),
+        ("GET", "/api/exports/0123456789abcdef0123456789abcdef".into(), None, 404, "export job"),
+        ("GET", "/api/exports/not-a-job/file".into(), None, 404, "export job"),
         // Settings: the same validation as the file, naming the key.
         ("PUT", "/api/settings".into(), Some(json!({ "toml": "[modes]\nalways = \"sometimes\"\n", "version": 0 })), 400, "always"),
         ("PUT", "/api/settings".into(), Some(json!({ "toml": "[hours]\nmon = [\"25:00-26:00\"]\n", "version": 0 })), 400, "mon"),

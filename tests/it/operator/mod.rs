@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use line_oa::domain::staff::hash_token;
+use line_oa::export::jobs::ExportJobs;
 use line_oa::http::operator::{router, Authenticator};
 use line_oa::service::Service;
 use line_oa::store::dynamodb::DynamoStore;
@@ -18,7 +19,7 @@ use tower::ServiceExt;
 
 use crate::support::apps::{service, text_body_at, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
-use crate::support::{create_table, dynamo_client, sign};
+use crate::support::{create_bucket, create_table, dynamo_client, s3_client, sign};
 
 mod access;
 mod bad_input;
@@ -55,6 +56,7 @@ pub enum Who {
 
 pub struct Harness {
     pub entry: Entry,
+    pub exports: ExportJobs,
     pub service: Service,
     pub store: Arc<dyn Store>,
     pub standin: LineStandin,
@@ -90,7 +92,17 @@ impl Harness {
             }
             Entry::Lambda => Authenticator::ApiGatewayJwt,
         };
-        let router = router(service.clone(), auth);
+        let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+        let clock = line_oa::service::system_clock();
+        let exports = match backend {
+            Backend::Embedded => ExportJobs::local(store.clone(), dir.as_ref().unwrap().path().to_path_buf(), tz, clock),
+            Backend::Dynamo => {
+                let s3 = s3_client().await;
+                let bucket = create_bucket(&s3).await;
+                ExportJobs::on_aws(store.clone(), s3, &bucket, std::time::Duration::from_secs(900), tz, clock)
+            }
+        };
+        let router = router(service.clone(), auth, exports.clone());
         let url = match entry {
             Entry::Local => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -101,7 +113,7 @@ impl Harness {
             }
             Entry::Lambda => None,
         };
-        Self { entry, service, store, standin, router, url, http: reqwest::Client::new(), _dir: dir }
+        Self { entry, exports, service, store, standin, router, url, http: reqwest::Client::new(), _dir: dir }
     }
 
     pub async fn call(&self, who: Who, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -136,6 +148,32 @@ impl Harness {
                 let bytes = axum::body::to_bytes(response.into_body(), 1 << 22).await.unwrap();
                 (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
             }
+        }
+    }
+
+    /// A GET whose answer is a file: its status and bytes, following a redirect (as a browser).
+    pub async fn download(&self, path: &str) -> (u16, Vec<u8>) {
+        let (status, bytes, location) = match self.entry {
+            Entry::Local => {
+                let response = self.http.get(format!("{}{path}", self.url.as_ref().unwrap())).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+                (response.status().as_u16(), response.bytes().await.unwrap().to_vec(), None)
+            }
+            Entry::Lambda => {
+                let event = api_gateway_event(Who::Admin, "GET", path, None);
+                let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+                let response = self.router.clone().oneshot(request).await.unwrap();
+                let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+                let status = response.status().as_u16();
+                (status, axum::body::to_bytes(response.into_body(), 1 << 24).await.unwrap().to_vec(), location)
+            }
+        };
+        match location {
+            // A presigned S3 link (moto on 127.0.0.1): what the browser fetches next.
+            Some(url) if (300..400).contains(&status) => {
+                let response = self.http.get(url).send().await.unwrap();
+                (response.status().as_u16(), response.bytes().await.unwrap().to_vec())
+            }
+            _ => (status, bytes),
         }
     }
 

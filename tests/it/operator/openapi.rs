@@ -123,6 +123,20 @@ async fn real_requests_and_responses_match_the_document() {
     c.call(Who::Operator, "PUT", "/api/canned-replies/{canned_id}", &cid, "", Some(json!({ "name": "住所", "text": "東京都世田谷区" }))).await;
     c.call(Who::Operator, "DELETE", "/api/canned-replies/{canned_id}", &cid, "", None).await;
     c.call(Who::Operator, "GET", "/api/search", &[], "?q=%E4%BA%88%E7%B4%84", None).await;
+    let (_, job) = c.call(Who::Operator, "POST", "/api/exports", &[], "", Some(json!({ "scope": { "kind": "conversation", "id": conv }, "format": "xlsx" }))).await;
+    let job_id = job["id"].as_str().unwrap().to_owned();
+    for _ in 0..200 {
+        let (_, view) = c.call(Who::Operator, "GET", "/api/exports/{job_id}", &[("job_id", &job_id)], "", None).await;
+        if view["status"]["state"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    c.call(Who::Operator, "POST", "/api/exports", &[], "", Some(json!({ "scope": { "kind": "tag", "tag_id": "nope" }, "format": "csv" }))).await;
+    c.call(Who::Operator, "GET", "/api/exports/{job_id}", &[("job_id", "0123456789abcdef0123456789abcdef")], "", None).await;
+    let (status, _) = h.download(&format!("/api/exports/{job_id}/file")).await;
+    assert_eq!(status, 200);
+    c.seen.insert(("GET".into(), "/api/exports/{job_id}/file".into()));
     c.call(Who::Nobody, "GET", "/api/search", &[], "?q=x", None).await;
     c.call(Who::Operator, "GET", "/api/settings", &[], "", None).await;
     c.call(Who::Admin, "GET", "/api/settings", &[], "", None).await;
