@@ -24,14 +24,39 @@ impl WebhookBody {
     /// (LINE never sends one) is read as no events, as the official SDKs do.
     pub fn parse(body: &[u8]) -> Result<Self, ParseError> {
         #[derive(Deserialize)]
-        struct Wire<'a> {
+        struct Wire {
             #[serde(default)]
             destination: Option<String>,
-            #[serde(default, borrow)]
-            events: Vec<&'a RawValue>,
+            #[serde(default)]
+            events: Events,
         }
-        let wire: Wire<'_> = serde_json::from_slice(body).map_err(ParseError::Json)?;
-        Ok(Self { destination: wire.destination, events: wire.events.into_iter().map(Event::from_raw).collect() })
+        let wire: Wire = serde_json::from_slice(body).map_err(ParseError::Json)?;
+        Ok(Self { destination: wire.destination, events: wire.events.0 })
+    }
+}
+
+/// The `events` array, each element taken as raw JSON and typed as it is read (no list of
+/// raw values in between).
+#[derive(Default)]
+struct Events(Vec<Event>);
+
+impl<'de> Deserialize<'de> for Events {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Seq;
+        impl<'de> serde::de::Visitor<'de> for Seq {
+            type Value = Events;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of events")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Events, A::Error> {
+                let mut events = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+                while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+                    events.push(Event::from_raw(raw));
+                }
+                Ok(Events(events))
+            }
+        }
+        d.deserialize_seq(Seq)
     }
 }
 
@@ -180,7 +205,7 @@ impl Event {
 
     fn from_raw(raw: &RawValue) -> Self {
         let owned = raw.to_owned();
-        match serde_json::from_str::<wire::EventWire>(raw.get()) {
+        match serde_json::from_str::<wire::EventWire<'_>>(raw.get()) {
             Ok(wire) => wire.into_event(owned),
             // Not even an object we can read: keep it, acknowledge it, never fail the batch.
             Err(_) => Event {

@@ -1,40 +1,71 @@
 //! The tolerant wire shape of an event: every field optional, mapped to the typed model.
 
+use std::borrow::Cow;
+
+use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
 use super::{EventKind, Message, MessageContent, Mode, Source};
 
-/// LINE documents ids as strings; old payloads sometimes carry numbers. Accept both.
+/// LINE documents ids as strings; old payloads sometimes carry numbers. Accept both, read
+/// straight from the token (an `untagged` enum would buffer every id first).
 fn string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Id {
-        S(String),
-        N(serde_json::Number),
+    struct Id;
+    impl<'de> Visitor<'de> for Id {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a string or a number")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(serde_json::Number::from_f64(v).map(|n| n.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(Id)
+        }
     }
-    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
-        Id::S(s) => s,
-        Id::N(n) => n.to_string(),
-    }))
+    d.deserialize_any(Id)
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct EventWire {
+pub(super) struct EventWire<'a> {
     #[serde(rename = "type", default)]
     event_type: String,
     timestamp: Option<i64>,
-    mode: Option<String>,
+    #[serde(borrow)]
+    mode: Option<Cow<'a, str>>,
     webhook_event_id: Option<String>,
     delivery_context: Option<DeliveryContext>,
-    source: Option<SourceWire>,
+    #[serde(borrow)]
+    source: Option<SourceWire<'a>>,
     reply_token: Option<String>,
-    message: Option<MessageWire>,
+    #[serde(borrow)]
+    message: Option<MessageWire<'a>>,
     unsend: Option<Unsend>,
     follow: Option<Follow>,
-    joined: Option<Members>,
-    left: Option<Members>,
+    #[serde(borrow)]
+    joined: Option<Members<'a>>,
+    #[serde(borrow)]
+    left: Option<Members<'a>>,
     postback: Option<Postback>,
     video_play_complete: Option<VideoPlayComplete>,
     beacon: Option<Beacon>,
@@ -50,9 +81,9 @@ struct DeliveryContext {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SourceWire {
-    #[serde(rename = "type", default)]
-    source_type: String,
+struct SourceWire<'a> {
+    #[serde(rename = "type", default, borrow)]
+    source_type: Cow<'a, str>,
     user_id: Option<String>,
     group_id: Option<String>,
     room_id: Option<String>,
@@ -60,11 +91,11 @@ struct SourceWire {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct MessageWire {
+struct MessageWire<'a> {
     #[serde(default, deserialize_with = "string_or_number")]
     id: Option<String>,
-    #[serde(rename = "type", default)]
-    message_type: String,
+    #[serde(rename = "type", default, borrow)]
+    message_type: Cow<'a, str>,
     text: Option<String>,
     quote_token: Option<String>,
     duration: Option<i64>,
@@ -97,9 +128,9 @@ struct Follow {
 }
 
 #[derive(Deserialize)]
-struct Members {
-    #[serde(default)]
-    members: Vec<SourceWire>,
+struct Members<'a> {
+    #[serde(default, borrow)]
+    members: Vec<SourceWire<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -129,20 +160,20 @@ struct Link {
     result: String,
 }
 
-impl SourceWire {
+impl SourceWire<'_> {
     fn into_source(self) -> Source {
-        match (self.source_type.as_str(), self.user_id, self.group_id, self.room_id) {
+        match (&*self.source_type, self.user_id, self.group_id, self.room_id) {
             ("user", Some(user_id), _, _) => Source::User { user_id },
             ("group", user_id, Some(group_id), _) => Source::Group { group_id, user_id },
             ("room", user_id, _, Some(room_id)) => Source::Room { room_id, user_id },
-            _ => Source::Unknown { source_type: self.source_type },
+            _ => Source::Unknown { source_type: self.source_type.into_owned() },
         }
     }
 }
 
-impl MessageWire {
+impl MessageWire<'_> {
     fn into_message(self) -> Message {
-        let content = match self.message_type.as_str() {
+        let content = match &*self.message_type {
             "text" => MessageContent::Text { text: self.text.unwrap_or_default(), quote_token: self.quote_token },
             "image" => MessageContent::Image,
             "video" => MessageContent::Video { duration_ms: self.duration },
@@ -160,17 +191,17 @@ impl MessageWire {
                 keywords: self.keywords,
                 text: self.text,
             },
-            _ => MessageContent::Unknown { message_type: self.message_type },
+            _ => MessageContent::Unknown { message_type: self.message_type.into_owned() },
         };
         Message { id: self.id.unwrap_or_default(), content }
     }
 }
 
-fn user_ids(members: Option<Members>) -> Vec<String> {
+fn user_ids(members: Option<Members<'_>>) -> Vec<String> {
     members.map(|m| m.members.into_iter().filter_map(|s| s.user_id).collect()).unwrap_or_default()
 }
 
-impl EventWire {
+impl EventWire<'_> {
     pub(super) fn into_event(self, raw: Box<RawValue>) -> super::Event {
         let kind = match (self.event_type.as_str(), self.message) {
             ("message", Some(m)) => EventKind::Message(m.into_message()),
