@@ -16,5 +16,6 @@ mod media;
 mod reconcile;
 mod rules_e2e;
 mod service_contract;
+mod staff_notices;
 mod store_contract;
 mod webhook_edge;
