@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use line_oa::config;
-use line_oa::http::{router, AppState};
+use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::{system_clock, Service};
 use line_oa::store::dynamodb::DynamoStore;
@@ -24,6 +24,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     }
     // The webhook never calls LINE: replies are the worker's job.
     let service = Service::new(config.verifier, Arc::new(store), Arc::new(LoggingLineApi), config.settings, config.retention_days, system_clock());
-    let app = router(AppState { service, on_logged: Arc::new(|| {}) });
+    let app = router(AppState { service, on_logged: ignore_logged() });
     lambda_http::run(app).await
 }

@@ -83,6 +83,14 @@ pub enum LogItem {
     Out(OutboundRecord),
 }
 
+/// A `LogItem` by reference, for writing: the same JSON, without cloning the record first.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(tag = "dir", rename_all = "snake_case")]
+pub enum LogItemRef<'a> {
+    In(&'a InboundRecord),
+    Out(&'a OutboundRecord),
+}
+
 impl LogItem {
     pub fn timestamp_ms(&self) -> i64 {
         match self {
@@ -102,3 +110,26 @@ pub fn log_sort_key(timestamp_ms: i64, inbound: bool, id: &str) -> String {
     format!("MSG#{:013}#{}#{id}", timestamp_ms.max(0), if inbound { 'I' } else { 'O' })
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_item_writes_the_same_json_as_the_owned_one() {
+        let out = OutboundRecord {
+            conversation: ConversationId::user("U1"),
+            id: "e1".into(),
+            timestamp_ms: 1,
+            created_ms: 2,
+            method: "reply".into(),
+            messages: "[]".into(),
+            status: OutboundStatus::Sent,
+            reason: "r".into(),
+            expires_at: 3,
+        };
+        let owned = serde_json::to_string(&LogItem::Out(out.clone())).unwrap();
+        assert_eq!(serde_json::to_string(&LogItemRef::Out(&out)).unwrap(), owned);
+        assert_eq!(serde_json::from_str::<LogItem>(&owned).unwrap(), LogItem::Out(out));
+    }
+}

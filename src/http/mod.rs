@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use crate::domain::signature::SIGNATURE_HEADER;
 use crate::explain::{explain, Explanation, ExplainRequest};
 use crate::service::{Service, ServiceError};
+use crate::store::InboundRecord;
 
 mod error;
 pub mod operator;
@@ -21,9 +22,23 @@ pub use error::ApiError;
 /// LINE's webhook bodies are small; anything over 1 MiB is refused before it is read whole.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Called after events are logged: the local server wakes its background worker; on Lambda
-/// the DynamoDB Stream does that job, so it is a no-op.
-pub type OnLogged = Arc<dyn Fn() + Send + Sync>;
+/// Called after events are logged: the local server hands them to its background worker; on
+/// Lambda the DynamoDB Stream does that job, so it is a no-op.
+pub type OnLogged = Arc<dyn Fn(Logged<'_>) + Send + Sync>;
+
+/// What the webhook tells its `OnLogged` hook.
+#[derive(Debug, Clone, Copy)]
+pub enum Logged<'a> {
+    /// These records were logged just now.
+    New(&'a [InboundRecord]),
+    /// A partial failure: something may have been logged; look in the store.
+    Unknown,
+}
+
+/// The hook for deployments where the store itself triggers the handling (Lambda, tests).
+pub fn ignore_logged() -> OnLogged {
+    Arc::new(|_: Logged<'_>| {})
+}
 
 #[derive(Clone)]
 pub struct AppState {
@@ -56,15 +71,12 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     // HeaderMap lookups are case-insensitive.
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let result = state.service.ingest(&body, signature).await;
-    // Wake the worker when something new may be logged, even after a partial failure (what
-    // was logged must still be handled); not for refused bodies or pure duplicates.
-    let maybe_logged = match &result {
-        Ok(summary) => summary.new > 0,
-        Err(ServiceError::Signature(_) | ServiceError::Malformed(_)) => false,
-        Err(_) => true,
-    };
-    if maybe_logged {
-        (state.on_logged)();
+    // Hand the worker what is new, and wake it even after a partial failure (what was logged
+    // must still be handled); not for refused bodies or pure duplicates.
+    match &result {
+        Ok(summary) if summary.new > 0 => (state.on_logged)(Logged::New(&summary.logged)),
+        Ok(_) | Err(ServiceError::Signature(_) | ServiceError::Malformed(_)) => {}
+        Err(_) => (state.on_logged)(Logged::Unknown),
     }
     let summary = result?;
     Ok(Json(json!({ "status": "ok", "logged": summary.new, "duplicates": summary.duplicates })))

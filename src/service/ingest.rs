@@ -4,10 +4,12 @@ use super::{Service, ServiceError};
 use crate::domain::event::{Event, Mode, WebhookBody};
 use crate::store::{InboundRecord, Inserted};
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestSummary {
     pub new: usize,
     pub duplicates: usize,
+    /// The records logged by this call (the new ones), for a worker fed in-process.
+    pub logged: Vec<InboundRecord>,
 }
 
 impl Service {
@@ -19,10 +21,6 @@ impl Service {
         for event in &parsed.events {
             let record = self.inbound_record(event, received_ms);
             let inserted = self.store.put_inbound(&record).await?;
-            match inserted {
-                Inserted::New => summary.new += 1,
-                Inserted::Duplicate => summary.duplicates += 1,
-            }
             tracing::info!(
                 event_id = %record.event_id,
                 conversation = %record.conversation,
@@ -31,6 +29,13 @@ impl Service {
                 duplicate = inserted == Inserted::Duplicate,
                 "event logged"
             );
+            match inserted {
+                Inserted::New => {
+                    summary.new += 1;
+                    summary.logged.push(record);
+                }
+                Inserted::Duplicate => summary.duplicates += 1,
+            }
         }
         Ok(summary)
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
-use line_oa::http::{router, AppState};
+use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::{system_clock, Service};
 use line_oa::settings::Settings;
@@ -36,7 +36,7 @@ async fn committed_events_get_their_statuses_and_the_worker_replies_once() {
     let store = DynamoStore::new(client.clone(), table.clone());
     let verifier = SignatureVerifier::new(ChannelSecret::new(EVENTS_SECRET).unwrap(), None);
     let webhook = Service::new(verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), 365, system_clock());
-    let app = router(AppState { service: webhook, on_logged: Arc::new(|| {}) });
+    let app = router(AppState { service: webhook, on_logged: ignore_logged() });
 
     assert_eq!(invoke(&app, "bad-signature.json").await.0, 401);
     assert_eq!(table_item_count(&client, &table).await, 0, "a bad signature writes nothing");
@@ -81,7 +81,7 @@ async fn a_store_outage_is_503_so_line_redelivers_and_nothing_is_sent() {
     let standin = LineStandin::start(StandinOptions::default()).await;
     let webhook = service(Arc::new(store), &standin, SETTINGS);
     let webhook = Service::new(verifier, webhook.store().clone(), Arc::new(LoggingLineApi), Settings::default(), 365, system_clock());
-    let app = router(AppState { service: webhook, on_logged: Arc::new(|| {}) });
+    let app = router(AppState { service: webhook, on_logged: ignore_logged() });
     let (status, body) = invoke(&app, "text.json").await;
     assert!(status >= 500, "{status} {body}");
     assert_eq!(standin.requests().len(), 0);

@@ -12,11 +12,14 @@ use crate::store::StoreError;
 /// conversation -> Hold JSON.
 pub(super) const HOLDS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("holds");
 
-/// The bytes a log item is stored as: without its TTL if the conversation is held.
-pub(super) fn stored_bytes(txn: &WriteTransaction, conv: &str, sk: &str, mut item: LogItem) -> Result<Vec<u8>, StoreError> {
-    if txn.open_table(HOLDS).map_err(unavailable)?.get(conv).map_err(unavailable)?.is_some() {
-        set_ttl(&mut item, NO_TTL);
+/// The bytes a log item (already serialised) is stored as: without its TTL if the
+/// conversation is held. Only a held conversation's items are parsed and written again.
+pub(super) fn stored_bytes(txn: &WriteTransaction, conv: &str, sk: &str, bytes: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    if txn.open_table(HOLDS).map_err(unavailable)?.get(conv).map_err(unavailable)?.is_none() {
+        return Ok(bytes);
     }
+    let mut item: LogItem = serde_json::from_slice(&bytes).map_err(|e| corrupt(sk, e))?;
+    set_ttl(&mut item, NO_TTL);
     serde_json::to_vec(&item).map_err(|e| corrupt(sk, e))
 }
 

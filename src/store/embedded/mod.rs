@@ -13,6 +13,7 @@ use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, Ou
 use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
+use crate::domain::log::LogItemRef;
 
 /// (conversation, sort key) -> LogItem JSON.
 const LOG: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("log");
@@ -24,6 +25,9 @@ const PENDING: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pen
 const ACTIVITY: TableDefinition<'_, &str, ()> = TableDefinition::new("activity");
 /// (collection, id) -> DocValue JSON.
 const DOCS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("docs");
+/// conversation -> (earliest timestamp handled since its last archiving, marks so far): what
+/// the local archiver still owes. See `queue.rs`.
+const ARCHIVE_DUE: TableDefinition<'_, &str, (i64, u64)> = TableDefinition::new("archive_due");
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct DocValue {
@@ -43,9 +47,11 @@ mod hold;
 pub const DEFAULT_CACHE_BYTES: usize = 1024 * 1024 * 1024;
 
 mod export_jobs;
+mod queue;
 mod writer;
 
 pub use self::expiry::Expired;
+pub use self::queue::ArchiveDue;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -83,6 +89,7 @@ impl EmbeddedStore {
             txn.open_table(LOG).map_err(unavailable)?;
             txn.open_table(CONVERSATIONS).map_err(unavailable)?;
             txn.open_table(PENDING).map_err(unavailable)?;
+            txn.open_table(ARCHIVE_DUE).map_err(unavailable)?;
             txn.open_table(export_jobs::EXPORT_JOBS).map_err(unavailable)?;
             txn.open_table(DOCS).map_err(unavailable)?;
             // A store from before the conversation list existed: index what it has, once.
@@ -111,59 +118,24 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || f(&db)).await.map_err(unavailable)?
     }
 
-    /// Inbound events logged but not yet handled (after a crash or restart), oldest first.
-    pub async fn pending(&self) -> Result<Vec<InboundRecord>, StoreError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let pending = txn.open_table(PENDING).map_err(unavailable)?;
-            let log = txn.open_table(LOG).map_err(unavailable)?;
-            let mut out = Vec::new();
-            for entry in pending.iter().map_err(unavailable)? {
-                let (key, _) = entry.map_err(unavailable)?;
-                let (conv, sk) = key.value();
-                if let Some(bytes) = log.get((conv, sk)).map_err(unavailable)? {
-                    if let LogItem::In(r) = serde_json::from_slice(bytes.value()).map_err(|e| corrupt(sk, e))? {
-                        out.push(r);
-                    }
-                }
-            }
-            out.sort_by_key(|r| r.timestamp_ms);
-            Ok(out)
-        })
-        .await
-    }
-
-    /// Marks an inbound event handled.
-    pub async fn done(&self, record: &InboundRecord) -> Result<(), StoreError> {
-        let conv = record.conversation.as_str().to_owned();
-        let sk = log_sort_key(record.timestamp_ms, true, record.event_id.as_str());
-        self.writer
-            .write(move |txn| {
-                txn.open_table(PENDING).map_err(unavailable)?.remove((conv.as_str(), sk.as_str())).map_err(unavailable)?;
-                Ok(())
-            })
-            .await
-    }
-
     /// Number of log items and conversations stored: what tests assert "nothing written" with.
     pub async fn item_count(&self) -> Result<u64, StoreError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let log = txn.open_table(LOG).map_err(unavailable)?.len().map_err(unavailable)?;
-            let convs = txn.open_table(CONVERSATIONS).map_err(unavailable)?.len().map_err(unavailable)?;
-            Ok(log + convs)
-        })
-        .await
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let log = txn.open_table(LOG).map_err(unavailable)?.len().map_err(unavailable)?;
+        let convs = txn.open_table(CONVERSATIONS).map_err(unavailable)?.len().map_err(unavailable)?;
+        Ok(log + convs)
     }
 
-    async fn put_log_if_absent(&self, conv: String, sk: String, item: LogItem, pending: bool) -> Result<Option<LogItem>, StoreError> {
+    async fn put_log_if_absent(&self, conv: String, sk: String, item: LogItemRef<'_>, pending: bool) -> Result<Option<LogItem>, StoreError> {
+        // Serialised by reference, before the write: no clone of the record.
+        let bytes = serde_json::to_vec(&item).map_err(|e| corrupt(&sk, e))?;
         let existing = self
             .writer
             .write(move |txn| {
                 let mut log = txn.open_table(LOG).map_err(unavailable)?;
                 let existing = log.get((conv.as_str(), sk.as_str())).map_err(unavailable)?.map(|v| v.value().to_vec());
                 if existing.is_none() {
-                    let bytes = hold::stored_bytes(txn, &conv, &sk, item)?;
+                    let bytes = hold::stored_bytes(txn, &conv, &sk, bytes)?;
                     log.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
                     if pending {
                         txn.open_table(PENDING).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), ()).map_err(unavailable)?;
@@ -180,19 +152,18 @@ impl EmbeddedStore {
 impl Store for EmbeddedStore {
     async fn put_inbound(&self, record: &InboundRecord) -> Result<Inserted, StoreError> {
         let sk = log_sort_key(record.timestamp_ms, true, record.event_id.as_str());
-        let existing = self.put_log_if_absent(record.conversation.to_string(), sk, LogItem::In(record.clone()), true).await?;
+        let existing = self.put_log_if_absent(record.conversation.to_string(), sk, LogItemRef::In(record), true).await?;
         Ok(if existing.is_some() { Inserted::Duplicate } else { Inserted::New })
     }
 
     async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, StoreError> {
-        let key = id.to_string();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-            let value = table.get(key.as_str()).map_err(unavailable)?;
-            value.map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(&key, e))).transpose()
-        })
-        .await
+        // Read in place: a point read is a few microseconds (MVCC, never waits for the writer),
+        // far less than a hop to a blocking thread.
+        let key = id.as_str();
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
+        let value = table.get(key).map_err(unavailable)?;
+        value.map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(key, e))).transpose()
     }
 
     async fn save_conversation(&self, state: &ConversationState) -> Result<(), StoreError> {
@@ -227,7 +198,7 @@ impl Store for EmbeddedStore {
 
     async fn claim_outbound(&self, record: &OutboundRecord) -> Result<Claim, StoreError> {
         let sk = log_sort_key(record.timestamp_ms, false, &record.id);
-        match self.put_log_if_absent(record.conversation.to_string(), sk.clone(), LogItem::Out(record.clone()), false).await? {
+        match self.put_log_if_absent(record.conversation.to_string(), sk.clone(), LogItemRef::Out(record), false).await? {
             None => Ok(Claim::Claimed),
             Some(LogItem::Out(existing)) => Ok(Claim::Exists(existing)),
             Some(LogItem::In(_)) => Err(corrupt(&sk, "an inbound item under an outbound key")),
@@ -237,10 +208,10 @@ impl Store for EmbeddedStore {
     async fn finish_outbound(&self, record: &OutboundRecord) -> Result<(), StoreError> {
         let conv = record.conversation.to_string();
         let sk = log_sort_key(record.timestamp_ms, false, &record.id);
-        let item = LogItem::Out(record.clone());
+        let bytes = serde_json::to_vec(&LogItemRef::Out(record)).map_err(|e| corrupt(&sk, e))?;
         self.writer
             .write(move |txn| {
-                let bytes = hold::stored_bytes(txn, &conv, &sk, item)?;
+                let bytes = hold::stored_bytes(txn, &conv, &sk, bytes)?;
                 txn.open_table(LOG).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
                 Ok(())
             })
@@ -248,34 +219,31 @@ impl Store for EmbeddedStore {
     }
 
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
-        let conv = id.to_string();
+        // In place, like `conversation`: a page is one range scan of one conversation.
+        let conv = id.as_str();
         let limit = page.limit.max(1);
-        let after = page.after.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(LOG).map_err(unavailable)?;
-            let start = match &after {
-                Some(sk) => Bound::Excluded((conv.as_str(), sk.as_str())),
-                None => Bound::Included((conv.as_str(), "")),
-            };
-            let range = table.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(unavailable)?;
-            let mut items = Vec::new();
-            let mut last_key = None;
-            for entry in range {
-                let (key, value) = entry.map_err(unavailable)?;
-                let (c, sk) = key.value();
-                if c != conv {
-                    break;
-                }
-                if items.len() == limit {
-                    return Ok(Page { items, next: last_key });
-                }
-                items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?);
-                last_key = Some(sk.to_owned());
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(LOG).map_err(unavailable)?;
+        let start = match &page.after {
+            Some(sk) => Bound::Excluded((conv, sk.as_str())),
+            None => Bound::Included((conv, "")),
+        };
+        let range = table.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(unavailable)?;
+        let mut items = Vec::new();
+        let mut last_key = None;
+        for entry in range {
+            let (key, value) = entry.map_err(unavailable)?;
+            let (c, sk) = key.value();
+            if c != conv {
+                break;
             }
-            Ok(Page { items, next: None })
-        })
-        .await
+            if items.len() == limit {
+                return Ok(Page { items, next: last_key });
+            }
+            items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?);
+            last_key = Some(sk.to_owned());
+        }
+        Ok(Page { items, next: None })
     }
 
     fn activity_cursor(&self, state: &ConversationState) -> String {

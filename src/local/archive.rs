@@ -1,0 +1,103 @@
+//! The local archiver: batches what the worker handled into the archive, one object per
+//! conversation per batch (as the Lambda archiver does per stream batch), instead of one per event.
+//! The same task runs the TTL expiry sweep, so archiving and expiry never overlap.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::archive::Archiver;
+use crate::domain::ids::ConversationId;
+use crate::store::embedded::{ArchiveDue, EmbeddedStore};
+use crate::store::{log_cursor_from, PageRequest, Store};
+
+/// How long handled events gather before a batch is archived: bounds how far the archive
+/// lags the log, and how many objects a busy conversation gets (one per window at most).
+const WINDOW: Duration = Duration::from_secs(2);
+/// Wait before retrying a batch that failed.
+const RETRY: Duration = Duration::from_secs(15);
+/// Conversations archived at once (each object and head is written with an fsync).
+const CONCURRENCY: usize = 8;
+/// Log items read per page.
+const PAGE: usize = 1000;
+/// How often expired log items are archived-checked and removed (a full scan of the log).
+const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
+
+pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<Notify>) {
+    // The first expiry sweep waits one interval: what a restart left is archived first.
+    let mut next_expiry = Instant::now() + EXPIRY_INTERVAL;
+    loop {
+        // First pass at start: whatever a crash left due.
+        match archive_due(&store, &archiver).await {
+            Ok(()) => {
+                tokio::select! {
+                    _ = handled.notified() => tokio::time::sleep(WINDOW).await,
+                    _ = tokio::time::sleep_until(next_expiry) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "archiving failed; will retry");
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+        if Instant::now() >= next_expiry {
+            next_expiry = Instant::now() + EXPIRY_INTERVAL;
+            expire(&store, &archiver).await;
+        }
+    }
+}
+
+async fn expire(store: &EmbeddedStore, archiver: &Archiver) {
+    match crate::expiry::expire(store, archiver, jiff::Timestamp::now().as_second()).await {
+        Ok(report) if report.removed > 0 => tracing::info!(removed = report.removed, "expired log items removed"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "expiry sweep failed; will retry"),
+    }
+}
+
+/// Archives every conversation due, then clears the marks archived, in one commit. A crash
+/// in between archives them again: the archiver skips items it already has.
+async fn archive_due(store: &EmbeddedStore, archiver: &Archiver) -> Result<(), String> {
+    let due = store.archive_due().await.map_err(|e| e.to_string())?;
+    let mut tasks = JoinSet::new();
+    let mut archived = Vec::with_capacity(due.len());
+    let mut failed = None;
+    for (id, mark) in due {
+        if tasks.len() >= CONCURRENCY {
+            collect(tasks.join_next().await, &mut archived, &mut failed);
+        }
+        let (store, archiver) = (store.clone(), archiver.clone());
+        tasks.spawn(async move { archive_one(&store, &archiver, &id, mark).await.map(|()| (id, mark)) });
+    }
+    while let Some(result) = tasks.join_next().await {
+        collect(Some(result), &mut archived, &mut failed);
+    }
+    store.archived(archived).await.map_err(|e| e.to_string())?;
+    failed.map_or(Ok(()), Err)
+}
+
+type Archived = Result<(ConversationId, ArchiveDue), String>;
+
+fn collect(result: Option<Result<Archived, tokio::task::JoinError>>, archived: &mut Vec<(ConversationId, ArchiveDue)>, failed: &mut Option<String>) {
+    match result {
+        Some(Ok(Ok(done))) => archived.push(done),
+        Some(Ok(Err(e))) => *failed = Some(e),
+        Some(Err(e)) => *failed = Some(e.to_string()),
+        None => {}
+    }
+}
+
+/// One conversation's log from its earliest handled event on: the events and our replies.
+async fn archive_one(store: &EmbeddedStore, archiver: &Archiver, id: &ConversationId, due: ArchiveDue) -> Result<(), String> {
+    let mut items = Vec::new();
+    let mut after = Some(log_cursor_from(due.from_ms));
+    while let Some(cursor) = after {
+        let page = store.log(id, &PageRequest { limit: PAGE, after: Some(cursor) }).await.map_err(|e| e.to_string())?;
+        items.extend(page.items);
+        after = page.next;
+    }
+    archiver.archive(items).await.map(|_| ()).map_err(|e| e.to_string())
+}

@@ -1,0 +1,117 @@
+//! The local runtime: embedded store, a background worker that handles logged events after the
+//! webhook has answered (fed in-process, recovering whatever a crash or restart left), a
+//! batching archiver that also runs the TTL expiry sweep, and the re-notify timer.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+
+use crate::archive::dir::DirArchive;
+use crate::archive::Archiver;
+use crate::config::Config;
+use crate::export::jobs::ExportJobs;
+use crate::http::operator::{self, Authenticator};
+use crate::http::{explain_routes, router, AppState, Logged};
+use crate::line_api::http::{HttpLineApi, RetryPolicy};
+use crate::line_api::logging::LoggingLineApi;
+use crate::line_api::LineApi;
+use crate::notify::{Disabled, Notifier, NotifyConfig};
+use crate::service::{system_clock, Service};
+use crate::store::embedded::EmbeddedStore;
+use crate::store::StoreError;
+
+mod archive;
+mod worker;
+
+use self::worker::Work;
+
+/// How often the local server looks for unanswered conversations to remind staff of.
+const RENOTIFY_INTERVAL: Duration = Duration::from_secs(60);
+
+pub struct LocalApp {
+    pub router: axum::Router,
+    pub store: EmbeddedStore,
+    pub service: Service,
+    /// Export jobs, run by a background task; files land in `DATA_DIR/exports/<job id>/`.
+    pub exports: ExportJobs,
+}
+
+pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
+    match &config.access_token {
+        Some(token) => Arc::new(
+            HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url),
+        ),
+        None => Arc::new(LoggingLineApi),
+    }
+}
+
+impl LocalApp {
+    /// Opens the store and starts the background worker and archiver; the router is ready to serve.
+    pub fn start(config: &Config, data_dir: &Path, retry: RetryPolicy) -> Result<Self, StoreError> {
+        Self::start_with_notices(config, data_dir, retry, Arc::new(Disabled), &NotifyConfig::default())
+    }
+
+    /// As `start`, telling staff through `notifier` (see `notify::from_config`).
+    pub fn start_with_notices(
+        config: &Config,
+        data_dir: &Path,
+        retry: RetryPolicy,
+        notifier: Arc<dyn Notifier>,
+        notices: &NotifyConfig,
+    ) -> Result<Self, StoreError> {
+        let store = EmbeddedStore::open(data_dir)?;
+        let line = line_api(config, retry);
+        let service = Service::new(
+            config.verifier.clone(),
+            Arc::new(store.clone()),
+            line.clone(),
+            config.settings.clone(),
+            config.retention_days,
+            system_clock(),
+        )
+        .with_notices(notifier, notices);
+        tokio::spawn(run_renotify(service.clone()));
+        let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
+        // Without an access token there is no content to fetch: transcripts only.
+        let archiver = if line.sends() { archiver.with_media(line) } else { archiver };
+        let handled = Arc::new(Notify::new());
+        tokio::spawn(archive::run(store.clone(), archiver, handled.clone()));
+        let (queue, work) = mpsc::unbounded_channel();
+        tokio::spawn(worker::run(store.clone(), service.clone(), work, handled));
+        // The webhook hands over what it logged, so the worker never re-reads the store for it.
+        let on_logged = Arc::new(move |logged: Logged<'_>| {
+            let work = match logged {
+                Logged::New(records) => Work::Handle(records.to_vec()),
+                Logged::Unknown => Work::Rescan,
+            };
+            queue.send(work).ok();
+        });
+        if config.operator_tokens.is_empty() {
+            tracing::warn!("OPERATOR_TOKENS is not set: the operator API (/api) refuses every request; see `line-oa operator-token`");
+        }
+        let exports = ExportJobs::local(
+            Arc::new(store.clone()),
+            data_dir.to_path_buf(),
+            config.settings.rules.timezone.clone(),
+            system_clock(),
+        );
+        let router = router(AppState { service: service.clone(), on_logged })
+            .merge(explain_routes(service.clone()))
+            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone()), exports.clone()));
+        Ok(Self { router, store, service, exports })
+    }
+}
+
+/// Reminds staff of unanswered conversations, as the schedule does on AWS.
+async fn run_renotify(service: Service) {
+    loop {
+        tokio::time::sleep(RENOTIFY_INTERVAL).await;
+        match service.renotify_sweep().await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "staff reminded of unanswered conversations"),
+            Err(e) => tracing::error!(error = %e, "re-notify sweep failed; will retry"),
+        }
+    }
+}

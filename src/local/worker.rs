@@ -1,0 +1,77 @@
+//! The local background worker: handles each logged event once, after the webhook answered.
+//! Fed in-process by the webhook; the store's pending table is read only at start, on a slow
+//! sweep, and after a partial failure, so a crash or a failed handling is picked up again.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, Notify};
+use tokio::time::MissedTickBehavior;
+
+use crate::service::Service;
+use crate::store::embedded::EmbeddedStore;
+use crate::store::InboundRecord;
+
+/// How often the worker re-reads the pending table for events it has not been handed (a
+/// handling that failed, or a write whose caller was told it failed but which committed).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+
+pub(super) enum Work {
+    Handle(Vec<InboundRecord>),
+    /// Something may have been logged without being handed over: read the pending table.
+    Rescan,
+}
+
+type InFlight = Arc<Mutex<HashSet<(String, String)>>>;
+
+pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::UnboundedReceiver<Work>, handled: Arc<Notify>) {
+    let in_flight: InFlight = Arc::default();
+    // The first tick is immediate: recovery of what an earlier run left pending.
+    let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+    sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let records = tokio::select! {
+            next = work.recv() => match next {
+                Some(Work::Handle(records)) => records,
+                Some(Work::Rescan) => pending(&store).await,
+                None => return,
+            },
+            _ = sweep.tick() => pending(&store).await,
+        };
+        for record in records {
+            spawn_handle(&store, &service, &in_flight, &handled, record);
+        }
+    }
+}
+
+async fn pending(store: &EmbeddedStore) -> Vec<InboundRecord> {
+    store.pending().await.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot read pending events");
+        Vec::new()
+    })
+}
+
+/// One task per event, so a slow LINE API for one user does not hold up the rest; their
+/// store writes still share commits (the store's group commit).
+fn spawn_handle(store: &EmbeddedStore, service: &Service, in_flight: &InFlight, handled: &Arc<Notify>, record: InboundRecord) {
+    let key = (record.conversation.as_str().to_owned(), record.event_id.as_str().to_owned());
+    if !in_flight.lock().expect("lock").insert(key.clone()) {
+        return;
+    }
+    let (store, service, in_flight, handled) = (store.clone(), service.clone(), in_flight.clone(), handled.clone());
+    tokio::spawn(async move {
+        match service.handle(&record).await {
+            Ok(outcome) => {
+                tracing::info!(event_id = %record.event_id, ?outcome, "handled");
+                // Done and due for the archive in one commit; the archiver batches from there.
+                match store.done(&record).await {
+                    Ok(()) => handled.notify_one(),
+                    Err(e) => tracing::error!(error = %e, "could not mark event handled"),
+                }
+            }
+            Err(e) => tracing::error!(error = %e, event_id = %record.event_id, "handling failed; will retry"),
+        }
+        in_flight.lock().expect("lock").remove(&key);
+    });
+}
