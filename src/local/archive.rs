@@ -23,6 +23,9 @@ const RETRY: Duration = Duration::from_secs(15);
 const CONCURRENCY: usize = 8;
 /// Log items read per page.
 const PAGE: usize = 1000;
+/// How often the archive table is looked at when nothing woke the task (a reply sent by
+/// staff through the operator API marks its conversation due without waking it).
+const POLL: Duration = Duration::from_secs(15);
 /// How often expired log items are archived-checked and removed (a full scan of the log).
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -35,6 +38,7 @@ pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<N
             Ok(()) => {
                 tokio::select! {
                     _ = handled.notified() => tokio::time::sleep(WINDOW).await,
+                    _ = tokio::time::sleep(POLL) => {}
                     _ = tokio::time::sleep_until(next_expiry) => {}
                 }
             }
@@ -90,7 +94,8 @@ fn collect(result: Option<Result<Archived, tokio::task::JoinError>>, archived: &
     }
 }
 
-/// One conversation's log from its earliest handled event on: the events and our replies.
+/// One conversation's log from its earliest item due on: the events handled and every reply
+/// finished (the worker's and staff's through the operator API, which mark it due themselves).
 async fn archive_one(store: &EmbeddedStore, archiver: &Archiver, id: &ConversationId, due: ArchiveDue) -> Result<(), String> {
     let mut items = Vec::new();
     let mut after = Some(log_cursor_from(due.from_ms));

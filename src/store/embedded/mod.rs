@@ -209,11 +209,14 @@ impl Store for EmbeddedStore {
         let conv = record.conversation.to_string();
         let sk = log_sort_key(record.timestamp_ms, false, &record.id);
         let bytes = serde_json::to_vec(&LogItemRef::Out(record)).map_err(|e| corrupt(&sk, e))?;
+        let at_ms = record.timestamp_ms;
         self.writer
             .write(move |txn| {
                 let bytes = hold::stored_bytes(txn, &conv, &sk, bytes)?;
                 txn.open_table(LOG).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
-                Ok(())
+                // Every finished reply is owed to the local archive, whoever sent it (the
+                // worker's, staff's through the operator API), as the stream does it on AWS.
+                queue::mark_due(&mut txn.open_table(ARCHIVE_DUE).map_err(unavailable)?, &conv, at_ms)
             })
             .await
     }

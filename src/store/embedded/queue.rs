@@ -88,7 +88,8 @@ impl EmbeddedStore {
     }
 }
 
-fn mark_due(table: &mut Table<'_, &'static str, (i64, u64)>, conv: &str, at_ms: i64) -> Result<(), StoreError> {
+/// Marks `conv` due for the archive from `at_ms` on (or earlier, if it already was).
+pub(super) fn mark_due(table: &mut Table<'_, &'static str, (i64, u64)>, conv: &str, at_ms: i64) -> Result<(), StoreError> {
     let next = match table.get(conv).map_err(unavailable)?.map(|v| v.value()) {
         Some((from_ms, marks)) => (from_ms.min(at_ms), marks.wrapping_add(1)),
         None => (at_ms, 0),
