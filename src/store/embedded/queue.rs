@@ -97,3 +97,62 @@ pub(super) fn mark_due(table: &mut Table<'_, &'static str, (i64, u64)>, conv: &s
     table.insert(conv, next).map_err(unavailable)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::EventId;
+    use crate::store::{OutboundRecord, OutboundStatus, Store};
+
+    fn inbound(event: &str, at: i64) -> InboundRecord {
+        InboundRecord {
+            conversation: ConversationId::user("Uq"),
+            event_id: EventId::new(event.into()),
+            timestamp_ms: at,
+            received_ms: at,
+            event_type: "message".into(),
+            message_type: Some("text".into()),
+            user_id: Some("Uq".into()),
+            mode: "active".into(),
+            is_redelivery: false,
+            raw: "{}".into(),
+            expires_at: 9,
+        }
+    }
+
+    #[tokio::test]
+    async fn done_marks_due_with_it_and_a_mark_made_while_archiving_survives_the_clear() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let (a, b) = (inbound("e1", 2_000), inbound("e2", 1_000));
+        store.put_inbound(&a).await.unwrap();
+        store.put_inbound(&b).await.unwrap();
+        assert_eq!(store.pending().await.unwrap(), vec![b.clone(), a.clone()]);
+
+        store.done(&a).await.unwrap();
+        assert_eq!(store.pending().await.unwrap(), vec![b.clone()], "done leaves pending in the same commit");
+        let first = store.archive_due().await.unwrap();
+        assert_eq!(first, vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 2_000, marks: 0 })]);
+
+        store.done(&b).await.unwrap();
+        store.archived(first).await.unwrap();
+        let second = store.archive_due().await.unwrap();
+        assert_eq!(second, vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 1_000, marks: 1 })], "a newer mark stays");
+        store.archived(second).await.unwrap();
+        assert!(store.archive_due().await.unwrap().is_empty());
+
+        let out = OutboundRecord {
+            conversation: ConversationId::user("Uq"),
+            id: "o1".into(),
+            timestamp_ms: 3_000,
+            created_ms: 3_000,
+            method: "push".into(),
+            messages: "[]".into(),
+            status: OutboundStatus::Sent,
+            reason: "staff".into(),
+            expires_at: 9,
+        };
+        store.finish_outbound(&out).await.unwrap();
+        assert_eq!(store.archive_due().await.unwrap(), vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 3_000, marks: 0 })], "a finished reply is owed too");
+    }
+}
