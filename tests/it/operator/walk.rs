@@ -22,14 +22,14 @@ async fn every_route(entry: Entry, backend: Backend) {
     let (u1, u2) = (u1.to_string(), u2.to_string());
     let (status, list) = h.call(Who::Operator, "GET", "/api/conversations", None).await;
     assert_eq!(status, 200, "{list}");
-    assert_eq!(ids(&list), [u1.clone(), u2.clone()]);
+    assert_eq!(ids(&list), [u1.as_str(), u2.as_str()]);
     assert!(list["items"][0]["unread"].as_bool().unwrap());
     assert_eq!(list["items"][0]["last_text"], "予約したいです");
     let (_, page) = h.call(Who::Operator, "GET", "/api/conversations?limit=1", None).await;
-    assert_eq!(ids(&page), [u1.clone()]);
+    assert_eq!(ids(&page), [u1.as_str()]);
     let next = page["next"].as_str().expect("a cursor to the next page").to_owned();
     let (_, page) = h.call(Who::Operator, "GET", &format!("/api/conversations?limit=1&after={}", urlencode(&next)), None).await;
-    assert_eq!(ids(&page), [u2.clone()]);
+    assert_eq!(ids(&page), [u2.as_str()]);
 
     // Pin U1 to manual chat for two hours: the rules leave its next message to staff.
     let (status, pinned) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/pin"), Some(json!({ "mode": "chat", "minutes": 120 }))).await;
@@ -82,12 +82,12 @@ async fn every_route(entry: Entry, backend: Backend) {
     // Read, needs attention, resolved, and a new message reopening it.
     let (_, read) = h.call(Who::Operator, "POST", &format!("/api/conversations/{u1}/read"), None).await;
     assert_eq!(read["unread"], false);
-    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=unread", None).await.1), [u2.clone()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=unread", None).await.1), [u2.as_str()]);
     let (_, flagged) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/status"), Some(json!({ "status": "needs_attention" }))).await;
     assert_eq!(flagged["needs_attention"], true);
-    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=needs_attention", None).await.1), [u1.clone()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=needs_attention", None).await.1), [u1.as_str()]);
     h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/status"), Some(json!({ "status": "resolved" }))).await;
-    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=resolved", None).await.1), [u1.clone()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=resolved", None).await.1), [u1.as_str()]);
     h.user_writes("U1", "もう一つ質問です", "ev-u1-3", now_ms()).await;
     let (_, reopened) = h.call(Who::Operator, "GET", &format!("/api/conversations/{u1}"), None).await;
     assert_eq!((reopened["resolved"].as_bool(), reopened["unread"].as_bool()), (Some(false), Some(true)), "{reopened}");
@@ -99,8 +99,8 @@ async fn every_route(entry: Entry, backend: Backend) {
     assert_eq!(h.call(Who::Operator, "PATCH", &format!("/api/tags/{tid}"), Some(json!({ "name": "常連" }))).await.1["name"], "常連");
     let (_, tagged) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/tags/{tid}"), None).await;
     assert_eq!(tagged["tags"][0]["name"], "常連");
-    assert_eq!(ids(&h.call(Who::Operator, "GET", &format!("/api/tags/{tid}/conversations"), None).await.1), [u1.clone()]);
-    assert_eq!(ids(&h.call(Who::Operator, "GET", &format!("/api/conversations?tag={tid}"), None).await.1), [u1.clone()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", &format!("/api/tags/{tid}/conversations"), None).await.1), [u1.as_str()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", &format!("/api/conversations?tag={tid}"), None).await.1), [u1.as_str()]);
     h.call(Who::Operator, "DELETE", &format!("/api/conversations/{u1}/tags/{tid}"), None).await;
     assert!(ids(&h.call(Who::Operator, "GET", &format!("/api/tags/{tid}/conversations"), None).await.1).is_empty());
     h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/tags/{tid}"), None).await;
@@ -148,12 +148,12 @@ async fn every_route(entry: Entry, backend: Backend) {
 
     // Spam: hidden from the default list, listed under spam, unmarked again.
     assert_eq!(h.call(Who::Operator, "PUT", &format!("/api/conversations/{u2}/spam"), None).await.1["spam"], true);
-    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations", None).await.1), [u1.clone()]);
-    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=spam", None).await.1), [u2.clone()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations", None).await.1), [u1.as_str()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=spam", None).await.1), [u2.as_str()]);
     h.call(Who::Operator, "DELETE", &format!("/api/conversations/{u2}/spam"), None).await;
     assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations", None).await.1).len(), 2);
     assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?source=group", None).await.1).len(), 0);
-    assert_eq!(ids(&h.call(Who::Operator, "GET", &format!("/api/conversations?q={}", urlencode("質問")), None).await.1), [u1.clone()]);
+    assert_eq!(ids(&h.call(Who::Operator, "GET", &format!("/api/conversations?q={}", urlencode("質問")), None).await.1), [u1.as_str()]);
 
     // Search: across conversations, within one, and by time.
     let (status, found) = h.call(Who::Operator, "GET", &format!("/api/search?q={}", urlencode("キャンセル")), None).await;
