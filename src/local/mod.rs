@@ -78,7 +78,9 @@ impl LocalApp {
         let archiver = if line.sends() { archiver.with_media(line) } else { archiver };
         let handled = Arc::new(Notify::new());
         tokio::spawn(archive::run(store.clone(), archiver, handled.clone()));
-        let (queue, work) = mpsc::unbounded_channel();
+        // Bounded: under overload the webhook keeps answering (events are durable in the pending
+        // table) and the worker's sweep picks up what did not fit, instead of memory growing.
+        let (queue, work) = mpsc::channel(worker::QUEUE_CAPACITY);
         tokio::spawn(worker::run(store.clone(), service.clone(), work, handled));
         // The webhook hands over what it logged, so the worker never re-reads the store for it.
         let on_logged = Arc::new(move |logged: Logged<'_>| {
@@ -86,7 +88,9 @@ impl LocalApp {
                 Logged::New(records) => Work::Handle(records.to_vec()),
                 Logged::Unknown => Work::Rescan,
             };
-            queue.send(work).ok();
+            if queue.try_send(work).is_err() {
+                tracing::debug!("worker queue full; the pending sweep will pick the events up");
+            }
         });
         if config.operator_tokens.is_empty() {
             tracing::warn!("OPERATOR_TOKENS is not set: the operator API (/api) refuses every request; see `line-oa operator-token`");

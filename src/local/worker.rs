@@ -17,6 +17,11 @@ use crate::store::InboundRecord;
 /// handling that failed, or a write whose caller was told it failed but which committed).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
 
+/// Batches handed over by the webhook and not yet taken by the worker.
+pub(super) const QUEUE_CAPACITY: usize = 1024;
+/// Events handled at once; more wait in the pending table for the next sweep.
+const MAX_IN_FLIGHT: usize = 512;
+
 pub(super) enum Work {
     Handle(Vec<InboundRecord>),
     /// Something may have been logged without being handed over: read the pending table.
@@ -25,7 +30,7 @@ pub(super) enum Work {
 
 type InFlight = Arc<Mutex<HashSet<(String, String)>>>;
 
-pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::UnboundedReceiver<Work>, handled: Arc<Notify>) {
+pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>) {
     let in_flight: InFlight = Arc::default();
     // The first tick is immediate: recovery of what an earlier run left pending.
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
@@ -56,8 +61,12 @@ async fn pending(store: &EmbeddedStore) -> Vec<InboundRecord> {
 /// store writes still share commits (the store's group commit).
 fn spawn_handle(store: &EmbeddedStore, service: &Service, in_flight: &InFlight, handled: &Arc<Notify>, record: InboundRecord) {
     let key = (record.conversation.as_str().to_owned(), record.event_id.as_str().to_owned());
-    if !in_flight.lock().expect("lock").insert(key.clone()) {
-        return;
+    {
+        let mut in_flight = in_flight.lock().expect("lock");
+        // Over the limit the event stays pending: the next sweep hands it out again.
+        if in_flight.len() >= MAX_IN_FLIGHT || !in_flight.insert(key.clone()) {
+            return;
+        }
     }
     let (store, service, in_flight, handled) = (store.clone(), service.clone(), in_flight.clone(), handled.clone());
     tokio::spawn(async move {
