@@ -12,6 +12,7 @@ mod hold_contract;
 mod lambda_events;
 mod notify;
 mod operator;
+mod overload;
 mod media;
 mod reconcile;
 mod rules_e2e;

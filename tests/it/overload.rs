@@ -1,0 +1,37 @@
+//! Overload on the local server: more events than the worker takes at once, against a slow
+//! LINE API. The webhook keeps answering; what does not fit waits in the pending table for the
+//! sweep; every event is answered exactly once.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::support::apps::{text_body, LocalTestApp, SETTINGS};
+use crate::support::sign;
+
+#[tokio::test]
+async fn more_events_than_the_worker_takes_at_once_are_all_answered_once() {
+    const EVENTS: usize = 600; // over the worker's 512 at once
+    let app = LocalTestApp::start(SETTINGS).await;
+    // Slow enough that every event is still in flight when the last is posted.
+    let delay = Duration::from_secs(12);
+    app.standin.set_delay(delay);
+    let started = Instant::now();
+    for i in 0..EVENTS {
+        let body = text_body(&format!("ov-{i}"), &format!("Uov{i}"), "こんにちは", &format!("r-ov-{i}"));
+        let (status, _) = app.post(&body, Some(&sign(&body))).await;
+        assert_eq!(status, 200, "event {i}");
+    }
+    let webhook_time = started.elapsed();
+    assert!(webhook_time < delay, "posting took {webhook_time:?}: the worker's limit was not reached");
+    let requests = app.wait_for_requests(EVENTS, Duration::from_secs(60)).await;
+    let mut per_token: HashMap<String, usize> = HashMap::new();
+    for r in requests.iter().filter(|r| r.path == "/v2/bot/message/reply") {
+        let token = r.body.as_ref().unwrap()["replyToken"].as_str().unwrap().to_owned();
+        *per_token.entry(token).or_default() += 1;
+    }
+    assert_eq!(per_token.len(), EVENTS, "every event answered (webhook took {webhook_time:?})");
+    assert!(per_token.values().all(|n| *n == 1), "none twice");
+    // Nothing more goes out after a further sweep.
+    tokio::time::sleep(Duration::from_secs(16)).await;
+    assert_eq!(app.standin.requests().len(), requests.len());
+}
