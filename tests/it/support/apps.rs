@@ -51,9 +51,13 @@ pub struct LocalTestApp {
 
 impl LocalTestApp {
     pub async fn start(settings_toml: &str) -> Self {
+        Self::start_with_retry(settings_toml, test_retry()).await
+    }
+
+    pub async fn start_with_retry(settings_toml: &str, retry: RetryPolicy) -> Self {
         let standin = LineStandin::start(StandinOptions::default()).await;
         let dir = tempfile::tempdir().unwrap();
-        let app = LocalApp::start(&test_config(&standin, settings_toml), dir.path(), test_retry()).unwrap();
+        let app = LocalApp::start(&test_config(&standin, settings_toml), dir.path(), retry).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });
