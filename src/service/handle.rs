@@ -82,26 +82,44 @@ impl Service {
         self.reply_once(record, token, &messages, &decision.reason, settings.push_fallback).await
     }
 
-    /// Read, change, write with a version check; re-read on conflict.
+    /// Read, change, write with a version check; re-read on conflict. A conversation not
+    /// stored yet starts empty.
     pub(crate) async fn update_conversation(
         &self,
         id: &ConversationId,
         mut change: impl FnMut(&mut ConversationState),
     ) -> Result<ConversationState, StoreError> {
-        let mut last = None;
+        self.try_update_conversation(id, || Ok(ConversationState::new(id.clone())), |s| {
+            change(s);
+            Ok::<_, StoreError>(())
+        })
+        .await
+    }
+
+    /// The one versioned read-change-write loop: `if_absent` decides what a conversation not
+    /// stored yet is (a new one, or an error), `change` may refuse.
+    pub(crate) async fn try_update_conversation<E: From<StoreError>>(
+        &self,
+        id: &ConversationId,
+        if_absent: impl Fn() -> Result<ConversationState, E>,
+        mut change: impl FnMut(&mut ConversationState) -> Result<(), E>,
+    ) -> Result<ConversationState, E> {
         for _ in 0..CONFLICT_RETRIES {
-            let mut state = self.store.conversation(id).await?.unwrap_or_else(|| ConversationState::new(id.clone()));
-            change(&mut state);
+            let mut state = match self.store.conversation(id).await? {
+                Some(state) => state,
+                None => if_absent()?,
+            };
+            change(&mut state)?;
             match self.store.save_conversation(&state).await {
                 Ok(()) => {
                     state.version += 1;
                     return Ok(state);
                 }
-                Err(StoreError::Conflict(key)) => last = Some(StoreError::Conflict(key)),
-                Err(e) => return Err(e),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
             }
         }
-        Err(last.unwrap_or_else(|| StoreError::Conflict(id.to_string())))
+        Err(StoreError::Conflict(id.to_string()).into())
     }
 
     /// Fills `{nickname}` (the user's LINE display name, if LINE gives it).

@@ -85,15 +85,18 @@ impl Service {
 
     pub async fn canned_replies(&self, query: Option<&str>) -> Result<Vec<CannedReply>, OperatorError> {
         let query = query.map(normalize).unwrap_or_default();
+        let all: Vec<CannedReply> = self.all_docs(collections::CANNED).await?;
+        Ok(all.into_iter().filter(|c| c.matches(&query)).collect())
+    }
+
+    /// Every document of a small collection, read page by page and parsed.
+    pub(crate) async fn all_docs<T: serde::de::DeserializeOwned>(&self, collection: &str) -> Result<Vec<T>, OperatorError> {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let page = self.store.docs(collections::CANNED, &PageRequest { limit: 200, after }).await?;
+            let page = self.store.docs(collection, &PageRequest { limit: 200, after }).await?;
             for doc in page.items {
-                let canned: CannedReply = serde_json::from_str(&doc.body).map_err(|e| corrupt(&doc.id, e))?;
-                if canned.matches(&query) {
-                    out.push(canned);
-                }
+                out.push(serde_json::from_str(&doc.body).map_err(|e| corrupt(&doc.id, e))?);
             }
             match page.next {
                 Some(next) => after = Some(next),

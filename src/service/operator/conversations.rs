@@ -12,8 +12,6 @@ use crate::domain::tags::TagRegistry;
 use crate::service::Service;
 use crate::store::{collections, Doc, LogItem, Page, PageRequest, StoreError};
 
-/// Re-read and retry this many times when another write to the conversation came first.
-const RETRIES: usize = 8;
 pub const MAX_NOTE_CHARS: usize = 1_000;
 /// The longest a timed pin may run (a permanent one has no end).
 const MAX_PIN_MINUTES: u32 = 60 * 24 * 90;
@@ -95,21 +93,15 @@ impl Service {
     pub(crate) async fn modify_conversation(
         &self,
         id: &ConversationId,
-        mut change: impl FnMut(&mut ConversationState) -> Result<(), OperatorError>,
+        change: impl FnMut(&mut ConversationState) -> Result<(), OperatorError>,
     ) -> Result<ConversationState, OperatorError> {
-        for _ in 0..RETRIES {
-            let mut state = self.existing_conversation(id).await?;
-            change(&mut state)?;
-            match self.store.save_conversation(&state).await {
-                Ok(()) => {
-                    state.version += 1;
-                    return Ok(state);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
+        let missing = || Err(OperatorError::NotFound(format!("conversation {id}")));
+        self.try_update_conversation(id, missing, change).await.map_err(|e| match e {
+            OperatorError::Store(StoreError::Conflict(_)) => {
+                OperatorError::Conflict(format!("conversation {id} is changing too fast; try again"))
             }
-        }
-        Err(OperatorError::Conflict(format!("conversation {id} is changing too fast; try again")))
+            e => e,
+        })
     }
 
     pub async fn view(&self, state: &ConversationState) -> Result<ConversationView, OperatorError> {
@@ -248,18 +240,7 @@ impl Service {
 
     pub async fn notes(&self, id: &ConversationId) -> Result<Vec<NoteView>, OperatorError> {
         self.existing_conversation(id).await?;
-        let mut out = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.docs(&collections::notes(id), &PageRequest { limit: 200, after }).await?;
-            for doc in page.items {
-                out.push(serde_json::from_str(&doc.body).map_err(|e| StoreError::Corrupt { key: doc.id, problem: e.to_string() })?);
-            }
-            match page.next {
-                Some(next) => after = Some(next),
-                None => return Ok(out),
-            }
-        }
+        self.all_docs(&collections::notes(id)).await
     }
 
     pub async fn delete_note(&self, id: &ConversationId, note_id: &str) -> Result<(), OperatorError> {
