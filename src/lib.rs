@@ -9,6 +9,7 @@ pub mod expiry;
 pub mod explain;
 pub mod export;
 pub mod http;
+pub mod lambda_env;
 pub mod line_api;
 pub mod local;
 pub mod notify;

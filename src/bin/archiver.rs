@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use line_oa::archive::s3::S3Archive;
 use line_oa::archive::Archiver;
-use line_oa::config;
+use line_oa::{config, lambda_env};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
 use line_oa::metrics::{Metrics, DEFAULT_NAMESPACE};
@@ -15,12 +15,8 @@ use line_oa::worker::archive_stream_batch;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .without_time()
-        .init();
-    let bucket = std::env::var("ARCHIVE_BUCKET").map_err(|_| "environment variable ARCHIVE_BUCKET is required")?;
+    lambda_env::init_tracing();
+    let bucket = lambda_env::required("ARCHIVE_BUCKET")?;
     let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
     let config = config::from_env()?;
     let aws = aws_config::load_from_env().await;

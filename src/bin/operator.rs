@@ -3,29 +3,22 @@
 
 use std::sync::Arc;
 
-use line_oa::config;
+use line_oa::{config, lambda_env};
 use line_oa::export::jobs::ExportJobs;
 use line_oa::export::output::link_ttl_from_lookup;
 use line_oa::http::operator::{router, Authenticator};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
 use line_oa::service::{system_clock, Service};
-use line_oa::store::dynamodb::DynamoStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tracing_subscriber::fmt().json().with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-    ).without_time().init();
+    lambda_env::init_tracing();
     let config = config::from_env()?;
-    let table = std::env::var("TABLE_NAME").map_err(|_| "environment variable TABLE_NAME is required")?;
     let aws = aws_config::load_from_env().await;
-    let bucket = std::env::var("EXPORT_BUCKET").map_err(|_| "environment variable EXPORT_BUCKET is required")?;
+    let bucket = lambda_env::required("EXPORT_BUCKET")?;
     let link_ttl = link_ttl_from_lookup(|k| std::env::var(k).ok())?;
-    let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table));
-    if let Err(e) = store.warm().await {
-        tracing::warn!(error = %e, "could not warm the DynamoDB connection");
-    }
+    let store = Arc::new(lambda_env::table(&aws).await?);
     // Starting a job only saves it (its stream record launches the exporter); a status call
     // presigns the link with this function's role.
     let exports = ExportJobs::on_aws(
