@@ -152,6 +152,23 @@ impl DynamoStore {
         }
     }
 
+    /// A page of one partition (`:pk` bound), resuming after the sort key `page.after`; the
+    /// caller adds its key condition.
+    fn page_of_partition(&self, pk: &str, page: &PageRequest) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .limit(i32::try_from(page.limit.max(1)).unwrap_or(i32::MAX));
+        match &page.after {
+            Some(after) => request
+                .exclusive_start_key("pk", AttributeValue::S(pk.to_owned()))
+                .exclusive_start_key("sk", AttributeValue::S(after.clone())),
+            None => request,
+        }
+    }
+
     async fn get(&self, pk: String, sk: String) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
@@ -245,21 +262,13 @@ impl Store for DynamoStore {
 
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
         let pk = partition_key(id);
-        let limit = page.limit.max(1);
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
+        let out = self
+            .page_of_partition(&pk, page)
             .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
             .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        if let Some(after) = &page.after {
-            request = request
-                .exclusive_start_key("pk", AttributeValue::S(pk.clone()))
-                .exclusive_start_key("sk", AttributeValue::S(after.clone()));
-        }
-        let out = request.send().await.map_err(|e| classify(e, &pk))?;
+            .send()
+            .await
+            .map_err(|e| classify(e, &pk))?;
         let mut items = Vec::new();
         let mut last_sk = None;
         for item in out.items.unwrap_or_default() {
@@ -349,21 +358,13 @@ impl Store for DynamoStore {
 
     async fn docs(&self, collection: &str, page: &PageRequest) -> Result<Page<Doc>, StoreError> {
         let pk = doc_partition(collection);
-        let limit = page.limit.max(1);
-        let mut request = self
-            .client
-            .query()
-            .table_name(&self.table)
+        let out = self
+            .page_of_partition(&pk, page)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
             .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        if let Some(after) = &page.after {
-            request = request
-                .exclusive_start_key("pk", AttributeValue::S(pk.clone()))
-                .exclusive_start_key("sk", AttributeValue::S(after.clone()));
-        }
-        let out = request.send().await.map_err(|e| classify(e, &pk))?;
+            .send()
+            .await
+            .map_err(|e| classify(e, &pk))?;
         let mut items = Vec::new();
         for item in out.items.unwrap_or_default() {
             let row: DocRow = from_item(item, &pk)?;
