@@ -14,9 +14,22 @@ use crate::domain::ids::ConversationId;
 use crate::store::embedded::{ArchiveDue, EmbeddedStore};
 use crate::store::{log_cursor_from, PageRequest, Store};
 
-/// How long handled events gather before a batch is archived: bounds how far the archive
-/// lags the log, and how many objects a busy conversation gets (one per window at most).
+/// How long handled events gather before a batch is archived when few conversations are
+/// busy: bounds how far the archive lags the log, and how many objects a busy conversation
+/// gets (one per window at most).
 const WINDOW: Duration = Duration::from_secs(2);
+/// Conversations archived per `WINDOW` before the window stretches: every conversation due is
+/// one object (a file, its fsync and the chain head's), so under load the window grows with
+/// the number due and the objects written per second stay about the same.
+const OBJECTS_PER_WINDOW: usize = 100;
+/// The longest the window stretches: the AWS archiver's batching window (template.yaml).
+const MAX_WINDOW: Duration = Duration::from_secs(30);
+
+/// The wait before the next pass, after one that archived `archived` conversations.
+fn window_after(archived: usize) -> Duration {
+    let windows = archived.div_ceil(OBJECTS_PER_WINDOW).max(1) as u32;
+    WINDOW.saturating_mul(windows).min(MAX_WINDOW)
+}
 /// Wait before retrying a batch that failed.
 const RETRY: Duration = Duration::from_secs(15);
 /// Conversations archived at once (each object and head is written with an fsync).
@@ -35,9 +48,9 @@ pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<N
     loop {
         // First pass at start: whatever a crash left due.
         match archive_due(&store, &archiver).await {
-            Ok(()) => {
+            Ok(archived) => {
                 tokio::select! {
-                    _ = handled.notified() => tokio::time::sleep(WINDOW).await,
+                    _ = handled.notified() => tokio::time::sleep(window_after(archived)).await,
                     _ = tokio::time::sleep(POLL) => {}
                     _ = tokio::time::sleep_until(next_expiry) => {}
                 }
@@ -62,9 +75,10 @@ async fn expire(store: &EmbeddedStore, archiver: &Archiver) {
     }
 }
 
-/// Archives every conversation due, then clears the marks archived, in one commit. A crash
-/// in between archives them again: the archiver skips items it already has.
-async fn archive_due(store: &EmbeddedStore, archiver: &Archiver) -> Result<(), String> {
+/// Archives every conversation due, then clears the marks archived, in one commit; returns
+/// how many were due. A crash in between archives them again: the archiver skips items it
+/// already has.
+async fn archive_due(store: &EmbeddedStore, archiver: &Archiver) -> Result<usize, String> {
     let due = store.archive_due().await.map_err(|e| e.to_string())?;
     let mut tasks = JoinSet::new();
     let mut archived = Vec::with_capacity(due.len());
@@ -79,8 +93,9 @@ async fn archive_due(store: &EmbeddedStore, archiver: &Archiver) -> Result<(), S
     while let Some(result) = tasks.join_next().await {
         collect(Some(result), &mut archived, &mut failed);
     }
+    let count = archived.len();
     store.archived(archived).await.map_err(|e| e.to_string())?;
-    failed.map_or(Ok(()), Err)
+    failed.map_or(Ok(count), Err)
 }
 
 type Archived = Result<(ConversationId, ArchiveDue), String>;
@@ -105,4 +120,19 @@ async fn archive_one(store: &EmbeddedStore, archiver: &Archiver, id: &Conversati
         after = page.next;
     }
     archiver.archive(items).await.map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_stretches_with_the_conversations_due_up_to_the_aws_window() {
+        assert_eq!(window_after(0), WINDOW, "quiet: the base window");
+        assert_eq!(window_after(1), WINDOW);
+        assert_eq!(window_after(OBJECTS_PER_WINDOW), WINDOW);
+        assert_eq!(window_after(OBJECTS_PER_WINDOW + 1), WINDOW * 2);
+        assert_eq!(window_after(5 * OBJECTS_PER_WINDOW), WINDOW * 5, "objects per second stay about the same");
+        assert_eq!(window_after(1_000_000), MAX_WINDOW, "never longer than the AWS archiver's window");
+    }
 }
