@@ -186,6 +186,22 @@ impl ExportJob {
         self.finished_ms = Some(now_ms);
     }
 
+    /// After a restart of the process that runs jobs (local runs): a queued job is still owed,
+    /// and one that was running died with the process, so it goes back to the queue and
+    /// starts over. Returns whether the job is to be run.
+    pub fn resume_after_restart(&mut self, now_ms: i64) -> bool {
+        match self.status {
+            JobStatus::Queued => true,
+            JobStatus::Running => {
+                self.status = JobStatus::Queued;
+                self.rows = 0;
+                self.updated_ms = now_ms;
+                true
+            }
+            JobStatus::Done | JobStatus::Failed { .. } => false,
+        }
+    }
+
     /// The job as a reader should see it: one running without a sign of life for
     /// `STALE_AFTER_MS` died, and is reported failed. (A queued job may rightly wait behind
     /// another one: it is left alone.)
@@ -226,6 +242,27 @@ mod tests {
         assert!(matches!(job.clone().observed(STALE_AFTER_MS + 1).status, JobStatus::Failed { .. }));
         job.finish(1, 10);
         assert_eq!(job.observed(i64::MAX).status, JobStatus::Done, "a finished job never goes stale");
+    }
+
+    #[test]
+    fn after_a_restart_queued_and_interrupted_jobs_run_again_finished_ones_do_not() {
+        let mut queued = ExportJob::queued(ExportJobId::random(), request(Scope::All), 0);
+        assert!(queued.resume_after_restart(5));
+        assert_eq!(queued.status, JobStatus::Queued);
+        let mut running = queued.clone();
+        running.start(1);
+        running.progress(700, 2);
+        assert!(running.resume_after_restart(5));
+        assert_eq!((running.status.clone(), running.rows, running.updated_ms), (JobStatus::Queued, 0, 5), "starts over");
+        assert!(running.start(6), "and can start again");
+        let mut done = queued.clone();
+        done.start(1);
+        done.finish(3, 2);
+        assert!(!done.resume_after_restart(5));
+        let mut failed = queued;
+        failed.fail("no", 2);
+        assert!(!failed.resume_after_restart(5));
+        assert!(matches!(failed.status, JobStatus::Failed { .. }));
     }
 
     #[test]

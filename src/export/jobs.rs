@@ -121,6 +121,25 @@ impl ExportJobs {
         Ok(job)
     }
 
+    /// Local runs, at start: runs again what the last process left queued or running (a job
+    /// that was running starts over). Returns how many were resumed.
+    pub async fn resume(&self, unfinished: Vec<ExportJob>) -> Result<usize, ExportError> {
+        let mut resumed = 0;
+        for mut job in unfinished {
+            let was = job.status.clone();
+            if !job.resume_after_restart(self.now_ms()) {
+                continue;
+            }
+            if job.status != was {
+                self.store.save_export_job(&job).await?;
+            }
+            self.launcher.launch(&job.id).await?;
+            tracing::info!(job = %job.id, "export job resumed after a restart");
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+
     /// The job (a silent one reported failed), with a fresh link if it is done.
     pub async fn status(&self, id: &ExportJobId) -> Result<Option<JobView>, ExportError> {
         let Some(job) = self.store.export_job(id).await? else { return Ok(None) };

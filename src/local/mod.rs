@@ -101,6 +101,17 @@ impl LocalApp {
             config.settings.rules.timezone.clone(),
             system_clock(),
         );
+        // What the last run left queued or running is run (again) now, not left waiting forever.
+        let (resume_store, resume_jobs) = (store.clone(), exports.clone());
+        tokio::spawn(async move {
+            let resumed = match resume_store.unfinished_export_jobs().await {
+                Ok(jobs) => resume_jobs.resume(jobs).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = resumed {
+                tracing::error!(error = %e, "could not resume the export jobs of the last run");
+            }
+        });
         let router = router(AppState { service: service.clone(), on_logged })
             .merge(explain_routes(service.clone()))
             .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone()), exports.clone()));

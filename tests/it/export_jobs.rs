@@ -261,22 +261,56 @@ async fn job_status_survives_a_restart_of_the_embedded_store() {
         assert_eq!(wait_done(&jobs, &job.id).await.job.status, JobStatus::Done);
         job.id
     };
-    // The writer thread lets go of the file once every handle is dropped.
-    let mut reopened = None;
-    for _ in 0..100 {
-        match EmbeddedStore::open(&dir.path().join("db")) {
-            Ok(store) => {
-                reopened = Some(store);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    let store: Arc<dyn Store> = Arc::new(reopened.expect("the store reopens after a restart"));
+    let store: Arc<dyn Store> = Arc::new(reopen(&dir.path().join("db")).await);
     let jobs = ExportJobs::local(store, dir.path().to_path_buf(), tz(), clock());
     let view = jobs.status(&id).await.unwrap().expect("the job outlives the process");
     assert_eq!((view.job.status, view.job.rows), (JobStatus::Done, 4));
     assert_eq!(read_back(Format::Xlsx, &download(view.link.as_ref().unwrap()).await).len(), 5);
+}
+
+/// The embedded store at `dir`, once the last process's writer thread has let go of the file
+/// (it does when every handle is dropped).
+async fn reopen(dir: &std::path::Path) -> EmbeddedStore {
+    for _ in 0..100 {
+        if let Ok(store) = EmbeddedStore::open(dir) {
+            return store;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the store did not reopen");
+}
+
+#[tokio::test]
+async fn the_local_server_runs_again_the_jobs_a_stopped_server_left_queued_or_running() {
+    let dir = tempfile::tempdir().unwrap();
+    // What a server stopped mid-way leaves: one job still queued, one cut off while running.
+    let (queued, running) = {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        fill(&store, 2).await;
+        let queued = ExportJob::queued(ExportJobId::random(), ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }, 1);
+        let mut running = ExportJob::queued(ExportJobId::random(), ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Xlsx }, 2);
+        running.start(3);
+        running.progress(3, 4);
+        let mut finished = ExportJob::queued(ExportJobId::random(), ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }, 0);
+        finished.start(1);
+        finished.fail("an earlier failure stays as it was", 2);
+        for job in [&queued, &running, &finished] {
+            store.save_export_job(job).await.unwrap();
+        }
+        assert_eq!(store.unfinished_export_jobs().await.unwrap().iter().map(|j| j.id.clone()).collect::<Vec<_>>(), vec![queued.id.clone(), running.id.clone()]);
+        (queued.id, running.id)
+    };
+    drop(reopen(dir.path()).await);
+
+    let standin = crate::support::line_standin::LineStandin::start(Default::default()).await;
+    let config = crate::support::apps::test_config(&standin, crate::support::apps::SETTINGS);
+    let app = line_oa::local::LocalApp::start(&config, dir.path(), crate::support::apps::test_retry()).unwrap();
+    for (id, format) in [(&queued, Format::Csv), (&running, Format::Xlsx)] {
+        let view = wait_done(&app.exports, id).await;
+        assert_eq!((view.job.status.clone(), view.job.rows), (JobStatus::Done, 8), "{id} runs to the end");
+        assert_eq!(read_back(format, &download(view.link.as_ref().unwrap()).await).len(), 9, "header and every row");
+    }
+    assert!(app.store.unfinished_export_jobs().await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -2,10 +2,10 @@
 
 use std::ops::Bound;
 
-use redb::{Database, ReadableDatabase, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::{corrupt, unavailable, LOG};
-use crate::domain::export_job::{ExportJob, ExportJobId};
+use crate::domain::export_job::{ExportJob, ExportJobId, JobStatus};
 use crate::domain::ids::ConversationId;
 use crate::store::{Page, PageRequest, StoreError};
 
@@ -45,4 +45,20 @@ pub(super) fn export_job(db: &Database, id: &ExportJobId) -> Result<Option<Expor
     let table = txn.open_table(EXPORT_JOBS).map_err(unavailable)?;
     let value = table.get(id.as_str()).map_err(unavailable)?;
     value.map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(id.as_str(), e))).transpose()
+}
+
+/// Jobs not finished yet (queued, or running when the process stopped); jobs are few, so a scan.
+pub(super) fn unfinished_export_jobs(db: &Database) -> Result<Vec<ExportJob>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let table = txn.open_table(EXPORT_JOBS).map_err(unavailable)?;
+    let mut jobs = Vec::new();
+    for entry in table.iter().map_err(unavailable)? {
+        let (key, value) = entry.map_err(unavailable)?;
+        let job: ExportJob = serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
+        if matches!(job.status, JobStatus::Queued | JobStatus::Running) {
+            jobs.push(job);
+        }
+    }
+    jobs.sort_by_key(|j| j.created_ms);
+    Ok(jobs)
 }

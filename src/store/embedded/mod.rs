@@ -118,6 +118,11 @@ impl EmbeddedStore {
         tokio::task::spawn_blocking(move || f(&db)).await.map_err(unavailable)?
     }
 
+    /// Export jobs queued or running, oldest first: what a restart of the local server resumes.
+    pub async fn unfinished_export_jobs(&self) -> Result<Vec<ExportJob>, StoreError> {
+        self.blocking(export_jobs::unfinished_export_jobs).await
+    }
+
     /// Number of log items and conversations stored: what tests assert "nothing written" with.
     pub async fn item_count(&self) -> Result<u64, StoreError> {
         let txn = self.db.begin_read().map_err(unavailable)?;
