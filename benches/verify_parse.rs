@@ -40,9 +40,8 @@ fn verify_parse(c: &mut Criterion) {
             WebhookBody::parse(body).unwrap()
         })
     });
-    group.bench_function("verify", |b| {
-        b.iter(|| verifier.verify(black_box(body.as_slice()), Some(black_box(signature.as_str()))).unwrap())
-    });
+    group
+        .bench_function("verify", |b| b.iter(|| verifier.verify(black_box(body.as_slice()), Some(black_box(signature.as_str()))).unwrap()));
     group.bench_function("parse", |b| b.iter(|| WebhookBody::parse(black_box(body.as_slice())).unwrap()));
     group.finish();
 }

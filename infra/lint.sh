@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Lint the SAM template with cfn-lint (v1+) and check the generated test events.
+# Lint the SAM template with cfn-lint (v1+), check the generated test events and the code's format.
 # Expected result: no output from cfn-lint, exit status 0.
 # Usage: infra/lint.sh   (from any directory)
 set -euo pipefail
@@ -28,3 +28,7 @@ cfn-lint template.yaml
 
 echo "+ python3 infra/make_events.py --check"
 python3 infra/make_events.py --check
+
+# One code style everywhere (rustfmt.toml): a change that is not formatted fails here.
+echo "+ cargo fmt --check"
+cargo fmt --check

@@ -38,9 +38,10 @@ async fn open_store(table: Option<String>) -> Result<Box<dyn crate::store::Store
             let aws = aws_config::load_from_env().await;
             Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
         }
-        None => Box::new(crate::store::embedded::EmbeddedStore::open(&config::data_dir()).map_err(|e| {
-            format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
-        })?),
+        None => Box::new(
+            crate::store::embedded::EmbeddedStore::open(&config::data_dir())
+                .map_err(|e| format!("{e} (is the local server running? stop it first: the embedded store is single-process)"))?,
+        ),
     })
 }
 
@@ -183,9 +184,10 @@ pub async fn export(args: &[String]) -> CliResult {
             Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
         }
         // One pass over the log: a small cache keeps memory flat however big the store.
-        None => Box::new(crate::store::embedded::EmbeddedStore::open_with_cache_size(&config::data_dir(), EXPORT_CACHE_BYTES).map_err(|e| {
-            format!("{e} (is the local server running? stop it first: the embedded store is single-process)")
-        })?),
+        None => Box::new(
+            crate::store::embedded::EmbeddedStore::open_with_cache_size(&config::data_dir(), EXPORT_CACHE_BYTES)
+                .map_err(|e| format!("{e} (is the local server running? stop it first: the embedded store is single-process)"))?,
+        ),
     };
     let rows = export_scope(store.as_ref(), &scope, &range, &tz, format, &out, &Default::default()).await?;
     println!("{rows} rows written to {}", out.display());

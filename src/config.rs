@@ -42,8 +42,7 @@ pub struct Config {
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
     let secret = non_empty("LINE_CHANNEL_SECRET").ok_or(ConfigError::Missing("LINE_CHANNEL_SECRET"))?;
-    let current = ChannelSecret::new(secret)
-        .map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET", problem: e.to_string() })?;
+    let current = ChannelSecret::new(secret).map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET", problem: e.to_string() })?;
     let next = non_empty("LINE_CHANNEL_SECRET_NEXT")
         .map(ChannelSecret::new)
         .transpose()
@@ -52,8 +51,7 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Confi
     if !(line_api_base_url.starts_with("https://") || line_api_base_url.starts_with("http://")) {
         return Err(ConfigError::Invalid { key: "LINE_API_BASE_URL", problem: "must be an http(s) URL".into() });
     }
-    let line_data_api_base_url =
-        non_empty("LINE_DATA_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_DATA_API_BASE_URL.to_owned());
+    let line_data_api_base_url = non_empty("LINE_DATA_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_DATA_API_BASE_URL.to_owned());
     if !(line_data_api_base_url.starts_with("https://") || line_data_api_base_url.starts_with("http://")) {
         return Err(ConfigError::Invalid { key: "LINE_DATA_API_BASE_URL", problem: "must be an http(s) URL".into() });
     }

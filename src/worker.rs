@@ -36,9 +36,13 @@ pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> Dynam
         }
         let sequence = record.change.sequence_number.clone();
         let result = match inbound_from_stream_image(record.change.new_image) {
-            Ok(Some(inbound)) => service.handle(&inbound).await.map(|outcome| {
-                tracing::info!(event_id = %inbound.event_id, ?outcome, "handled");
-            }).map_err(|e| e.to_string()),
+            Ok(Some(inbound)) => service
+                .handle(&inbound)
+                .await
+                .map(|outcome| {
+                    tracing::info!(event_id = %inbound.event_id, ?outcome, "handled");
+                })
+                .map_err(|e| e.to_string()),
             Ok(None) => Ok(()),
             Err(e) => Err(e.to_string()),
         };

@@ -14,7 +14,9 @@ impl Archiver {
     pub(super) async fn day_index(&self, key: &str) -> Result<DayIndex, ArchiveError> {
         match self.store.get(key).await? {
             None => Ok(DayIndex::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() }),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() })
+            }
         }
     }
 

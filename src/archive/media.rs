@@ -43,7 +43,8 @@ impl Archiver {
 async fn fetch_once(store: &dyn ArchiveStore, line: &dyn LineApi, message: &MediaMessage) -> Result<MediaOutcome, ArchiveError> {
     let meta_key = media_meta_key(message);
     if let Some(bytes) = store.get(&meta_key).await? {
-        let stored: MediaRef = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: meta_key, problem: e.to_string() })?;
+        let stored: MediaRef =
+            serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: meta_key, problem: e.to_string() })?;
         return Ok(MediaOutcome::Stored(stored));
     }
     let content = match line.content(&message.message_id).await {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::archive::{
-    conversation_prefix, head_key, is_chain_object, next_object_with_media, not_yet_archived, verify_chain, ChainBreak,
-    ChainHead, ChainReport,
+    conversation_prefix, head_key, is_chain_object, next_object_with_media, not_yet_archived, verify_chain, ChainBreak, ChainHead,
+    ChainReport,
 };
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use line_oa::archive::s3::S3Archive;
 use line_oa::archive::Archiver;
-use line_oa::{config, lambda_env};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
 use line_oa::metrics::{Metrics, DEFAULT_NAMESPACE};
 use line_oa::worker::archive_stream_batch;
+use line_oa::{config, lambda_env};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

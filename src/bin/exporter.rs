@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use line_oa::{config, lambda_env};
 use line_oa::export::jobs::ExportJobs;
 use line_oa::export::lambda::run_export_batch;
 use line_oa::export::output::link_ttl_from_lookup;
 use line_oa::service::system_clock;
+use line_oa::{config, lambda_env};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

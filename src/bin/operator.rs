@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use line_oa::{config, lambda_env};
 use line_oa::export::jobs::ExportJobs;
 use line_oa::export::output::link_ttl_from_lookup;
 use line_oa::http::operator::{router, Authenticator};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
 use line_oa::service::{system_clock, Service};
+use line_oa::{config, lambda_env};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use line_oa::{config, lambda_env};
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::{system_clock, Service};
+use line_oa::{config, lambda_env};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -15,7 +15,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = aws_config::load_from_env().await;
     let store = lambda_env::table(&aws).await?;
     // The webhook never calls LINE: replies are the worker's job.
-    let service = Service::new(config.verifier, Arc::new(store), Arc::new(LoggingLineApi), config.settings, config.retention_days, system_clock());
+    let service =
+        Service::new(config.verifier, Arc::new(store), Arc::new(LoggingLineApi), config.settings, config.retention_days, system_clock());
     let app = router(AppState { service, on_logged: ignore_logged() });
     lambda_http::run(app).await
 }

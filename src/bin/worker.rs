@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use line_oa::{config, lambda_env};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
-use line_oa::service::{system_clock, Service};
 use line_oa::notify::{self, NotifyConfig};
+use line_oa::service::{system_clock, Service};
 use line_oa::worker::handle_worker_event;
+use line_oa::{config, lambda_env};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

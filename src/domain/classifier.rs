@@ -121,12 +121,7 @@ pub fn parse_examples(tsv: &str) -> Vec<Example> {
         let n = &mut seen[category as usize][lang as usize];
         *n += 1;
         let (text, held_out) = (text.to_owned(), *n % 5 == 0);
-        out.push(Example {
-            category,
-            lang,
-            text,
-            held_out,
-        });
+        out.push(Example { category, lang, text, held_out });
     }
     out
 }
@@ -183,9 +178,7 @@ impl Keywords {
         for (group, line) in KEYWORD_GROUPS.iter().enumerate() {
             for cue in line.split_whitespace() {
                 let h = match cue.chars().collect::<Vec<_>>()[..] {
-                    _ if cue.bytes().all(|b| b.is_ascii_alphanumeric()) => {
-                        cue.chars().fold(seed('w'), fnv)
-                    }
+                    _ if cue.bytes().all(|b| b.is_ascii_alphanumeric()) => cue.chars().fold(seed('w'), fnv),
                     [a] => fnv(seed('1'), a),
                     [a, b] => fnv(fnv(seed('2'), a), b),
                     [a, b, c] => fnv(fnv(fnv(seed('3'), a), b), c),
@@ -195,12 +188,8 @@ impl Keywords {
             }
         }
         let mut filter = [0u64; 64];
-        cues.keys()
-            .for_each(|h| filter[(h >> 6 & 63) as usize] |= 1 << (h & 63));
-        Keywords {
-            filter,
-            cues: cues.into_iter().collect(),
-        }
+        cues.keys().for_each(|h| filter[(h >> 6 & 63) as usize] |= 1 << (h & 63));
+        Keywords { filter, cues: cues.into_iter().collect() }
     }
 
     fn get(&self, h: u64) -> u32 {
@@ -229,9 +218,7 @@ fn normalised_chars(text: &str, mut f: impl FnMut(char)) {
         _ => c,
     };
     if text.chars().map(fold).all(nfkc_inert) {
-        text.chars()
-            .map(fold)
-            .for_each(|c| f(c.to_ascii_lowercase()));
+        text.chars().map(fold).for_each(|c| f(c.to_ascii_lowercase()));
     } else {
         text.nfkc().flat_map(char::to_lowercase).for_each(f);
     }
@@ -302,11 +289,7 @@ impl Classifier {
                 (*c as usize, feats)
             })
             .collect();
-        let mut model = Classifier {
-            weights: vec![0.0; BUCKETS * N],
-            bias: [0.0; N],
-            keywords,
-        };
+        let mut model = Classifier { weights: vec![0.0; BUCKETS * N], bias: [0.0; N], keywords };
         let mut order: Vec<usize> = (0..data.len()).collect();
         let mut rng = 0x9E37_79B9_7F4A_7C15u64;
         for epoch in 0..EPOCHS {
@@ -342,11 +325,7 @@ impl Classifier {
         static DEFAULT: OnceLock<Classifier> = OnceLock::new();
         DEFAULT.get_or_init(|| {
             let examples = parse_examples(EXAMPLES_TSV);
-            let train: Vec<(Category, &str)> = examples
-                .iter()
-                .filter(|e| !e.held_out)
-                .map(|e| (e.category, e.text.as_str()))
-                .collect();
+            let train: Vec<(Category, &str)> = examples.iter().filter(|e| !e.held_out).map(|e| (e.category, e.text.as_str())).collect();
             Classifier::train(&train)
         })
     }
@@ -376,11 +355,7 @@ impl Classifier {
         });
         let probs = self.probabilities(&sum, n);
         let best = (0..N).fold(0, |best, c| if probs[c] > probs[best] { c } else { best });
-        Classification {
-            category: Category::ALL[best],
-            confidence: probs[best].clamp(0.0, 1.0),
-            lang: detect_lang(text),
-        }
+        Classification { category: Category::ALL[best], confidence: probs[best].clamp(0.0, 1.0), lang: detect_lang(text) }
     }
 }
 
@@ -396,15 +371,8 @@ mod tests {
         }
         let rows = parse_examples(&tsv);
         let first = (rows[1].category, rows[1].lang, rows[1].text.as_str());
-        assert_eq!(
-            (rows.len(), first),
-            (20, (Category::Phone, Lang::En, "number 1"))
-        );
-        let held: Vec<&str> = rows
-            .iter()
-            .filter(|e| e.held_out)
-            .map(|e| &e.text[..])
-            .collect();
+        assert_eq!((rows.len(), first), (20, (Category::Phone, Lang::En, "number 1")));
+        let held: Vec<&str> = rows.iter().filter(|e| e.held_out).map(|e| &e.text[..]).collect();
         assert_eq!(held, ["何時まで5", "number 5", "何時まで10", "number 10"]);
         assert!(Category::ALL.iter().all(|c| c.as_str().parse() == Ok(*c)));
         assert!("long_message".parse::<Category>().is_err());
@@ -413,21 +381,13 @@ mod tests {
     #[test]
     fn shipped_set_is_well_formed_with_both_languages_in_every_category() {
         let rows = parse_examples(EXAMPLES_TSV);
-        let lines = EXAMPLES_TSV
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .count();
+        let lines = EXAMPLES_TSV.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
         assert_eq!(rows.len(), lines, "a row failed to parse");
         let texts: std::collections::HashSet<&str> = rows.iter().map(|e| &e.text[..]).collect();
         assert_eq!(texts.len(), rows.len(), "duplicate texts");
         assert!(rows.iter().all(|e| detect_lang(&e.text) == e.lang));
         for c in Category::ALL {
-            let count = |l| {
-                rows.iter()
-                    .filter(|e| e.category == c && e.lang == l)
-                    .count()
-            };
+            let count = |l| rows.iter().filter(|e| e.category == c && e.lang == l).count();
             assert!(count(Lang::Ja) >= 35 && count(Lang::En) >= 25, "{c}");
         }
     }
@@ -439,17 +399,11 @@ mod tests {
         let score = |c: Option<Category>, l: Lang| {
             let of = |e: &&Example| e.held_out && e.lang == l && c.is_none_or(|c| e.category == c);
             let right = |e: &&Example| model.classify(&e.text).category == e.category;
-            (
-                rows.iter().filter(of).filter(right).count(),
-                rows.iter().filter(of).count(),
-            )
+            (rows.iter().filter(of).filter(right).count(), rows.iter().filter(of).count())
         };
         for c in Category::ALL.map(Some).into_iter().chain([None]) {
             let ((ja_ok, ja), (en_ok, en)) = (score(c, Lang::Ja), score(c, Lang::En));
-            eprintln!(
-                "{:<14} ja {ja_ok}/{ja}  en {en_ok}/{en}",
-                c.map_or("all", |c| c.as_str())
-            );
+            eprintln!("{:<14} ja {ja_ok}/{ja}  en {en_ok}/{en}", c.map_or("all", |c| c.as_str()));
         }
         let ((ja_ok, ja), (en_ok, en)) = (score(None, Lang::Ja), score(None, Lang::En));
         let accuracy = (ja_ok + en_ok) as f64 / (ja + en) as f64;
@@ -463,22 +417,9 @@ mod tests {
         let cls = |t: &str| model.classify(t);
         assert_eq!(cls("営業時間は？").category, Category::Hours);
         assert_eq!(cls("Thank you so much!").category, Category::Thanks);
-        assert_eq!(
-            (cls("電話番号教えて").category, cls("電話番号教えて").lang),
-            (Category::Phone, Lang::Ja)
-        );
+        assert_eq!((cls("電話番号教えて").category, cls("電話番号教えて").lang), (Category::Phone, Lang::Ja));
         let long = "あ".repeat(5000);
-        let odd = [
-            "",
-            " ",
-            "😀😀😀",
-            "🎉",
-            "\u{3099}",
-            "ｶﾞ",
-            "\t\n",
-            "？！",
-            long.as_str(),
-        ];
+        let odd = ["", " ", "😀😀😀", "🎉", "\u{3099}", "ｶﾞ", "\t\n", "？！", long.as_str()];
         for text in odd.into_iter().chain(EXAMPLES_TSV.lines()) {
             let c = cls(text).confidence;
             assert!((0.0..=1.0).contains(&c), "{text:?}: {c}");

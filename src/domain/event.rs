@@ -133,17 +133,34 @@ pub enum EventKind {
     Message(Message),
     /// The user edited a message they sent earlier.
     MessageEdited(Message),
-    Unsend { message_id: String },
-    Follow { is_unblocked: bool },
+    Unsend {
+        message_id: String,
+    },
+    Follow {
+        is_unblocked: bool,
+    },
     Unfollow,
     Join,
     Leave,
-    MemberJoined { user_ids: Vec<String> },
-    MemberLeft { user_ids: Vec<String> },
-    Postback { data: String },
-    VideoPlayComplete { tracking_id: String },
-    Beacon { hwid: String, beacon_type: String },
-    AccountLink { result: String },
+    MemberJoined {
+        user_ids: Vec<String>,
+    },
+    MemberLeft {
+        user_ids: Vec<String>,
+    },
+    Postback {
+        data: String,
+    },
+    VideoPlayComplete {
+        tracking_id: String,
+    },
+    Beacon {
+        hwid: String,
+        beacon_type: String,
+    },
+    AccountLink {
+        result: String,
+    },
     Membership,
     Module,
     Activated,

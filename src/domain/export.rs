@@ -8,16 +8,13 @@ use serde_json::Value;
 use super::event::{Event, MessageContent};
 use super::log::LogItem;
 
-pub const HEADERS: [&str; 9] =
-    ["time", "direction", "conversation", "sender", "event", "type", "text", "reference", "status"];
+pub const HEADERS: [&str; 9] = ["time", "direction", "conversation", "sender", "event", "type", "text", "reference", "status"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExportRow(pub [String; 9]);
 
 fn local_time(ms: i64, tz: &TimeZone) -> String {
-    Timestamp::from_millisecond(ms)
-        .map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string())
-        .unwrap_or_default()
+    Timestamp::from_millisecond(ms).map(|t| t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()
 }
 
 fn inbound_content(raw: &str) -> (String, String) {

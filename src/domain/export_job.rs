@@ -61,8 +61,12 @@ impl Format {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Scope {
-    Conversation { id: ConversationId },
-    Conversations { ids: Vec<ConversationId> },
+    Conversation {
+        id: ConversationId,
+    },
+    Conversations {
+        ids: Vec<ConversationId>,
+    },
     /// Every conversation in the store; with a time range, that is "a date range".
     All,
 }
@@ -149,7 +153,16 @@ pub struct ExportJob {
 
 impl ExportJob {
     pub fn queued(id: ExportJobId, request: ExportRequest, now_ms: i64) -> Self {
-        Self { id, request, status: JobStatus::Queued, rows: 0, created_ms: now_ms, updated_ms: now_ms, finished_ms: None, output_key: None }
+        Self {
+            id,
+            request,
+            status: JobStatus::Queued,
+            rows: 0,
+            created_ms: now_ms,
+            updated_ms: now_ms,
+            finished_ms: None,
+            output_key: None,
+        }
     }
 
     /// Where the finished file goes.

@@ -110,7 +110,6 @@ pub fn log_sort_key(timestamp_ms: i64, inbound: bool, id: &str) -> String {
     format!("MSG#{:013}#{}#{id}", timestamp_ms.max(0), if inbound { 'I' } else { 'O' })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

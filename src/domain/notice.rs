@@ -134,8 +134,7 @@ impl StaffNotice {
             NoticeKind::Renotify => "[LINE OA] Still unanswered",
         };
         let full = format!("{lead}: {} - {}", self.reason, self.conversation);
-        let ascii: String =
-            full.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
+        let ascii: String = full.chars().map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect();
         if ascii.len() <= SUBJECT_MAX_CHARS {
             return ascii;
         }

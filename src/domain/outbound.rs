@@ -11,9 +11,18 @@ pub const MAX_MESSAGES_PER_REQUEST: usize = 5;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OutboundMessage {
-    Text { text: String },
-    Sticker { package_id: String, sticker_id: String },
-    Image { original_content_url: String, #[serde(default)] preview_image_url: Option<String> },
+    Text {
+        text: String,
+    },
+    Sticker {
+        package_id: String,
+        sticker_id: String,
+    },
+    Image {
+        original_content_url: String,
+        #[serde(default)]
+        preview_image_url: Option<String>,
+    },
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -166,8 +166,7 @@ pub fn decide(rules: &Rules, state: &ConversationState, event: &Event, at: Times
             };
             let mut decision = decision.in_mode(mode);
             let pin = if pinned.is_some() { " (pinned by staff)" } else { "" };
-            decision.reason =
-                format!("{when}, {}{pin}: {} message: {}", mode.as_str(), message.content.type_name(), decision.reason);
+            decision.reason = format!("{when}, {}{pin}: {} message: {}", mode.as_str(), message.content.type_name(), decision.reason);
             decision
         }
         EventKind::MessageEdited(_) => Decision::none("an edited message: logged, not answered again"),
@@ -200,7 +199,14 @@ fn with_account_name(message: &OutboundMessage, rules: &Rules) -> OutboundMessag
     }
 }
 
-fn auto_response(rules: &Rules, state: &ConversationState, event: &Event, text: Option<&str>, at: Timestamp, open: Option<bool>) -> Decision {
+fn auto_response(
+    rules: &Rules,
+    state: &ConversationState,
+    event: &Event,
+    text: Option<&str>,
+    at: Timestamp,
+    open: Option<bool>,
+) -> Decision {
     let local = at.to_zoned(rules.timezone.clone());
     if let Some(rule) = text.and_then(|t| keywords::find(&rules.keywords, t, &local)) {
         let messages = rule.messages.iter().map(|m| with_account_name(m, rules)).collect();
@@ -211,9 +217,7 @@ fn auto_response(rules: &Rules, state: &ConversationState, event: &Event, text: 
     }
     let event_id = event.id();
     let period = match (rules.once_per, open) {
-        (OncePer::ClosedPeriod, Some(false)) => {
-            rules.next_open(at).map_or_else(|| "closed".to_owned(), |t| t.as_millisecond().to_string())
-        }
+        (OncePer::ClosedPeriod, Some(false)) => rules.next_open(at).map_or_else(|| "closed".to_owned(), |t| t.as_millisecond().to_string()),
         _ => String::new(),
     };
     let at_ms = at.as_millisecond();
@@ -235,7 +239,10 @@ fn auto_response(rules: &Rules, state: &ConversationState, event: &Event, text: 
 fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let Some(text) = text else { return Decision::none("not text: left for staff") };
     let c = Classifier::default_model().classify(text);
-    let simple = matches!(c.category, Category::Greeting | Category::Thanks | Category::Hours | Category::Address | Category::Phone | Category::Website);
+    let simple = matches!(
+        c.category,
+        Category::Greeting | Category::Thanks | Category::Hours | Category::Address | Category::Phone | Category::Website
+    );
     let mut d = if c.confidence < rules.confidence_threshold {
         Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence))
     } else if simple && text.chars().count() <= rules.long_message_chars {

@@ -72,7 +72,11 @@ impl Window {
 
     /// Minutes after the start of its own day at which the window ends.
     fn end_from_own_midnight(self) -> u16 {
-        if self.crosses_midnight() { self.end + DAY_MINUTES } else { self.end }
+        if self.crosses_midnight() {
+            self.end + DAY_MINUTES
+        } else {
+            self.end
+        }
     }
 }
 
@@ -138,10 +142,8 @@ impl Schedule {
         let minute = u16::from(local.hour() as u8) * 60 + u16::from(local.minute() as u8);
         let today = local.date();
         let open_today = self.windows_on(today).iter().any(|w| w.start <= minute && minute < w.end_from_own_midnight());
-        let spill_from_yesterday = today
-            .yesterday()
-            .map(|y| self.windows_on(y).iter().any(|w| w.crosses_midnight() && minute < w.end))
-            .unwrap_or(false);
+        let spill_from_yesterday =
+            today.yesterday().map(|y| self.windows_on(y).iter().any(|w| w.crosses_midnight() && minute < w.end)).unwrap_or(false);
         open_today || spill_from_yesterday
     }
 

@@ -51,7 +51,9 @@ fn default_template(category: ReplyCategory) -> (&'static str, &'static str) {
             "Thank you for the details. A member of our staff will read your message and get back to you.",
         ),
         ReplyCategory::Classified(c) => match c {
-            Greeting => ("こんにちは！{account_name}です。ご用件をお気軽にお送りください。", "Hello! This is {account_name}. How can we help you?"),
+            Greeting => {
+                ("こんにちは！{account_name}です。ご用件をお気軽にお送りください。", "Hello! This is {account_name}. How can we help you?")
+            }
             HowTo => (
                 "ご質問ありがとうございます。手順については担当者よりご案内いたします。",
                 "Thanks for your question. Our staff will explain the steps shortly.",

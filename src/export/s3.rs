@@ -79,14 +79,22 @@ impl S3Output {
         }
     }
 
-    async fn upload_parts(&self, key: &str, upload_id: &str, file: &Path, size: u64, part_size: u64) -> Result<Vec<CompletedPart>, ExportError> {
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        file: &Path,
+        size: u64,
+        part_size: u64,
+    ) -> Result<Vec<CompletedPart>, ExportError> {
         let mut parts = Vec::new();
         let mut offset = 0;
         while offset < size {
             let length = part_size.min(size - offset);
             let number = i32::try_from(parts.len() + 1).map_err(output_error)?;
             // Each part is read from the file as it is sent: memory stays at one buffer.
-            let body = ByteStream::read_from().path(file).offset(offset).length(Length::Exact(length)).build().await.map_err(output_error)?;
+            let body =
+                ByteStream::read_from().path(file).offset(offset).length(Length::Exact(length)).build().await.map_err(output_error)?;
             let out = self
                 .client
                 .upload_part()

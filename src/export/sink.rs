@@ -101,7 +101,13 @@ mod tests {
         let dir = xlsx.parent().unwrap();
         // Token 12 = -1: one CSV per sheet, named <file>-<sheet>.csv.
         let status = Command::new("soffice")
-            .args(["--headless", "--norestore", "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1", "--outdir"])
+            .args([
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",
+                "--outdir",
+            ])
             .arg(dir)
             .arg(xlsx)
             .env("HOME", dir)
@@ -124,9 +130,6 @@ mod tests {
             sink.write(&[format!("r{i}"), "日本語".into()]).unwrap();
         }
         sink.finish(&out).unwrap();
-        assert_eq!(
-            sheets_as_csv(&out),
-            ["a,b\nr0,日本語\nr1,日本語\n", "a,b\nr2,日本語\nr3,日本語\n", "a,b\nr4,日本語\n"],
-        );
+        assert_eq!(sheets_as_csv(&out), ["a,b\nr0,日本語\nr1,日本語\n", "a,b\nr2,日本語\nr3,日本語\n", "a,b\nr4,日本語\n"],);
     }
 }

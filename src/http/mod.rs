@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::domain::signature::SIGNATURE_HEADER;
-use crate::explain::{explain, Explanation, ExplainRequest};
+use crate::explain::{explain, ExplainRequest, Explanation};
 use crate::service::{Service, ServiceError};
 use crate::store::InboundRecord;
 

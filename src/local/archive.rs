@@ -100,7 +100,11 @@ async fn archive_due(store: &EmbeddedStore, archiver: &Archiver) -> Result<usize
 
 type Archived = Result<(ConversationId, ArchiveDue), String>;
 
-fn collect(result: Option<Result<Archived, tokio::task::JoinError>>, archived: &mut Vec<(ConversationId, ArchiveDue)>, failed: &mut Option<String>) {
+fn collect(
+    result: Option<Result<Archived, tokio::task::JoinError>>,
+    archived: &mut Vec<(ConversationId, ArchiveDue)>,
+    failed: &mut Option<String>,
+) {
     match result {
         Some(Ok(Ok(done))) => archived.push(done),
         Some(Ok(Err(e))) => *failed = Some(e),

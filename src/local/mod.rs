@@ -40,9 +40,9 @@ pub struct LocalApp {
 
 pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
     match &config.access_token {
-        Some(token) => Arc::new(
-            HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url),
-        ),
+        Some(token) => {
+            Arc::new(HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url))
+        }
         None => Arc::new(LoggingLineApi),
     }
 }
@@ -95,12 +95,8 @@ impl LocalApp {
         if config.operator_tokens.is_empty() {
             tracing::warn!("OPERATOR_TOKENS is not set: the operator API (/api) refuses every request; see `line-oa operator-token`");
         }
-        let exports = ExportJobs::local(
-            Arc::new(store.clone()),
-            data_dir.to_path_buf(),
-            config.settings.rules.timezone.clone(),
-            system_clock(),
-        );
+        let exports =
+            ExportJobs::local(Arc::new(store.clone()), data_dir.to_path_buf(), config.settings.rules.timezone.clone(), system_clock());
         // What the last run left queued or running is run (again) now, not left waiting forever.
         let (resume_store, resume_jobs) = (store.clone(), exports.clone());
         tokio::spawn(async move {

@@ -47,9 +47,9 @@ impl NotifyConfig {
         };
         let renotify = match non_empty(RENOTIFY_MINUTES_KEY) {
             None => RenotifyDelay::default(),
-            Some(v) => RenotifyDelay::from_minutes(v.parse().map_err(|_| {
-                invalid(RENOTIFY_MINUTES_KEY, &format!("{v:?} is not a whole number of minutes (0 = off)"))
-            })?),
+            Some(v) => RenotifyDelay::from_minutes(
+                v.parse().map_err(|_| invalid(RENOTIFY_MINUTES_KEY, &format!("{v:?} is not a whole number of minutes (0 = off)")))?,
+            ),
         };
         let console_url = non_empty(CONSOLE_URL_KEY);
         if let Some(template) = &console_url {

@@ -49,8 +49,7 @@ impl std::fmt::Debug for WebhookSecret {
 
 /// `sha256=` + hex HMAC-SHA256 of `<timestamp>.<body>` (the value of [`SIGNATURE_HEADER`]).
 pub fn sign(secret: &WebhookSecret, timestamp: i64, body: &[u8]) -> String {
-    let mut mac =
-        Hmac::<Sha256>::new_from_slice(secret.0.expose_secret().as_bytes()).expect("HMAC accepts any key length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.0.expose_secret().as_bytes()).expect("HMAC accepts any key length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);

@@ -3,10 +3,10 @@
 
 use crate::domain::conversation::ConversationState;
 use crate::domain::event::Event;
-use crate::domain::ids::ConversationId;
-use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::event::EventKind;
+use crate::domain::ids::ConversationId;
 use crate::domain::notice::reasons;
+use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::rules::{decide, Decision, ResponseMode};
 use crate::line_api::LineApiError;
 use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
@@ -24,7 +24,9 @@ const CLAIM_LEASE_MS: i64 = 120_000;
 pub enum HandleOutcome {
     /// Nothing to send; the reason says why.
     NoReply(String),
-    Sent { method: String },
+    Sent {
+        method: String,
+    },
     /// Handled before (a redelivered stream record): nothing done again.
     AlreadyHandled,
     /// The reply could not be delivered; the conversation is flagged for staff.
@@ -89,10 +91,14 @@ impl Service {
         id: &ConversationId,
         mut change: impl FnMut(&mut ConversationState),
     ) -> Result<ConversationState, StoreError> {
-        self.try_update_conversation(id, || Ok(ConversationState::new(id.clone())), |s| {
-            change(s);
-            Ok::<_, StoreError>(())
-        })
+        self.try_update_conversation(
+            id,
+            || Ok(ConversationState::new(id.clone())),
+            |s| {
+                change(s);
+                Ok::<_, StoreError>(())
+            },
+        )
         .await
     }
 
@@ -124,8 +130,7 @@ impl Service {
 
     /// Fills `{nickname}` (the user's LINE display name, if LINE gives it).
     async fn render(&self, messages: &[OutboundMessage], event: &Event) -> Vec<OutboundMessage> {
-        let wants_nickname =
-            messages.iter().any(|m| matches!(m, OutboundMessage::Text { text } if text.contains("{nickname}")));
+        let wants_nickname = messages.iter().any(|m| matches!(m, OutboundMessage::Text { text } if text.contains("{nickname}")));
         let nickname = match (wants_nickname, event.source.as_ref().and_then(|s| s.user_id())) {
             (true, Some(user_id)) => self.line.profile(user_id).await.map(|p| p.display_name).unwrap_or_default(),
             _ => String::new(),
@@ -154,8 +159,7 @@ impl Service {
             timestamp_ms: record.timestamp_ms,
             created_ms: now,
             method: "reply".into(),
-            messages: serde_json::to_string(&messages.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>())
-                .unwrap_or_default(),
+            messages: serde_json::to_string(&messages.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: reason.to_owned(),
             expires_at: self.expires_at(now),

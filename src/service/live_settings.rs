@@ -85,17 +85,9 @@ impl LiveSettings {
     }
 
     /// Validates exactly as the file is validated, then saves if `expected_version` is still current.
-    pub async fn save(
-        &self,
-        store: &dyn Store,
-        toml: &str,
-        expected_version: u64,
-        by: &str,
-        at_ms: i64,
-    ) -> Result<u64, SaveSettingsError> {
+    pub async fn save(&self, store: &dyn Store, toml: &str, expected_version: u64, by: &str, at_ms: i64) -> Result<u64, SaveSettingsError> {
         let settings = Settings::from_toml(toml)?;
-        let body = serde_json::to_string(&StoredSettings { toml: toml.to_owned(), by: by.to_owned(), at_ms })
-            .expect("settings serialise");
+        let body = serde_json::to_string(&StoredSettings { toml: toml.to_owned(), by: by.to_owned(), at_ms }).expect("settings serialise");
         let doc = Doc { id: SETTINGS_DOC.into(), body, version: expected_version };
         match store.put_doc(collections::META, &doc).await {
             Ok(()) => {}

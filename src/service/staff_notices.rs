@@ -49,8 +49,8 @@ impl Service {
     /// Sends a needs-attention notice. A failure is logged, not returned: the conversation is
     /// flagged in the store whatever happens, and the sweep reminds later.
     pub(crate) async fn send_notice(&self, conversation: &ConversationId, reason: &str, at_ms: i64, event_id: Option<&str>) {
-        let mut notice = StaffNotice::needs_attention(conversation.clone(), reason, at_ms)
-            .with_console_url(self.notices.console_url.as_deref());
+        let mut notice =
+            StaffNotice::needs_attention(conversation.clone(), reason, at_ms).with_console_url(self.notices.console_url.as_deref());
         if let Some(id) = event_id {
             notice = notice.with_event_id(id);
         }

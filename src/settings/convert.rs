@@ -18,7 +18,9 @@ fn schedule_error(e: ScheduleError) -> SettingsError {
         ScheduleError::BadWindow { key, value } => SettingsError::invalid(key, format!("{value:?} is not a window like \"09:00-18:00\"")),
         ScheduleError::EmptyWindow { key, value } => SettingsError::invalid(key, format!("{value:?} starts and ends at the same time")),
         ScheduleError::Overlap { key, a, b } => SettingsError::invalid(key, format!("windows {a} and {b} overlap")),
-        ScheduleError::UnknownTimezone(tz) => SettingsError::invalid("hours.timezone", format!("{tz:?} is not an IANA timezone such as \"Asia/Tokyo\"")),
+        ScheduleError::UnknownTimezone(tz) => {
+            SettingsError::invalid("hours.timezone", format!("{tz:?} is not an IANA timezone such as \"Asia/Tokyo\""))
+        }
     }
 }
 
@@ -42,7 +44,10 @@ pub(super) fn messages(key: &str, messages: &[OutboundMessage], required: bool) 
         return Err(SettingsError::invalid(key, "needs at least one message"));
     }
     if messages.len() > MAX_MESSAGES_PER_REQUEST {
-        return Err(SettingsError::invalid(key, format!("{} messages; LINE sends at most {MAX_MESSAGES_PER_REQUEST} at once", messages.len())));
+        return Err(SettingsError::invalid(
+            key,
+            format!("{} messages; LINE sends at most {MAX_MESSAGES_PER_REQUEST} at once", messages.len()),
+        ));
     }
     for (i, m) in messages.iter().enumerate() {
         m.validate().map_err(|e| SettingsError::invalid(format!("{key}[{i}]"), e.to_string()))?;
@@ -51,7 +56,12 @@ pub(super) fn messages(key: &str, messages: &[OutboundMessage], required: bool) 
 }
 
 fn once_per(value: &str) -> Result<OncePer, SettingsError> {
-    let bad = || SettingsError::invalid("default_response.once_per", format!("{value:?} is not closed_period, every_message or a duration such as \"6h\" or \"30m\""));
+    let bad = || {
+        SettingsError::invalid(
+            "default_response.once_per",
+            format!("{value:?} is not closed_period, every_message or a duration such as \"6h\" or \"30m\""),
+        )
+    };
     match value {
         "closed_period" => Ok(OncePer::ClosedPeriod),
         "every_message" => Ok(OncePer::EveryMessage),
@@ -123,10 +133,9 @@ fn templates(ai: &file::Ai) -> Result<Templates, SettingsError> {
         let default = defaults.get(category);
         let template = match t {
             file::Template::Both(s) => Template { ja: s.clone(), en: s.clone() },
-            file::Template::PerLang(p) => Template {
-                ja: p.ja.clone().unwrap_or_else(|| default.ja.clone()),
-                en: p.en.clone().unwrap_or_else(|| default.en.clone()),
-            },
+            file::Template::PerLang(p) => {
+                Template { ja: p.ja.clone().unwrap_or_else(|| default.ja.clone()), en: p.en.clone().unwrap_or_else(|| default.en.clone()) }
+            }
         };
         if template.ja.trim().is_empty() || template.en.trim().is_empty() {
             return Err(SettingsError::invalid(key, "a template is empty"));

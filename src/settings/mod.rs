@@ -11,7 +11,11 @@ mod file;
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("cannot read settings file {path}: {source}")]
-    Io { path: String, #[source] source: std::io::Error },
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The `toml` crate's message names the key, the line and the problem.
     #[error("invalid settings: {0}")]
     Parse(String),
@@ -50,8 +54,7 @@ impl Settings {
     }
 
     pub fn load(path: &Path) -> Result<Self, SettingsError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| SettingsError::Io { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io { path: path.display().to_string(), source })?;
         Self::from_toml(&text)
     }
 }

@@ -56,7 +56,10 @@ fn every_rule_error_names_its_key() {
         ("[[hours.override]]\ndate = \"2026-12-31\"\n[[hours.override]]\ndate = \"2026-12-31\"\n", "hours.override[1].date"),
         ("[[keyword_responses]]\nkeywords = []\nmessages = [{type=\"text\",text=\"a\"}]\n", "keyword_responses[0].keywords"),
         ("[[keyword_responses]]\nkeywords = [\"a\"]\nmessages = []\n", "keyword_responses[0].messages"),
-        ("[[keyword_responses]]\nkeywords = [\"a\"]\nmessages = [{type=\"text\",text=\"a\"}]\ntime = \"late\"\n", "keyword_responses[0].time"),
+        (
+            "[[keyword_responses]]\nkeywords = [\"a\"]\nmessages = [{type=\"text\",text=\"a\"}]\ntime = \"late\"\n",
+            "keyword_responses[0].time",
+        ),
         ("[default_response]\nonce_per = \"sometimes\"\n", "default_response.once_per"),
         ("[default_response]\nonce_per = \"0h\"\n", "default_response.once_per"),
         ("[ai]\nconfidence_threshold = 1.5\n", "ai.confidence_threshold"),

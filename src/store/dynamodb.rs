@@ -100,13 +100,12 @@ pub fn log_item_from_stream_image(image: serde_dynamo::Item) -> Result<Option<Lo
     struct Keys {
         sk: String,
     }
-    let keys: Keys = serde_dynamo::from_item(image.clone())
-        .map_err(|e| StoreError::Corrupt { key: "stream image".into(), problem: e.to_string() })?;
+    let keys: Keys =
+        serde_dynamo::from_item(image.clone()).map_err(|e| StoreError::Corrupt { key: "stream image".into(), problem: e.to_string() })?;
     if !keys.sk.starts_with("MSG#") {
         return Ok(None);
     }
-    let row: LogRow = serde_dynamo::from_item(image)
-        .map_err(|e| StoreError::Corrupt { key: keys.sk, problem: e.to_string() })?;
+    let row: LogRow = serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt { key: keys.sk, problem: e.to_string() })?;
     Ok(Some(row.item))
 }
 
@@ -225,9 +224,7 @@ impl Store for DynamoStore {
         let request = if state.version == 0 {
             request.condition_expression("attribute_not_exists(pk)")
         } else {
-            request
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(state.version.to_string()))
+            request.condition_expression("version = :v").expression_attribute_values(":v", AttributeValue::N(state.version.to_string()))
         };
         request.send().await.map(|_| ()).map_err(|e| classify(e, &pk))
     }
@@ -335,9 +332,7 @@ impl Store for DynamoStore {
         let request = if doc.version == 0 {
             request.condition_expression("attribute_not_exists(pk)")
         } else {
-            request
-                .condition_expression("version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(doc.version.to_string()))
+            request.condition_expression("version = :v").expression_attribute_values(":v", AttributeValue::N(doc.version.to_string()))
         };
         request.send().await.map(|_| ()).map_err(|e| classify(e, &doc.id))
     }

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 
 use crate::domain::conversation::ConversationState;
-pub use crate::domain::hold::Hold;
 use crate::domain::export_job::{ExportJob, ExportJobId};
+pub use crate::domain::hold::Hold;
 use crate::domain::ids::ConversationId;
 pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus};
 

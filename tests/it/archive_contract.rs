@@ -13,7 +13,8 @@ use crate::store_contract::inbound;
 
 async fn put_get_list(store: Arc<dyn ArchiveStore>) {
     assert_eq!(store.get("transcripts/none/1.jsonl").await.unwrap(), None);
-    for key in ["transcripts/user:U1/0000000002-2026-01-01.jsonl", "transcripts/user:U1/0000000001-2026-01-01.jsonl", "heads/user:U1.json"] {
+    for key in ["transcripts/user:U1/0000000002-2026-01-01.jsonl", "transcripts/user:U1/0000000001-2026-01-01.jsonl", "heads/user:U1.json"]
+    {
         store.put(key, key.as_bytes().to_vec()).await.unwrap();
     }
     store.put("heads/user:U1.json", b"v2".to_vec()).await.unwrap();

@@ -5,9 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use line_oa::domain::ids::EventId;
+use line_oa::domain::outbound::OutboundMessage;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::line_api::LineApi;
-use line_oa::domain::outbound::OutboundMessage;
 use secrecy::SecretString;
 
 use crate::support::apps::{follow_body, post_webhook, test_retry, text_body, text_body_at, wait_for_requests, SETTINGS};
@@ -79,8 +79,7 @@ async fn a_text_message_gets_the_default_reply_and_a_follow_the_greeting() {
     standin.assert_all_valid();
     let replies: Vec<_> = requests.iter().filter(|r| r.path == "/v2/bot/message/reply").collect();
     assert_eq!(replies.len(), 2, "{requests:?}");
-    let texts: Vec<String> =
-        replies.iter().map(|r| r.body.as_ref().unwrap()["messages"][0]["text"].as_str().unwrap().to_owned()).collect();
+    let texts: Vec<String> = replies.iter().map(|r| r.body.as_ref().unwrap()["messages"][0]["text"].as_str().unwrap().to_owned()).collect();
     assert!(texts.contains(&"ただいま確認しております。".to_owned()));
     assert!(texts.contains(&"ゆきさん、友だち追加ありがとうございます。テスト歯科です。".to_owned()));
 }
@@ -149,10 +148,7 @@ async fn a_push_retried_after_a_server_error_keeps_its_retry_key() {
     api.push("Upush", &[OutboundMessage::text("hello")], key).await.unwrap();
     let requests = standin.requests();
     assert_eq!(requests.len(), 3);
-    let keys: Vec<_> = requests
-        .iter()
-        .map(|r| r.headers.iter().find(|(k, _)| k == "x-line-retry-key").unwrap().1.clone())
-        .collect();
+    let keys: Vec<_> = requests.iter().map(|r| r.headers.iter().find(|(k, _)| k == "x-line-retry-key").unwrap().1.clone()).collect();
     assert!(keys.iter().all(|k| *k == key.to_string()), "{keys:?}");
     // The same key again: LINE says it was accepted already, which counts as sent once.
     let again = api.push("Upush", &[OutboundMessage::text("hello")], key).await;
@@ -171,13 +167,7 @@ async fn handled_conversations_are_archived_and_the_chain_verifies_until_tampere
         wait_for_requests(&standin, i + 1, Duration::from_secs(5)).await;
     }
     let archive = server.dir.path().join("data/archive");
-    let verify = || {
-        Command::new(env!("CARGO_BIN_EXE_line-oa"))
-            .args(["archive", "verify", "--dir"])
-            .arg(&archive)
-            .output()
-            .unwrap()
-    };
+    let verify = || Command::new(env!("CARGO_BIN_EXE_line-oa")).args(["archive", "verify", "--dir"]).arg(&archive).output().unwrap();
     // The archive is written right after each event is handled.
     let mut out = verify();
     for _ in 0..50 {
@@ -234,7 +224,8 @@ async fn staff_work_the_chat_through_the_operator_api_of_the_running_server() {
     assert_eq!(sent.status(), 201);
     let requests = wait_for_requests(&standin, 3, Duration::from_secs(5)).await;
     assert_eq!(requests[2].path, "/v2/bot/message/push");
-    let log: serde_json::Value = api(reqwest::Method::GET, "/api/conversations/user:Uop/messages").send().await.unwrap().json().await.unwrap();
+    let log: serde_json::Value =
+        api(reqwest::Method::GET, "/api/conversations/user:Uop/messages").send().await.unwrap().json().await.unwrap();
     assert!(log["items"].as_array().unwrap().iter().any(|m| m["text"] == "担当の者です" && m["status"] == "sent"), "{log}");
     standin.assert_all_valid();
 }

@@ -4,8 +4,8 @@
 use std::process::Command;
 
 use jiff::tz::TimeZone;
-use line_oa::domain::ids::ConversationId;
 use line_oa::domain::export::HEADERS;
+use line_oa::domain::ids::ConversationId;
 use line_oa::export::{export, Format, Range};
 use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, Store};
 
@@ -13,9 +13,11 @@ use crate::store_contract::embedded_store;
 
 async fn conversation_with_history(store: &dyn Store) -> ConversationId {
     let conv = ConversationId::user("Uexp");
-    let text = |id: &str, ts: i64, text: &str| InboundRecord {
+    let text = |id: &str, ts: i64, text: &str| {
+        InboundRecord {
         raw: serde_json::json!({"type":"message","message":{"type":"text","id":id,"text":text},"source":{"type":"user","userId":"Uexp"},"timestamp":ts}).to_string(),
         ..crate::store_contract::inbound("Uexp", id, ts)
+    }
     };
     store.put_inbound(&text("m1", 1_764_000_000_000, "予約したいです, 明日\n午後")).await.unwrap();
     let sticker = InboundRecord {

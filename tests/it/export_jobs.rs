@@ -160,7 +160,8 @@ async fn a_conversation_job_on_dynamodb_runs_from_the_stream_and_its_presigned_l
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
     let conversations = fill(store.as_ref(), 2).await;
     let (jobs, _, _) = s3_jobs(store.clone()).await;
-    let request = ExportRequest { scope: Scope::Conversation { id: conversations[1].clone() }, range: TimeRange::default(), format: Format::Csv };
+    let request =
+        ExportRequest { scope: Scope::Conversation { id: conversations[1].clone() }, range: TimeRange::default(), format: Format::Csv };
     let job = jobs.start(request).await.unwrap();
     assert_eq!(jobs.status(&job.id).await.unwrap().unwrap().job.status, JobStatus::Queued);
 
@@ -218,7 +219,10 @@ async fn local_jobs_export_a_conversation_set_and_everything_into_the_data_folde
     assert_eq!(view.job.status, JobStatus::Done);
     let path = jobs.local_file(&job.id).await.unwrap().expect("a finished local job has a file");
     assert!(path.starts_with(dir.path().join("exports").join(job.id.as_str())), "{}", path.display());
-    assert_eq!(read_back(Format::Csv, &download(view.link.as_ref().unwrap()).await), expected(store.as_ref(), &set, TimeRange::default()).await);
+    assert_eq!(
+        read_back(Format::Csv, &download(view.link.as_ref().unwrap()).await),
+        expected(store.as_ref(), &set, TimeRange::default()).await
+    );
 
     let all = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }).await.unwrap();
     let view = wait_done(&jobs, &all.id).await;
@@ -287,17 +291,32 @@ async fn the_local_server_runs_again_the_jobs_a_stopped_server_left_queued_or_ru
     let (queued, running) = {
         let store = EmbeddedStore::open(dir.path()).unwrap();
         fill(&store, 2).await;
-        let queued = ExportJob::queued(ExportJobId::random(), ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }, 1);
-        let mut running = ExportJob::queued(ExportJobId::random(), ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Xlsx }, 2);
+        let queued = ExportJob::queued(
+            ExportJobId::random(),
+            ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv },
+            1,
+        );
+        let mut running = ExportJob::queued(
+            ExportJobId::random(),
+            ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Xlsx },
+            2,
+        );
         running.start(3);
         running.progress(3, 4);
-        let mut finished = ExportJob::queued(ExportJobId::random(), ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }, 0);
+        let mut finished = ExportJob::queued(
+            ExportJobId::random(),
+            ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv },
+            0,
+        );
         finished.start(1);
         finished.fail("an earlier failure stays as it was", 2);
         for job in [&queued, &running, &finished] {
             store.save_export_job(job).await.unwrap();
         }
-        assert_eq!(store.unfinished_export_jobs().await.unwrap().iter().map(|j| j.id.clone()).collect::<Vec<_>>(), vec![queued.id.clone(), running.id.clone()]);
+        assert_eq!(
+            store.unfinished_export_jobs().await.unwrap().iter().map(|j| j.id.clone()).collect::<Vec<_>>(),
+            vec![queued.id.clone(), running.id.clone()]
+        );
         (queued.id, running.id)
     };
     drop(reopen(dir.path()).await);
@@ -348,7 +367,11 @@ async fn conversation_ids_list_each_conversation_once(store: Arc<dyn Store>) {
 }
 
 async fn export_jobs_are_saved_and_replaced(store: Arc<dyn Store>) {
-    let request = ExportRequest { scope: Scope::Conversation { id: ConversationId::user("U1") }, range: TimeRange { from_ms: Some(1), to_ms: None }, format: Format::Xlsx };
+    let request = ExportRequest {
+        scope: Scope::Conversation { id: ConversationId::user("U1") },
+        range: TimeRange { from_ms: Some(1), to_ms: None },
+        format: Format::Xlsx,
+    };
     let mut job = ExportJob::queued(ExportJobId::random(), request, 1_000);
     assert_eq!(store.export_job(&job.id).await.unwrap(), None);
     store.save_export_job(&job).await.unwrap();

@@ -25,9 +25,26 @@ fn every_webhook_fixture_parses_and_keeps_every_event() {
                 // Raw JSON is kept verbatim; known types are typed, not Unknown.
                 assert_eq!(&serde_json::from_str::<serde_json::Value>(event.raw.get()).unwrap(), raw);
                 let known = [
-                    "message", "messageEdited", "unsend", "follow", "unfollow", "join", "leave", "memberJoined",
-                    "memberLeft", "postback", "videoPlayComplete", "beacon", "accountLink", "membership", "module",
-                    "activated", "deactivated", "botSuspended", "botResumed", "delivery",
+                    "message",
+                    "messageEdited",
+                    "unsend",
+                    "follow",
+                    "unfollow",
+                    "join",
+                    "leave",
+                    "memberJoined",
+                    "memberLeft",
+                    "postback",
+                    "videoPlayComplete",
+                    "beacon",
+                    "accountLink",
+                    "membership",
+                    "module",
+                    "activated",
+                    "deactivated",
+                    "botSuspended",
+                    "botResumed",
+                    "delivery",
                 ];
                 let is_known = known.contains(&raw["type"].as_str().unwrap_or_default());
                 assert_eq!(event.kind != EventKind::Unknown, is_known, "{}: {raw}", path.display());

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
+use line_oa::domain::signature::{ChannelSecret, SignatureVerifier};
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::{system_clock, Service};
 use line_oa::settings::Settings;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::domain::signature::{ChannelSecret, SignatureVerifier};
 use tower::ServiceExt;
 
 use crate::support::apps::{service, SETTINGS};

@@ -53,8 +53,8 @@ async fn transcript_lines(store: &dyn ArchiveStore, conversation: &str) -> Vec<L
 async fn an_image_lands_in_s3_once_beside_the_transcript_that_references_it() {
     let standin = LineStandin::start(StandinOptions::default()).await;
     standin.set_content("600001", "image/jpeg", JPEG);
-    let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry())
-        .with_data_base_url(&standin.base_url());
+    let line =
+        HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry()).with_data_base_url(&standin.base_url());
     let s3 = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&s3).await;
     let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3.clone(), bucket.clone()));

@@ -122,11 +122,8 @@ fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static
     if hex.len() != 64 {
         return Err("not 32 bytes of hex");
     }
-    let expected: Vec<u8> = (0..64)
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-        .collect::<Result<_, _>>()
-        .map_err(|_| "not hex")?;
+    let expected: Vec<u8> =
+        (0..64).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16)).collect::<Result<_, _>>().map_err(|_| "not hex")?;
     let sent: i64 = timestamp.parse().map_err(|_| "timestamp not a number")?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
     if (now - sent).abs() > 300 {
@@ -258,9 +255,7 @@ async fn published(topic_arn: &str) -> Vec<(String, String, Value)> {
     let topic = topics.iter().find(|t| t["arn"] == topic_arn).expect("the topic exists on moto");
     let sent = topic["sent_notifications"].as_array().expect("sent notifications");
     // Each is [message id, message, subject, attributes, group id].
-    sent.iter()
-        .map(|n| (n[1].as_str().unwrap().to_owned(), n[2].as_str().unwrap_or_default().to_owned(), n[3].clone()))
-        .collect()
+    sent.iter().map(|n| (n[1].as_str().unwrap().to_owned(), n[2].as_str().unwrap_or_default().to_owned(), n[3].clone())).collect()
 }
 
 #[tokio::test]
@@ -308,10 +303,7 @@ async fn fan_out_reaches_every_channel_even_when_one_refuses() {
     let client = aws_sdk_sns::Client::new(&aws());
     let topic = create_topic(&client).await;
     let receiver = Receiver::start(&[400]).await;
-    let fan_out = FanOut::new(vec![
-        Arc::new(webhook(&receiver.url, quick_retry(2))),
-        Arc::new(SnsNotifier::new(client, topic.clone())),
-    ]);
+    let fan_out = FanOut::new(vec![Arc::new(webhook(&receiver.url, quick_retry(2))), Arc::new(SnsNotifier::new(client, topic.clone()))]);
     let err = fan_out.notify(&notice()).await.unwrap_err();
     assert!(matches!(err, NotifyError::WebhookRejected { status: 400 }), "{err:?}");
     assert_eq!(published(&topic).await.len(), 1, "SNS still got the notice");
@@ -323,10 +315,7 @@ async fn fan_out_reports_every_failure() {
     let client = aws_sdk_sns::Client::new(&aws());
     let missing = "arn:aws:sns:ap-northeast-1:123456789012:no-such-topic-for-line-oa".to_owned();
     let receiver = Receiver::start(&[500, 500]).await;
-    let fan_out = combine(vec![
-        Arc::new(SnsNotifier::new(client, missing)),
-        Arc::new(webhook(&receiver.url, quick_retry(2))),
-    ]);
+    let fan_out = combine(vec![Arc::new(SnsNotifier::new(client, missing)), Arc::new(webhook(&receiver.url, quick_retry(2)))]);
     let err = fan_out.notify(&notice()).await.unwrap_err();
     let NotifyError::Several(all) = &err else { panic!("both failures are reported: {err:?}") };
     assert_eq!(all.len(), 2);
@@ -351,8 +340,8 @@ async fn the_configured_channels_both_receive_a_renotify() {
     let notifier = from_config(&config, Some(&aws())).await;
 
     let conversation = ConversationId::user("U0123456789abcdef0123456789abcdef");
-    let renotify = StaffNotice::renotify(conversation, reasons::CHAT_HOURS, T0, config.renotify)
-        .with_console_url(config.console_url.as_deref());
+    let renotify =
+        StaffNotice::renotify(conversation, reasons::CHAT_HOURS, T0, config.renotify).with_console_url(config.console_url.as_deref());
     notifier.notify(&renotify).await.expect("both channels");
 
     assert_eq!(config.renotify, RenotifyDelay::After { minutes: 15 });

@@ -13,8 +13,8 @@ use crate::support::sign;
 #[tokio::test]
 async fn more_events_than_the_worker_takes_at_once_are_all_answered_once() {
     const EVENTS: usize = 600; // over the worker's 512 at once
-    // LINE answers after 20 s (the client waits up to 60 s): every event is still in flight when
-    // the last is posted, so the worker's limit is reached for sure.
+                               // LINE answers after 20 s (the client waits up to 60 s): every event is still in flight when
+                               // the last is posted, so the worker's limit is reached for sure.
     let retry = RetryPolicy { attempts: 1, first_backoff: Duration::from_millis(50), timeout: Duration::from_secs(60) };
     let app = LocalTestApp::start_with_retry(SETTINGS, retry).await;
     let delay = Duration::from_secs(20);

@@ -112,10 +112,7 @@ async fn a_follow_gets_the_greeting_with_the_users_name(store: Arc<dyn Store>) {
     service.ingest(&body, Some(&sign(&body))).await.unwrap();
     handle_logged(&service, &store, "Ufollow").await;
     let reply = standin.requests().into_iter().find(|r| r.path == "/v2/bot/message/reply").expect("a greeting");
-    assert_eq!(
-        reply.body.unwrap()["messages"][0]["text"],
-        "さくらさん、友だち追加ありがとうございます。テスト歯科です。"
-    );
+    assert_eq!(reply.body.unwrap()["messages"][0]["text"], "さくらさん、友だち追加ありがとうございます。テスト歯科です。");
     standin.assert_all_valid();
     let state = store.conversation(&ConversationId::user("Ufollow")).await.unwrap().unwrap();
     assert_eq!((state.following, state.has_written), (Some(true), false));

@@ -60,8 +60,15 @@ async fn setup(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>, settings: 
     let notices = Arc::new(Captured::default());
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry());
     let notify_config = NotifyConfig { renotify: RenotifyDelay::After { minutes: 30 }, ..Default::default() };
-    let service = Service::new(config.verifier, store.clone(), Arc::new(line), config.settings, 365, Arc::new(move || clock_now.load(Ordering::SeqCst)))
-        .with_notices(notices.clone(), &notify_config);
+    let service = Service::new(
+        config.verifier,
+        store.clone(),
+        Arc::new(line),
+        config.settings,
+        365,
+        Arc::new(move || clock_now.load(Ordering::SeqCst)),
+    )
+    .with_notices(notices.clone(), &notify_config);
     Setup { service, store, notices, now, standin, _dir: dir }
 }
 

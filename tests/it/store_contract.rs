@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use line_oa::domain::conversation::ConversationState;
 use line_oa::domain::ids::{ConversationId, EventId};
-use line_oa::store::{
-    Claim, InboundRecord, Inserted, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError,
-};
+use line_oa::store::{Claim, InboundRecord, Inserted, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError};
 
 pub fn inbound(conv: &str, id: &str, ts: i64) -> InboundRecord {
     InboundRecord {
@@ -166,7 +164,6 @@ macro_rules! contract_suite {
         }
     };
 }
-
 
 pub async fn embedded_store() -> Arc<dyn Store> {
     let dir = tempfile::tempdir().unwrap().keep();

@@ -69,14 +69,7 @@ async fn the_verify_button_gets_200_and_changes_nothing() {
 async fn the_signature_header_name_is_case_insensitive() {
     let app = LocalTestApp::start(SETTINGS).await;
     let body = text_body("e-case", "U1", "hi", "r-case");
-    let response = app
-        .client
-        .post(format!("{}/webhook", app.url))
-        .header("x-line-signature", sign(&body))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.post(format!("{}/webhook", app.url)).header("x-line-signature", sign(&body)).body(body).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
 }
 

@@ -206,9 +206,7 @@ impl EventWire<'_> {
         let kind = match (self.event_type.as_str(), self.message) {
             ("message", Some(m)) => EventKind::Message(m.into_message()),
             ("messageEdited", Some(m)) => EventKind::MessageEdited(m.into_message()),
-            ("unsend", _) => EventKind::Unsend {
-                message_id: self.unsend.and_then(|u| u.message_id).unwrap_or_default(),
-            },
+            ("unsend", _) => EventKind::Unsend { message_id: self.unsend.and_then(|u| u.message_id).unwrap_or_default() },
             ("follow", _) => EventKind::Follow { is_unblocked: self.follow.is_some_and(|f| f.is_unblocked) },
             ("unfollow", _) => EventKind::Unfollow,
             ("join", _) => EventKind::Join,
@@ -216,9 +214,9 @@ impl EventWire<'_> {
             ("memberJoined", _) => EventKind::MemberJoined { user_ids: user_ids(self.joined) },
             ("memberLeft", _) => EventKind::MemberLeft { user_ids: user_ids(self.left) },
             ("postback", _) => EventKind::Postback { data: self.postback.map(|p| p.data).unwrap_or_default() },
-            ("videoPlayComplete", _) => EventKind::VideoPlayComplete {
-                tracking_id: self.video_play_complete.map(|v| v.tracking_id).unwrap_or_default(),
-            },
+            ("videoPlayComplete", _) => {
+                EventKind::VideoPlayComplete { tracking_id: self.video_play_complete.map(|v| v.tracking_id).unwrap_or_default() }
+            }
             ("beacon", _) => {
                 let b = self.beacon.unwrap_or(Beacon { hwid: String::new(), beacon_type: String::new() });
                 EventKind::Beacon { hwid: b.hwid, beacon_type: b.beacon_type }

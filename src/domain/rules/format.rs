@@ -13,13 +13,8 @@ pub fn when(t: &Zoned, lang: Lang) -> String {
     let wd = usize::from(t.weekday().to_monday_zero_offset() as u8);
     match lang {
         Lang::Ja => format!("{}月{}日({}) {}:{:02}", t.month(), t.day(), JA_WEEKDAYS[wd], t.hour(), t.minute()),
-        Lang::En => format!(
-            "{}, {} {} at {}:{:02}",
-            EN_WEEKDAYS[wd],
-            EN_MONTHS[usize::from((t.month() - 1) as u8)],
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
+        Lang::En => {
+            format!("{}, {} {} at {}:{:02}", EN_WEEKDAYS[wd], EN_MONTHS[usize::from((t.month() - 1) as u8)], t.day(), t.hour(), t.minute())
+        }
     }
 }

@@ -86,11 +86,41 @@ fn the_mode_matrix() {
         ("", MON_1230, "営業時間", ResponseMode::AutoResponse, Some("営業時間は平日9時〜18時です")),
         ("", MON_21, "予約したい", ResponseMode::AutoResponse, Some("ただいま営業時間外です。")),
         ("", HOLIDAY_10, "ＥＩＧＹＯ", ResponseMode::AutoResponse, Some("営業時間は平日9時〜18時です")),
-        ("in_hours = \"smart_chat\"", MON_10, "ありがとうございました！", ResponseMode::SmartChat, Some("ありがとうございます！またいつでもご連絡ください。")),
-        ("in_hours = \"smart_chat\"", MON_10, "予約の変更をお願いしたいのですが、来週の火曜日は空いていますか", ResponseMode::SmartChat, None),
-        ("out_of_hours = \"ai_response\"", MON_21, "電話番号を教えてください", ResponseMode::AiResponse, Some("お電話番号は03-1234-5678です。")),
-        ("out_of_hours = \"ai_response\"", MON_21, "営業時間は何時から？", ResponseMode::AiResponse, Some("次の営業開始は12月1日(火) 9:00です。")),
-        ("out_of_hours = \"ai_response\"", MON_21, "What time do you open?", ResponseMode::AiResponse, Some("We next open Tue, Dec 1 at 9:00.")),
+        (
+            "in_hours = \"smart_chat\"",
+            MON_10,
+            "ありがとうございました！",
+            ResponseMode::SmartChat,
+            Some("ありがとうございます！またいつでもご連絡ください。"),
+        ),
+        (
+            "in_hours = \"smart_chat\"",
+            MON_10,
+            "予約の変更をお願いしたいのですが、来週の火曜日は空いていますか",
+            ResponseMode::SmartChat,
+            None,
+        ),
+        (
+            "out_of_hours = \"ai_response\"",
+            MON_21,
+            "電話番号を教えてください",
+            ResponseMode::AiResponse,
+            Some("お電話番号は03-1234-5678です。"),
+        ),
+        (
+            "out_of_hours = \"ai_response\"",
+            MON_21,
+            "営業時間は何時から？",
+            ResponseMode::AiResponse,
+            Some("次の営業開始は12月1日(火) 9:00です。"),
+        ),
+        (
+            "out_of_hours = \"ai_response\"",
+            MON_21,
+            "What time do you open?",
+            ResponseMode::AiResponse,
+            Some("We next open Tue, Dec 1 at 9:00."),
+        ),
     ];
     for (modes, t, text, mode, reply) in cases {
         let rules = rules_with(modes);
@@ -171,12 +201,16 @@ fn a_business_question_without_its_value_is_answered_as_cannot_answer() {
 #[test]
 fn follow_greets_once_when_first_follow_only() {
     let rules = rules_with("");
-    let follow = event(r#"{"type":"follow","webhookEventId":"f1","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"user","userId":"U1"},"follow":{"isUnblocked":false}}"#);
+    let follow = event(
+        r#"{"type":"follow","webhookEventId":"f1","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"user","userId":"U1"},"follow":{"isUnblocked":false}}"#,
+    );
     let mut s = state();
     s.apply(&follow, 0);
     let d = decide(&rules, &s, &follow, tokyo(2026, 11, 30, 21, 0));
     assert_eq!(reply_text(&d).as_deref(), Some("{nickname}さん、さくら歯科です。"));
-    let again = event(r#"{"type":"follow","webhookEventId":"f2","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"user","userId":"U1"},"follow":{"isUnblocked":true}}"#);
+    let again = event(
+        r#"{"type":"follow","webhookEventId":"f2","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"user","userId":"U1"},"follow":{"isUnblocked":true}}"#,
+    );
     s.apply(&again, 1);
     assert!(decide(&rules, &s, &again, tokyo(2026, 11, 30, 21, 0)).reply.is_empty());
 }
@@ -185,9 +219,13 @@ fn follow_greets_once_when_first_follow_only() {
 fn groups_rooms_spam_blocked_and_standby_get_no_automatic_reply() {
     let rules = rules_with("");
     let night = tokyo(2026, 11, 30, 21, 0);
-    let group = event(r#"{"type":"message","webhookEventId":"g","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"group","groupId":"C1","userId":"U1"},"message":{"type":"text","id":"1","text":"営業時間"}}"#);
+    let group = event(
+        r#"{"type":"message","webhookEventId":"g","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"group","groupId":"C1","userId":"U1"},"message":{"type":"text","id":"1","text":"営業時間"}}"#,
+    );
     assert!(decide(&rules, &state(), &group, night).reply.is_empty());
-    let join = event(r#"{"type":"join","webhookEventId":"j","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"room","roomId":"R1"}}"#);
+    let join = event(
+        r#"{"type":"join","webhookEventId":"j","timestamp":0,"mode":"active","replyToken":"r","source":{"type":"room","roomId":"R1"}}"#,
+    );
     assert!(!decide(&rules, &state(), &join, night).leave);
     let refusing = Settings::from_toml(&format!("{BASE}\n[groups]\nallowed = false\n")).unwrap().rules;
     assert!(decide(&refusing, &state(), &join, night).leave);
@@ -197,7 +235,9 @@ fn groups_rooms_spam_blocked_and_standby_get_no_automatic_reply() {
     let mut blocked = state();
     blocked.following = Some(false);
     assert!(decide(&rules, &blocked, &text_from("U1", "b", "営業時間"), night).reply.is_empty());
-    let standby = event(r#"{"type":"message","webhookEventId":"sb","timestamp":0,"mode":"standby","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":"営業時間"}}"#);
+    let standby = event(
+        r#"{"type":"message","webhookEventId":"sb","timestamp":0,"mode":"standby","source":{"type":"user","userId":"U1"},"message":{"type":"text","id":"1","text":"営業時間"}}"#,
+    );
     assert!(decide(&rules, &state(), &standby, night).reply.is_empty());
 }
 

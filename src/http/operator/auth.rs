@@ -38,9 +38,7 @@ impl Authenticator {
             }
             Self::ApiGatewayJwt => {
                 let claims = match request.extensions().get::<RequestContext>() {
-                    Some(RequestContext::ApiGatewayV2(ctx)) => {
-                        ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims)
-                    }
+                    Some(RequestContext::ApiGatewayV2(ctx)) => ctx.authorizer.as_ref().and_then(|a| a.jwt.as_ref()).map(|jwt| &jwt.claims),
                     _ => None,
                 }
                 .ok_or(Failure::Unauthorized)?;
@@ -50,9 +48,8 @@ impl Authenticator {
                     .cloned()
                     .ok_or(Failure::Unauthorized)?;
                 let groups = claims.get("cognito:groups").map(String::as_str).unwrap_or_default();
-                let role = role_from_groups(groups).ok_or_else(|| {
-                    Failure::Forbidden("the user is in neither the `operator` nor the `admin` group".into())
-                })?;
+                let role = role_from_groups(groups)
+                    .ok_or_else(|| Failure::Forbidden("the user is in neither the `operator` nor the `admin` group".into()))?;
                 Ok(Staff { name, role })
             }
         }

@@ -36,13 +36,17 @@ struct PageQuery {
     after: Option<String>,
 }
 
-pub(super) fn filter(status: Option<&str>, tag: Option<String>, source: Option<&str>, q: Option<&str>) -> Result<ConversationFilter, Failure> {
+pub(super) fn filter(
+    status: Option<&str>,
+    tag: Option<String>,
+    source: Option<&str>,
+    q: Option<&str>,
+) -> Result<ConversationFilter, Failure> {
     Ok(ConversationFilter {
         status: status
             .map(|s| {
-                StatusFilter::parse(s).ok_or_else(|| {
-                    Failure::BadRequest(format!("`status`: {s:?}: expected unread, needs_attention, resolved or spam"))
-                })
+                StatusFilter::parse(s)
+                    .ok_or_else(|| Failure::BadRequest(format!("`status`: {s:?}: expected unread, needs_attention, resolved or spam")))
             })
             .transpose()?,
         tag,
@@ -108,7 +112,12 @@ pub async fn messages(State(service): State<Service>, Path(id): Path<String>, ra
     Ok(Json(json!({ "items": page.items.iter().map(message_view).collect::<Vec<_>>(), "next": page.next })))
 }
 
-pub async fn send(State(service): State<Service>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Result<(StatusCode, Json<Value>), Failure> {
+pub async fn send(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+    Extension(staff): Extension<Staff>,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), Failure> {
     let id = conversation_id(&id)?;
     let request: ManualReply = json_body(body).await?;
     let record = service.send_manual(&id, &request, &staff).await?;
@@ -170,7 +179,12 @@ struct NoteBody {
     text: String,
 }
 
-pub async fn add_note(State(service): State<Service>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Result<(StatusCode, Json<Value>), Failure> {
+pub async fn add_note(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+    Extension(staff): Extension<Staff>,
+    body: Body,
+) -> Result<(StatusCode, Json<Value>), Failure> {
     let id = conversation_id(&id)?;
     let b: NoteBody = json_body(body).await?;
     let note = service.add_note(&id, &b.text, &staff).await?;

@@ -49,7 +49,8 @@ async fn resolve_tag(service: &Service, body: &mut Value) -> Result<(), Failure>
     if body["scope"]["kind"] != "tag" {
         return Ok(());
     }
-    let tag = body["scope"]["tag_id"].as_str().ok_or_else(|| OperatorError::invalid("scope.tag_id", "required for a tag scope"))?.to_owned();
+    let tag =
+        body["scope"]["tag_id"].as_str().ok_or_else(|| OperatorError::invalid("scope.tag_id", "required for a tag scope"))?.to_owned();
     let (registry, _) = service.tag_registry().await?;
     if registry.get(&tag).is_none() {
         return Err(OperatorError::NotFound(format!("tag {tag:?}")).into());
@@ -104,7 +105,8 @@ pub async fn file(Extension(exports): Extension<ExportJobs>, Path(id): Path<Stri
                 "text/csv; charset=utf-8"
             };
             let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-            Ok(([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))], body).into_response())
+            Ok(([(header::CONTENT_TYPE, kind.to_owned()), (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\""))], body)
+                .into_response())
         }
         None => Err(OperatorError::Conflict(format!("export job {id} has no file yet; poll GET /api/exports/{id}")).into()),
     }

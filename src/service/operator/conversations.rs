@@ -56,11 +56,7 @@ impl ConversationView {
             blocked: s.is_blocked(),
             has_written: s.has_written,
             // A deleted tag disappears from every user at once.
-            tags: s
-                .tags
-                .iter()
-                .filter_map(|id| registry.get(id).map(|t| TagRef { id: t.id.clone(), name: t.name.clone() }))
-                .collect(),
+            tags: s.tags.iter().filter_map(|id| registry.get(id).map(|t| TagRef { id: t.id.clone(), name: t.name.clone() })).collect(),
             pin: s.pin.clone().filter(|p| p.is_active(now_ms)),
             version: s.version,
         }
@@ -141,12 +137,7 @@ impl Service {
         }
     }
 
-    pub async fn messages(
-        &self,
-        id: &ConversationId,
-        limit: Option<usize>,
-        after: Option<String>,
-    ) -> Result<Page<LogItem>, OperatorError> {
+    pub async fn messages(&self, id: &ConversationId, limit: Option<usize>, after: Option<String>) -> Result<Page<LogItem>, OperatorError> {
         let limit = page_limit(limit, 100)?;
         self.existing_conversation(id).await?;
         Ok(self.store.log(id, &PageRequest { limit, after }).await?)

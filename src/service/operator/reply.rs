@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::OperatorError;
-use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::ids::ConversationId;
+use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::staff::Staff;
 use crate::line_api::LineApiError;
 use crate::service::Service;
@@ -18,11 +18,22 @@ const MAX_CLIENT_ID_CHARS: usize = 100;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ManualMessage {
-    Text { text: String },
-    Sticker { package_id: String, sticker_id: String },
-    Image { original_content_url: String, #[serde(default)] preview_image_url: Option<String> },
+    Text {
+        text: String,
+    },
+    Sticker {
+        package_id: String,
+        sticker_id: String,
+    },
+    Image {
+        original_content_url: String,
+        #[serde(default)]
+        preview_image_url: Option<String>,
+    },
     /// A canned reply by id: its text is sent.
-    Canned { id: String },
+    Canned {
+        id: String,
+    },
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -40,7 +51,12 @@ struct ClientKey {
 }
 
 impl Service {
-    pub async fn send_manual(&self, conversation: &ConversationId, request: &ManualReply, staff: &Staff) -> Result<OutboundRecord, OperatorError> {
+    pub async fn send_manual(
+        &self,
+        conversation: &ConversationId,
+        request: &ManualReply,
+        staff: &Staff,
+    ) -> Result<OutboundRecord, OperatorError> {
         let messages = self.manual_messages(&request.messages).await?;
         let prepared = prepare(&messages).map_err(|e| OperatorError::invalid("messages", e.to_string()))?;
         let state = self.existing_conversation(conversation).await?;
@@ -66,8 +82,7 @@ impl Service {
             timestamp_ms,
             created_ms: now,
             method: "push".into(),
-            messages: serde_json::to_string(&prepared.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>())
-                .unwrap_or_default(),
+            messages: serde_json::to_string(&prepared.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: format!("manual reply by {}", staff.name),
             expires_at: self.expires_at(now),
@@ -157,8 +172,8 @@ impl Service {
             Ok(()) => Ok((id, now)),
             Err(StoreError::Conflict(_)) => {
                 let doc = self.store.doc(&collection, key).await?.ok_or_else(|| OperatorError::Conflict("retry".into()))?;
-                let earlier: ClientKey = serde_json::from_str(&doc.body)
-                    .map_err(|e| StoreError::Corrupt { key: key.to_owned(), problem: e.to_string() })?;
+                let earlier: ClientKey =
+                    serde_json::from_str(&doc.body).map_err(|e| StoreError::Corrupt { key: key.to_owned(), problem: e.to_string() })?;
                 Ok((id, earlier.timestamp_ms))
             }
             Err(e) => Err(e.into()),
@@ -185,14 +200,19 @@ impl Service {
                 },
                 ManualMessage::Canned { id } => match self.canned_reply(id).await {
                     Ok((canned, _)) => OutboundMessage::text(canned.text),
-                    Err(OperatorError::NotFound(what)) => return Err(OperatorError::invalid(format!("messages[{i}].id"), format!("{what} not found"))),
+                    Err(OperatorError::NotFound(what)) => {
+                        return Err(OperatorError::invalid(format!("messages[{i}].id"), format!("{what} not found")))
+                    }
                     Err(e) => return Err(e),
                 },
             };
             if let OutboundMessage::Text { text } = &message {
                 let units = text.encode_utf16().count();
                 if units > crate::domain::outbound::MAX_TEXT_UTF16 {
-                    return Err(OperatorError::invalid(format!("messages[{i}].text"), format!("{units} UTF-16 units; LINE takes at most 5000")));
+                    return Err(OperatorError::invalid(
+                        format!("messages[{i}].text"),
+                        format!("{units} UTF-16 units; LINE takes at most 5000"),
+                    ));
                 }
             }
             message.validate().map_err(|e| OperatorError::invalid(format!("messages[{i}]"), e.to_string()))?;

@@ -93,7 +93,14 @@ impl Service {
     }
 
     /// Every matching message of one conversation in [from, to], oldest first.
-    async fn search_one(&self, id: &ConversationId, needle: &str, from: i64, to: i64, hits: &mut Vec<SearchHit>) -> Result<(), OperatorError> {
+    async fn search_one(
+        &self,
+        id: &ConversationId,
+        needle: &str,
+        from: i64,
+        to: i64,
+        hits: &mut Vec<SearchHit>,
+    ) -> Result<(), OperatorError> {
         let mut after = Some(log_cursor_from(from));
         while let Some(cursor) = after {
             let page = self.store.log(id, &PageRequest { limit: 500, after: Some(cursor) }).await?;

@@ -52,12 +52,13 @@ pub fn queued_export_job_from_stream_image(image: serde_dynamo::Item) -> Result<
     struct Kind {
         kind: Option<String>,
     }
-    let kind: Kind = serde_dynamo::from_item(image.clone())
-        .map_err(|e| StoreError::Corrupt { key: "stream image".into(), problem: e.to_string() })?;
+    let kind: Kind =
+        serde_dynamo::from_item(image.clone()).map_err(|e| StoreError::Corrupt { key: "stream image".into(), problem: e.to_string() })?;
     if kind.kind.as_deref() != Some(JOB_KIND) {
         return Ok(None);
     }
-    let row: JobRow = serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt { key: "job image".into(), problem: e.to_string() })?;
+    let row: JobRow =
+        serde_dynamo::from_item(image).map_err(|e| StoreError::Corrupt { key: "job image".into(), problem: e.to_string() })?;
     Ok(Some(row.job.id))
 }
 

@@ -131,7 +131,13 @@ impl EmbeddedStore {
         Ok(log + convs)
     }
 
-    async fn put_log_if_absent(&self, conv: String, sk: String, item: LogItemRef<'_>, pending: bool) -> Result<Option<LogItem>, StoreError> {
+    async fn put_log_if_absent(
+        &self,
+        conv: String,
+        sk: String,
+        item: LogItemRef<'_>,
+        pending: bool,
+    ) -> Result<Option<LogItem>, StoreError> {
         // Serialised by reference, before the write: no clone of the record.
         let bytes = serde_json::to_vec(&item).map_err(|e| corrupt(&sk, e))?;
         let existing = self

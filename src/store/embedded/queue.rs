@@ -153,6 +153,10 @@ mod tests {
             expires_at: 9,
         };
         store.finish_outbound(&out).await.unwrap();
-        assert_eq!(store.archive_due().await.unwrap(), vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 3_000, marks: 0 })], "a finished reply is owed too");
+        assert_eq!(
+            store.archive_due().await.unwrap(),
+            vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 3_000, marks: 0 })],
+            "a finished reply is owed too"
+        );
     }
 }

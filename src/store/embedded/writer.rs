@@ -24,10 +24,7 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn start(db: Arc<Database>) -> Self {
         let (queue, ops) = mpsc::channel::<Op>();
-        std::thread::Builder::new()
-            .name("redb-writer".into())
-            .spawn(move || run(&db, &ops))
-            .expect("spawn the store's writer thread");
+        std::thread::Builder::new().name("redb-writer".into()).spawn(move || run(&db, &ops)).expect("spawn the store's writer thread");
         Self { queue }
     }
 

@@ -28,15 +28,30 @@ async fn walk(entry: Entry, backend: Backend) {
     let conv = h.user_writes("U1", "こんにちは", "ev-access-1", now_ms()).await.to_string();
     let tag = h.call(Who::Admin, "POST", "/api/tags", Some(json!({ "name": "VIP" }))).await.1["id"].as_str().unwrap().to_owned();
     h.call(Who::Admin, "PUT", &format!("/api/conversations/{conv}/tags/{tag}"), None).await;
-    let canned = h.call(Who::Admin, "POST", "/api/canned-replies", Some(json!({ "name": "a", "text": "b" }))).await.1["id"].as_str().unwrap().to_owned();
-    let note = h.call(Who::Admin, "POST", &format!("/api/conversations/{conv}/notes"), Some(json!({ "text": "x" }))).await.1["id"].as_str().unwrap().to_owned();
-    let job = h.call(Who::Admin, "POST", "/api/exports", Some(json!({ "scope": { "kind": "all" }, "format": "csv" }))).await.1["id"].as_str().unwrap().to_owned();
+    let canned = h.call(Who::Admin, "POST", "/api/canned-replies", Some(json!({ "name": "a", "text": "b" }))).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let note = h.call(Who::Admin, "POST", &format!("/api/conversations/{conv}/notes"), Some(json!({ "text": "x" }))).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = h.call(Who::Admin, "POST", "/api/exports", Some(json!({ "scope": { "kind": "all" }, "format": "csv" }))).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let sent_before = h.standin.requests().len();
     let before = snapshot(&h, &[&conv]).await;
 
     let mut checked = 0;
     for route in routes() {
-        let path = route.path.replace("{id}", &conv).replace("{tag_id}", &tag).replace("{canned_id}", &canned).replace("{note_id}", &note).replace("{job_id}", &job);
+        let path = route
+            .path
+            .replace("{id}", &conv)
+            .replace("{tag_id}", &tag)
+            .replace("{canned_id}", &canned)
+            .replace("{note_id}", &note)
+            .replace("{job_id}", &job);
         let body = body_for(route.method, route.path);
         for who in [Who::Nobody, Who::Wrong] {
             let (status, answer) = h.call(who, route.method, &path, body.clone()).await;

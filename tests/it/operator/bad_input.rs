@@ -29,7 +29,10 @@ async fn bad_requests(entry: Entry, backend: Backend) {
     for tag in &tags[..10] {
         assert_eq!(h.call(Who::Admin, "PUT", &format!("/api/conversations/{u1}/tags/{tag}"), None).await.0, 200);
     }
-    let canned = h.call(Who::Admin, "POST", "/api/canned-replies", Some(json!({ "name": "a", "text": "b" }))).await.1["id"].as_str().unwrap().to_owned();
+    let canned = h.call(Who::Admin, "POST", "/api/canned-replies", Some(json!({ "name": "a", "text": "b" }))).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let before = snapshot(&h, &[&u1, silent]).await;
     let sent_before = h.standin.requests().len();
 
@@ -48,9 +51,27 @@ async fn bad_requests(entry: Entry, backend: Backend) {
         ("POST", m.clone(), Some(json!({ "messages": [{ "type": "canned", "id": "nope" }] })), 400, "not found"),
         ("POST", m.clone(), Some(json!({ "messages": [{ "type": "text", "text": "x" }], "client_id": "" })), 400, "client_id"),
         ("POST", m.clone(), Some(json!({ "messages": [{ "type": "text", "text": "x" }], "extra": 1 })), 400, "unknown field"),
-        ("POST", format!("/api/conversations/{silent}/messages"), Some(json!({ "messages": [{ "type": "text", "text": "x" }] })), 409, "not written"),
-        ("POST", "/api/conversations/user:Unobody/messages".into(), Some(json!({ "messages": [{ "type": "text", "text": "x" }] })), 404, "not found"),
-        ("POST", "/api/conversations/nonsense/messages".into(), Some(json!({ "messages": [{ "type": "text", "text": "x" }] })), 400, "conversation id"),
+        (
+            "POST",
+            format!("/api/conversations/{silent}/messages"),
+            Some(json!({ "messages": [{ "type": "text", "text": "x" }] })),
+            409,
+            "not written",
+        ),
+        (
+            "POST",
+            "/api/conversations/user:Unobody/messages".into(),
+            Some(json!({ "messages": [{ "type": "text", "text": "x" }] })),
+            404,
+            "not found",
+        ),
+        (
+            "POST",
+            "/api/conversations/nonsense/messages".into(),
+            Some(json!({ "messages": [{ "type": "text", "text": "x" }] })),
+            400,
+            "conversation id",
+        ),
         // Marks, pins, spam, notes.
         ("PUT", format!("/api/conversations/{u1}/status"), Some(json!({ "status": "done" })), 400, "status"),
         ("PUT", format!("/api/conversations/{u1}/status"), Some(json!({})), 400, "status"),

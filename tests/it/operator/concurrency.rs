@@ -38,7 +38,12 @@ async fn at_once(entry: Entry, backend: Backend) {
     let tags: Vec<String> = {
         let mut ids = Vec::new();
         for i in 0..5 {
-            ids.push(h.call(Who::Admin, "POST", "/api/tags", Some(json!({ "name": format!("t{i}") }))).await.1["id"].as_str().unwrap().to_owned());
+            ids.push(
+                h.call(Who::Admin, "POST", "/api/tags", Some(json!({ "name": format!("t{i}") }))).await.1["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
         ids
     };

@@ -5,15 +5,15 @@
 use std::sync::Arc;
 
 use axum::Router;
+use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::hash_token;
+use line_oa::domain::staff::TokenTable;
 use line_oa::export::jobs::ExportJobs;
 use line_oa::http::operator::{router, Authenticator};
 use line_oa::service::Service;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{LogItem, PageRequest, Store};
-use line_oa::domain::ids::ConversationId;
-use line_oa::domain::staff::TokenTable;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -155,7 +155,8 @@ impl Harness {
     pub async fn download(&self, path: &str) -> (u16, Vec<u8>) {
         let (status, bytes, location) = match self.entry {
             Entry::Local => {
-                let response = self.http.get(format!("{}{path}", self.url.as_ref().unwrap())).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+                let response =
+                    self.http.get(format!("{}{path}", self.url.as_ref().unwrap())).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
                 (response.status().as_u16(), response.bytes().await.unwrap().to_vec(), None)
             }
             Entry::Lambda => {
@@ -222,7 +223,14 @@ fn api_gateway_event(who: Who, method: &str, path: &str, body: Option<&str>) -> 
 /// Every operator-visible thing, read as admin: equal before and after = nothing changed.
 pub async fn snapshot(h: &Harness, conversations: &[&str]) -> Value {
     let mut out = json!({});
-    for path in ["/api/conversations?limit=200", "/api/conversations?status=spam", "/api/tags", "/api/canned-replies", "/api/settings", "/api/holds"] {
+    for path in [
+        "/api/conversations?limit=200",
+        "/api/conversations?status=spam",
+        "/api/tags",
+        "/api/canned-replies",
+        "/api/settings",
+        "/api/holds",
+    ] {
         out[path] = h.call(Who::Admin, "GET", path, None).await.1;
     }
     for c in conversations {

@@ -58,7 +58,15 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     /// Calls `template` with `ids` filled in and checks request and response against the document.
-    async fn call(&mut self, who: Who, method: &str, template: &str, fill: &[(&str, &str)], query: &str, body: Option<Value>) -> (u16, Value) {
+    async fn call(
+        &mut self,
+        who: Who,
+        method: &str,
+        template: &str,
+        fill: &[(&str, &str)],
+        query: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let op = self.doc["paths"][template][method.to_lowercase()].clone();
         assert!(op.is_object(), "{method} {template} is not documented");
         let mut path = template.to_owned();
@@ -93,8 +101,24 @@ async fn real_requests_and_responses_match_the_document() {
     c.call(Who::Operator, "GET", "/api/conversations/{id}", &id, "", None).await;
     c.call(Who::Operator, "GET", "/api/conversations/{id}", &[("id", "user:Unknown")], "", None).await;
     c.call(Who::Operator, "PUT", "/api/conversations/{id}/pin", &id, "", Some(json!({ "mode": "chat", "minutes": 30 }))).await;
-    c.call(Who::Operator, "POST", "/api/conversations/{id}/messages", &id, "", Some(json!({ "messages": [{ "type": "text", "text": "はい" }], "client_id": "k1" }))).await;
-    c.call(Who::Operator, "POST", "/api/conversations/{id}/messages", &id, "", Some(json!({ "messages": [{ "type": "image", "original_content_url": "https://example.com/a.jpg" }] }))).await;
+    c.call(
+        Who::Operator,
+        "POST",
+        "/api/conversations/{id}/messages",
+        &id,
+        "",
+        Some(json!({ "messages": [{ "type": "text", "text": "はい" }], "client_id": "k1" })),
+    )
+    .await;
+    c.call(
+        Who::Operator,
+        "POST",
+        "/api/conversations/{id}/messages",
+        &id,
+        "",
+        Some(json!({ "messages": [{ "type": "image", "original_content_url": "https://example.com/a.jpg" }] })),
+    )
+    .await;
     c.call(Who::Operator, "POST", "/api/conversations/{id}/messages", &id, "", Some(json!({ "messages": [] }))).await;
     c.call(Who::Operator, "GET", "/api/conversations/{id}/messages", &id, "", None).await;
     c.call(Who::Operator, "POST", "/api/conversations/{id}/read", &id, "", None).await;
@@ -115,15 +139,26 @@ async fn real_requests_and_responses_match_the_document() {
     c.call(Who::Operator, "GET", "/api/tags/{tag_id}/conversations", &both, "", None).await;
     c.call(Who::Operator, "DELETE", "/api/conversations/{id}/tags/{tag_id}", &both, "", None).await;
     c.call(Who::Operator, "DELETE", "/api/tags/{tag_id}", &both, "", None).await;
-    let (_, canned) = c.call(Who::Operator, "POST", "/api/canned-replies", &[], "", Some(json!({ "name": "住所", "text": "東京都…" }))).await;
+    let (_, canned) =
+        c.call(Who::Operator, "POST", "/api/canned-replies", &[], "", Some(json!({ "name": "住所", "text": "東京都…" }))).await;
     let canned_id = canned["id"].as_str().unwrap().to_owned();
     let cid = [("canned_id", canned_id.as_str())];
     c.call(Who::Operator, "GET", "/api/canned-replies", &[], "?q=住所", None).await;
     c.call(Who::Operator, "GET", "/api/canned-replies/{canned_id}", &cid, "", None).await;
-    c.call(Who::Operator, "PUT", "/api/canned-replies/{canned_id}", &cid, "", Some(json!({ "name": "住所", "text": "東京都世田谷区" }))).await;
+    c.call(Who::Operator, "PUT", "/api/canned-replies/{canned_id}", &cid, "", Some(json!({ "name": "住所", "text": "東京都世田谷区" })))
+        .await;
     c.call(Who::Operator, "DELETE", "/api/canned-replies/{canned_id}", &cid, "", None).await;
     c.call(Who::Operator, "GET", "/api/search", &[], "?q=%E4%BA%88%E7%B4%84", None).await;
-    let (_, job) = c.call(Who::Operator, "POST", "/api/exports", &[], "", Some(json!({ "scope": { "kind": "conversation", "id": conv }, "format": "xlsx" }))).await;
+    let (_, job) = c
+        .call(
+            Who::Operator,
+            "POST",
+            "/api/exports",
+            &[],
+            "",
+            Some(json!({ "scope": { "kind": "conversation", "id": conv }, "format": "xlsx" })),
+        )
+        .await;
     let job_id = job["id"].as_str().unwrap().to_owned();
     for _ in 0..200 {
         let (_, view) = c.call(Who::Operator, "GET", "/api/exports/{job_id}", &[("job_id", &job_id)], "", None).await;
@@ -132,7 +167,8 @@ async fn real_requests_and_responses_match_the_document() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    c.call(Who::Operator, "POST", "/api/exports", &[], "", Some(json!({ "scope": { "kind": "tag", "tag_id": "nope" }, "format": "csv" }))).await;
+    c.call(Who::Operator, "POST", "/api/exports", &[], "", Some(json!({ "scope": { "kind": "tag", "tag_id": "nope" }, "format": "csv" })))
+        .await;
     c.call(Who::Operator, "GET", "/api/exports/{job_id}", &[("job_id", "0123456789abcdef0123456789abcdef")], "", None).await;
     let (status, _) = h.download(&format!("/api/exports/{job_id}/file")).await;
     assert_eq!(status, 200);

@@ -9,7 +9,7 @@ fn ids(list: &Value) -> Vec<String> {
 }
 
 async fn every_route(entry: Entry, backend: Backend) {
-        let h = Harness::new(entry, backend).await;
+    let h = Harness::new(entry, backend).await;
     let t0 = now_ms();
     let (status, me) = h.call(Who::Admin, "GET", "/api/me", None).await;
     assert_eq!((status, me["name"].as_str(), me["role"].as_str()), (200, Some("alice"), Some("admin")));
@@ -32,7 +32,8 @@ async fn every_route(entry: Entry, backend: Backend) {
     assert_eq!(ids(&page), [u2.as_str()]);
 
     // Pin U1 to manual chat for two hours: the rules leave its next message to staff.
-    let (status, pinned) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/pin"), Some(json!({ "mode": "chat", "minutes": 120 }))).await;
+    let (status, pinned) =
+        h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/pin"), Some(json!({ "mode": "chat", "minutes": 120 }))).await;
     assert_eq!(status, 200, "{pinned}");
     assert_eq!(pinned["pin"]["mode"], "chat");
     assert!(pinned["pin"]["until_ms"].as_i64().unwrap() > t0 + 7_000_000);
@@ -64,15 +65,29 @@ async fn every_route(entry: Entry, backend: Backend) {
     assert!(push.header("x-line-retry-key").is_some());
 
     // Canned replies: create, search, edit, send, delete.
-    let (status, canned) = h.call(Who::Operator, "POST", "/api/canned-replies", Some(json!({ "name": "営業時間", "text": "１０時から１８時です" }))).await;
+    let (status, canned) =
+        h.call(Who::Operator, "POST", "/api/canned-replies", Some(json!({ "name": "営業時間", "text": "１０時から１８時です" }))).await;
     assert_eq!(status, 201, "{canned}");
     let cid = canned["id"].as_str().unwrap().to_owned();
-    assert_eq!(h.call(Who::Operator, "GET", "/api/canned-replies?q=10時", None).await.1["items"].as_array().unwrap().len(), 1, "NFKC search");
+    assert_eq!(
+        h.call(Who::Operator, "GET", "/api/canned-replies?q=10時", None).await.1["items"].as_array().unwrap().len(),
+        1,
+        "NFKC search"
+    );
     assert_eq!(h.call(Who::Operator, "GET", "/api/canned-replies?q=zzz", None).await.1["items"].as_array().unwrap().len(), 0);
-    let (status, edited) = h.call(Who::Operator, "PUT", &format!("/api/canned-replies/{cid}"), Some(json!({ "name": "営業時間", "text": "10時から19時です" }))).await;
+    let (status, edited) = h
+        .call(Who::Operator, "PUT", &format!("/api/canned-replies/{cid}"), Some(json!({ "name": "営業時間", "text": "10時から19時です" })))
+        .await;
     assert_eq!((status, edited["text"].as_str()), (200, Some("10時から19時です")));
     assert_eq!(h.call(Who::Operator, "GET", &format!("/api/canned-replies/{cid}"), None).await.1["text"], "10時から19時です");
-    let (status, _) = h.call(Who::Operator, "POST", &format!("/api/conversations/{u1}/messages"), Some(json!({ "messages": [{ "type": "canned", "id": cid }] }))).await;
+    let (status, _) = h
+        .call(
+            Who::Operator,
+            "POST",
+            &format!("/api/conversations/{u1}/messages"),
+            Some(json!({ "messages": [{ "type": "canned", "id": cid }] })),
+        )
+        .await;
     assert_eq!(status, 201);
     let last = h.standin.requests().into_iter().last().unwrap();
     assert_eq!(last.body.unwrap()["messages"][0]["text"], "10時から19時です");
@@ -83,7 +98,8 @@ async fn every_route(entry: Entry, backend: Backend) {
     let (_, read) = h.call(Who::Operator, "POST", &format!("/api/conversations/{u1}/read"), None).await;
     assert_eq!(read["unread"], false);
     assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=unread", None).await.1), [u2.as_str()]);
-    let (_, flagged) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/status"), Some(json!({ "status": "needs_attention" }))).await;
+    let (_, flagged) =
+        h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/status"), Some(json!({ "status": "needs_attention" }))).await;
     assert_eq!(flagged["needs_attention"], true);
     assert_eq!(ids(&h.call(Who::Operator, "GET", "/api/conversations?status=needs_attention", None).await.1), [u1.as_str()]);
     h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/status"), Some(json!({ "status": "resolved" }))).await;
@@ -106,7 +122,11 @@ async fn every_route(entry: Entry, backend: Backend) {
     h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/tags/{tid}"), None).await;
     assert_eq!(h.call(Who::Operator, "GET", "/api/tags", None).await.1["items"].as_array().unwrap().len(), 1);
     assert_eq!(h.call(Who::Operator, "DELETE", &format!("/api/tags/{tid}"), None).await.0, 204);
-    assert_eq!(h.call(Who::Operator, "GET", &format!("/api/conversations/{u1}"), None).await.1["tags"], json!([]), "a deleted tag leaves every user");
+    assert_eq!(
+        h.call(Who::Operator, "GET", &format!("/api/conversations/{u1}"), None).await.1["tags"],
+        json!([]),
+        "a deleted tag leaves every user"
+    );
 
     // Export jobs: a tag's users and one conversation, as CSV; the file downloads.
     let (_, vip) = h.call(Who::Operator, "POST", "/api/tags", Some(json!({ "name": "export me" }))).await;
@@ -138,7 +158,8 @@ async fn every_route(entry: Entry, backend: Backend) {
     h.call(Who::Operator, "DELETE", &format!("/api/tags/{vip}"), None).await;
 
     // Notes.
-    let (status, note) = h.call(Who::Operator, "POST", &format!("/api/conversations/{u1}/notes"), Some(json!({ "text": "金属アレルギーあり" }))).await;
+    let (status, note) =
+        h.call(Who::Operator, "POST", &format!("/api/conversations/{u1}/notes"), Some(json!({ "text": "金属アレルギーあり" }))).await;
     assert_eq!((status, note["by"].as_str()), (201, Some("bob")));
     let (_, notes) = h.call(Who::Operator, "GET", &format!("/api/conversations/{u1}/notes"), None).await;
     assert_eq!(notes["items"][0]["text"], "金属アレルギーあり");
@@ -164,7 +185,14 @@ async fn every_route(entry: Entry, backend: Backend) {
     assert_eq!(outbound["hits"][0]["direction"], "out", "our own messages are searched too");
     let (_, none) = h.call(Who::Operator, "GET", &format!("/api/search?q={}&conversation={u2}", urlencode("キャンセル")), None).await;
     assert_eq!(none["hits"], json!([]));
-    let (_, later) = h.call(Who::Operator, "GET", &format!("/api/search?q={}&from=2099-01-01T00:00:00Z&to=2099-01-02T00:00:00Z", urlencode("キャンセル")), None).await;
+    let (_, later) = h
+        .call(
+            Who::Operator,
+            "GET",
+            &format!("/api/search?q={}&from=2099-01-01T00:00:00Z&to=2099-01-02T00:00:00Z", urlencode("キャンセル")),
+            None,
+        )
+        .await;
     assert_eq!(later["hits"], json!([]));
 
     assert_eq!(h.call(Who::Operator, "DELETE", &format!("/api/conversations/{u1}/pin"), None).await.1["pin"], Value::Null);
@@ -174,7 +202,11 @@ async fn every_route(entry: Entry, backend: Backend) {
     assert_eq!((status, held["change"].as_str()), (200, Some("held")), "{held}");
     assert!(held["items"].as_u64().unwrap() >= 6, "{held}");
     assert_eq!(h.call(Who::Admin, "GET", "/api/holds", None).await.1["items"][0]["conversation"], u1.as_str());
-    let page = h.store.log(&line_oa::domain::ids::ConversationId::parse(&u1).unwrap(), &line_oa::store::PageRequest { limit: 1000, after: None }).await.unwrap();
+    let page = h
+        .store
+        .log(&line_oa::domain::ids::ConversationId::parse(&u1).unwrap(), &line_oa::store::PageRequest { limit: 1000, after: None })
+        .await
+        .unwrap();
     assert!(page.items.len() >= 6);
     assert!(page.items.iter().all(|i| line_oa::domain::hold::ttl_of(i) == line_oa::domain::log::NO_TTL), "no TTL while held");
     let (_, released) = h.call(Who::Admin, "DELETE", &format!("/api/conversations/{u1}/hold"), None).await;

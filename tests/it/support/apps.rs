@@ -90,12 +90,7 @@ pub async fn wait_for_requests(standin: &LineStandin, n: usize, within: Duration
     }
 }
 
-pub async fn post_webhook(
-    client: &reqwest::Client,
-    url: &str,
-    body: &[u8],
-    signature: Option<&str>,
-) -> (u16, serde_json::Value) {
+pub async fn post_webhook(client: &reqwest::Client, url: &str, body: &[u8], signature: Option<&str>) -> (u16, serde_json::Value) {
     let mut request = client.post(format!("{url}/webhook")).header("content-type", "application/json").body(body.to_vec());
     if let Some(sig) = signature {
         request = request.header("X-Line-Signature", sig);

@@ -30,8 +30,7 @@ const MAX_TEXT_UTF16: usize = 5000;
 const MAX_VIOLATION_CHARS: usize = 300;
 const INVALID_REPLY_TOKEN: &str = "Invalid reply token";
 const RETRY_KEY_ACCEPTED: &str = "The retry key is already accepted";
-const AUTH_FAILED: &str =
-    "Authentication failed. Confirm that the access token in the authorization header is valid.";
+const AUTH_FAILED: &str = "Authentication failed. Confirm that the access token in the authorization header is valid.";
 const METHODS: [&str; 7] = ["get", "post", "put", "delete", "patch", "head", "options"];
 
 #[derive(Clone, Debug)]
@@ -103,18 +102,14 @@ impl LineStandin {
     pub async fn start(opts: StandinOptions) -> LineStandin {
         let (spec, state) = (Spec::cached(&opts.spec_path), Mutex::default());
         let inner = Arc::new(Inner { spec, state });
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .expect("LINE stand-in: cannot bind 127.0.0.1:0");
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("LINE stand-in: cannot bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("LINE stand-in: no address");
         let stop = Arc::new(Notify::new());
         let stopped = stop.clone();
         let app = Router::new().fallback(handle).with_state(inner.clone());
         tokio::spawn(async move {
             let server = axum::serve(listener, app);
-            let _ = server
-                .with_graceful_shutdown(async move { stopped.notified().await })
-                .await;
+            let _ = server.with_graceful_shutdown(async move { stopped.notified().await }).await;
         });
         let standin = LineStandin { addr, inner, stop };
         standin.set_delay(opts.delay);
@@ -252,7 +247,12 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
             ("getMessageContent", _) => {
                 let id = path.split('/').nth(4).unwrap_or_default().to_owned();
                 // Each injected answer is used up once.
-                let take = |left: &mut usize| *left > 0 && { *left -= 1; true };
+                let take = |left: &mut usize| {
+                    *left > 0 && {
+                        *left -= 1;
+                        true
+                    }
+                };
                 let failure = st.content_failures.get_mut(&id).and_then(|(status, left)| take(left).then_some(*status));
                 let preparing = failure.is_none() && st.preparing.get_mut(&id).is_some_and(take);
                 match (failure, preparing, st.contents.get(&id).cloned()) {
@@ -290,14 +290,7 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
         (n.to_string(), value)
     });
     let headers = headers.collect();
-    let record = RecordedRequest {
-        method,
-        path,
-        headers,
-        body,
-        violations,
-        status,
-    };
+    let record = RecordedRequest { method, path, headers, body, violations, status };
     st.requests.push(record);
     drop(st);
 
@@ -344,9 +337,7 @@ fn text_length_violations(body: &Value) -> Vec<String> {
         let units = m["text"].as_str().map_or(0, |t| t.encode_utf16().count());
         if has_type(m, &["text", "textV2"]) && units > MAX_TEXT_UTF16 {
             let limit = MAX_TEXT_UTF16;
-            out.push(format!(
-                "/messages/{i}/text: {units} UTF-16 units, over {limit}"
-            ));
+            out.push(format!("/messages/{i}/text: {units} UTF-16 units, over {limit}"));
         }
     }
     out
@@ -461,9 +452,7 @@ impl Spec {
                 let body = op.get("requestBody");
                 let json = op.pointer("/requestBody/content/application~1json/schema");
                 let is_param = |s: &str| s.starts_with('{') && s.ends_with('}');
-                let segments = template
-                    .split('/')
-                    .map(|s| (!is_param(s)).then(|| s.into()));
+                let segments = template.split('/').map(|s| (!is_param(s)).then(|| s.into()));
                 ops.push(Op {
                     method: method.to_uppercase(),
                     operation_id: op["operationId"].as_str().unwrap_or_default().to_owned(),
@@ -503,9 +492,7 @@ impl Op {
             let here = format!("header {}", p.name);
             match (header(&parts.headers, &p.name), &p.schema) {
                 (None, _) if p.required => out.push(format!("{here}: required but missing")),
-                (Some(v), Some(schema)) => {
-                    out.extend(schema.violations(components, &json!(v), &here))
-                }
+                (Some(v), Some(schema)) => out.extend(schema.violations(components, &json!(v), &here)),
                 _ => {}
             }
         }
@@ -526,9 +513,7 @@ impl Op {
         };
         let content_type = header(&parts.headers, "content-type").unwrap_or_default();
         if !content_type.starts_with("application/json") {
-            out.push(format!(
-                "content-type is {content_type:?}, not application/json"
-            ));
+            out.push(format!("content-type is {content_type:?}, not application/json"));
         }
         match &parsed {
             None => out.push("request body is not valid JSON".into()),
@@ -547,9 +532,7 @@ fn openapi_to_json_schema(schemas: &mut Map<String, Value>) {
     let mut discriminated = vec![];
     for (name, schema) in schemas.iter() {
         let d = &schema["discriminator"];
-        if let (Some(property), Some(mapping)) =
-            (d["propertyName"].as_str(), d["mapping"].as_object())
-        {
+        if let (Some(property), Some(mapping)) = (d["propertyName"].as_str(), d["mapping"].as_object()) {
             discriminated.push((name.clone(), property.to_owned(), mapping.clone()));
         }
     }
@@ -558,15 +541,9 @@ fn openapi_to_json_schema(schemas: &mut Map<String, Value>) {
     for (base, _, mapping) in &discriminated {
         let (base_ref, plain_ref) = (json!(format!("{SCHEMA_REF}{base}")), plain_ref(base));
         for target in mapping.values().filter_map(Value::as_str) {
-            let subtype = target
-                .strip_prefix(SCHEMA_REF)
-                .and_then(|t| schemas.get_mut(t));
+            let subtype = target.strip_prefix(SCHEMA_REF).and_then(|t| schemas.get_mut(t));
             let all_of = subtype.and_then(|t| t.get_mut("allOf")?.as_array_mut());
-            for part in all_of
-                .into_iter()
-                .flatten()
-                .filter(|p| p["$ref"] == base_ref)
-            {
+            for part in all_of.into_iter().flatten().filter(|p| p["$ref"] == base_ref) {
                 part["$ref"] = plain_ref.clone();
             }
         }
@@ -580,10 +557,7 @@ fn openapi_to_json_schema(schemas: &mut Map<String, Value>) {
         }
         schemas.insert(format!("{base}{BASE_SUFFIX}"), plain);
         let known: Vec<&String> = mapping.keys().collect();
-        let mut all_of = vec![
-            json!({ "$ref": plain_ref(&base) }),
-            json!({ "properties": { property.as_str(): { "enum": known } } }),
-        ];
+        let mut all_of = vec![json!({ "$ref": plain_ref(&base) }), json!({ "properties": { property.as_str(): { "enum": known } } })];
         for (value, target) in &mapping {
             let when = json!({ "properties": { property.as_str(): { "const": value } } });
             let when = json!({ "allOf": [when, { "required": [property] }] });

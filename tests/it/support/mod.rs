@@ -8,8 +8,8 @@ pub mod line_standin;
 use std::path::PathBuf;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use line_oa::domain::signature::ChannelSecret;
 
@@ -30,8 +30,8 @@ pub fn sign(body: &[u8]) -> String {
 /// The DynamoDB/S3-protocol server the test command started (moto in server mode).
 /// A missing server is a failure, never a skip.
 pub fn moto_endpoint() -> String {
-    let url = std::env::var("MOTO_ENDPOINT")
-        .expect("MOTO_ENDPOINT is not set: run the tests with infra/test.sh, which starts moto on 127.0.0.1");
+    let url =
+        std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run the tests with infra/test.sh, which starts moto on 127.0.0.1");
     assert!(url.starts_with("http://127.0.0.1:"), "tests only talk to 127.0.0.1, got {url}");
     url
 }
@@ -52,9 +52,7 @@ pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
 pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     let name = format!("line-oa-{}", uuid::Uuid::new_v4().simple());
     let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().unwrap();
-    let attr = |n: &str| {
-        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap()
-    };
+    let attr = |n: &str| AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().unwrap();
     client
         .create_table()
         .table_name(&name)
@@ -92,9 +90,7 @@ pub async fn create_table(client: &aws_sdk_dynamodb::Client) -> String {
     client
         .update_time_to_live()
         .table_name(&name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder().enabled(true).attribute_name("expires_at").build().unwrap(),
-        )
+        .time_to_live_specification(TimeToLiveSpecification::builder().enabled(true).attribute_name("expires_at").build().unwrap())
         .send()
         .await
         .expect("enable TTL");
