@@ -62,6 +62,21 @@ pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> Dynam
 /// The archiver function: every new or changed log item of the batch into the archive, and
 /// every item the table's TTL removed checked against it. The archiver is idempotent, so on any
 /// failure the whole batch is reported and retried.
+/// What the schedule in template.yaml sends the archiver (`Input: {"task": "retry-media"}`).
+pub const RETRY_MEDIA_TASK: &str = "retry-media";
+
+/// The archiver's two inputs: a stream batch, or the schedule's task of trying failed media
+/// downloads again.
+pub async fn handle_archiver_event(archiver: &Archiver, payload: serde_json::Value) -> Result<serde_json::Value, String> {
+    if payload.get("task").and_then(|t| t.as_str()) == Some(RETRY_MEDIA_TASK) {
+        let report = archiver.retry_media(jiff::Timestamp::now().as_millisecond()).await.map_err(|e| format!("media retry failed: {e}"))?;
+        tracing::info!(stored = report.stored, still_failing = report.still_failing, given_up = report.given_up, "media retry done");
+        return serde_json::to_value(report).map_err(|e| e.to_string());
+    }
+    let batch: StreamEvent = serde_json::from_value(payload).map_err(|e| format!("not a DynamoDB Stream batch nor a known task: {e}"))?;
+    serde_json::to_value(archive_stream_batch(archiver, batch).await).map_err(|e| e.to_string())
+}
+
 pub async fn archive_stream_batch(archiver: &Archiver, batch: StreamEvent) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
     let first_sequence = batch.records.first().and_then(|r| r.change.sequence_number.clone());

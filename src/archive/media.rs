@@ -2,16 +2,30 @@
 //! fetched from LINE (which drops it after a week or two) and stored once, under a key derived
 //! from the conversation and message id. A fetch that fails after the API client's retries is
 //! recorded on the transcript line and reported (`MediaFetchFailures`); it never holds up
-//! archiving, and the reply was sent before any of this runs.
+//! archiving, and the reply was sent before any of this runs. With a retry store, the failed
+//! download is kept and `retry_media` tries it again (every 30 minutes on AWS, every 15
+//! locally) until it lands or two weeks have passed (LINE has dropped the content by then).
 
 use std::collections::BTreeMap;
 
 use super::{ArchiveError, ArchiveStore, Archiver};
 use crate::domain::archive::{sha256_hex, version_of, MediaOutcome};
 use crate::domain::log::LogItem;
-use crate::domain::media::{media_key, media_message, media_meta_key, MediaMessage, MediaRef};
-use crate::domain::metrics::MEDIA_FETCH_FAILURES;
+use crate::domain::media::{media_key, media_message, media_meta_key, MediaMessage, MediaRef, MediaRetry};
+use crate::domain::metrics::{MEDIA_FETCH_FAILURES, MEDIA_GIVEN_UP};
 use crate::line_api::LineApi;
+use crate::store::{collections, Doc, PageRequest, StoreError};
+
+/// What one `retry_media` pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct MediaRetryReport {
+    /// Downloaded and stored now.
+    pub stored: usize,
+    /// Failed again; kept for the next pass.
+    pub still_failing: usize,
+    /// Failed again after two weeks: dropped (ERROR log, `MediaGivenUp` metric).
+    pub given_up: usize,
+}
 
 impl Archiver {
     /// Outcomes by item version, for the media messages among `items`.
@@ -22,20 +36,96 @@ impl Archiver {
         for item in items {
             if let Some(message) = media_message(item) {
                 let (store, line, version) = (self.store.clone(), line.clone(), version_of(item));
-                fetches.spawn(async move { (version, fetch_once(store.as_ref(), line.as_ref(), &message).await) });
+                fetches.spawn(async move {
+                    let outcome = fetch_once(store.as_ref(), line.as_ref(), &message).await;
+                    (version, message, outcome)
+                });
             }
         }
         let mut failed = 0;
         while let Some(done) = fetches.join_next().await {
-            let (version, outcome) = done.map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+            let (version, message, outcome) = done.map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
             let outcome = outcome?;
-            if let MediaOutcome::Failed(_) = outcome {
+            if let MediaOutcome::Failed(error) = &outcome {
                 failed += 1;
+                // Before the transcript is written: if this cannot be kept, the batch fails
+                // and its retry fetches again, so no failure goes untried.
+                self.keep_for_retry(&message, error).await?;
             }
             outcomes.insert(version, outcome);
         }
         self.metrics.count(MEDIA_FETCH_FAILURES, failed);
         Ok(outcomes)
+    }
+
+    async fn keep_for_retry(&self, message: &MediaMessage, error: &str) -> Result<(), ArchiveError> {
+        let Some(retries) = &self.retries else { return Ok(()) };
+        let retry = MediaRetry::new(message, error, jiff::Timestamp::now().as_millisecond());
+        let doc = Doc { id: retry.id(), body: serde_json::to_string(&retry).expect("retries serialise"), version: 0 };
+        match retries.put_doc(collections::MEDIA_RETRY, &doc).await {
+            // Kept already (a retried batch): the first failure's time stands.
+            Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tries every kept failed download again: stored ones leave the list, ones still failing
+    /// stay until two weeks after their first failure, then are given up (ERROR log and the
+    /// `MediaGivenUp` metric). Without a LINE client or a retry store there is nothing to do.
+    pub async fn retry_media(&self, now_ms: i64) -> Result<MediaRetryReport, ArchiveError> {
+        let mut report = MediaRetryReport::default();
+        let (Some(line), Some(retries)) = (&self.line, &self.retries) else { return Ok(report) };
+        let mut after = None;
+        loop {
+            let page = retries.docs(collections::MEDIA_RETRY, &PageRequest { limit: 100, after: after.take() }).await?;
+            for doc in page.items {
+                let mut retry: MediaRetry = serde_json::from_str(&doc.body).map_err(|e| ArchiveError::Corrupt {
+                    key: format!("{}/{}", collections::MEDIA_RETRY, doc.id),
+                    problem: e.to_string(),
+                })?;
+                let outcome = fetch_once(self.store.as_ref(), line.as_ref(), &retry.message()).await?;
+                let keep = match outcome {
+                    MediaOutcome::Stored(_) => {
+                        tracing::info!(conversation = %retry.conversation, message_id = %retry.message_id, attempts = retry.attempts + 1, "media stored on a later try");
+                        report.stored += 1;
+                        false
+                    }
+                    MediaOutcome::Failed(error) if retry.failed_again(&error, now_ms) => {
+                        report.still_failing += 1;
+                        true
+                    }
+                    MediaOutcome::Failed(_) => {
+                        tracing::error!(
+                            alarm = MEDIA_GIVEN_UP,
+                            conversation = %retry.conversation,
+                            message_id = %retry.message_id,
+                            attempts = retry.attempts,
+                            error = %retry.last_error,
+                            "media content given up: LINE no longer has it"
+                        );
+                        report.given_up += 1;
+                        false
+                    }
+                };
+                let result = if keep {
+                    let body = serde_json::to_string(&retry).expect("retries serialise");
+                    retries.put_doc(collections::MEDIA_RETRY, &Doc { body, ..doc }).await
+                } else {
+                    retries.delete_doc(collections::MEDIA_RETRY, &doc.id, doc.version).await
+                };
+                match result {
+                    // Another pass got there first: its outcome stands.
+                    Ok(()) | Err(StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        self.metrics.count(MEDIA_GIVEN_UP, report.given_up as u64);
+        Ok(report)
     }
 }
 

@@ -14,6 +14,7 @@ use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
 use crate::line_api::LineApi;
 use crate::metrics::Metrics;
+use crate::store::{Store, StoreError};
 
 pub mod dir;
 mod index;
@@ -21,12 +22,15 @@ mod media;
 mod reconcile;
 pub mod s3;
 
+pub use media::MediaRetryReport;
 pub use reconcile::Reconciliation;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("archive unavailable: {0}")]
     Unavailable(String),
+    #[error("media retries not recorded: {0}")]
+    Store(#[from] StoreError),
     #[error("corrupt archive object {key}: {problem}")]
     Corrupt { key: String, problem: String },
 }
@@ -49,17 +53,26 @@ pub struct Archiver {
     store: Arc<dyn ArchiveStore>,
     /// Where media content is fetched from; None archives transcripts only.
     line: Option<Arc<dyn LineApi>>,
+    /// Where failed downloads are kept to be tried again; None: flagged only.
+    retries: Option<Arc<dyn Store>>,
     metrics: Metrics,
 }
 
 impl Archiver {
     pub fn new(store: Arc<dyn ArchiveStore>) -> Self {
-        Self { store, line: None, metrics: Metrics::default() }
+        Self { store, line: None, retries: None, metrics: Metrics::default() }
     }
 
     /// Also fetches the content of media messages from LINE and stores it beside the transcript.
     pub fn with_media(mut self, line: Arc<dyn LineApi>) -> Self {
         self.line = Some(line);
+        self
+    }
+
+    /// Keeps each failed media download in `store` (`collections::MEDIA_RETRY`) for
+    /// `retry_media` to try again while LINE still has the content.
+    pub fn with_media_retries(mut self, store: Arc<dyn Store>) -> Self {
+        self.retries = Some(store);
         self
     }
 

@@ -1,6 +1,6 @@
 //! Lambda entrypoint for the table's DynamoDB Stream: every log item into the S3 archive,
 //! well before its TTL removes it from the table; media content fetched from LINE beside it;
-//! every TTL removal checked against the archive.
+//! every TTL removal checked against the archive; on a schedule, failed media downloads tried again.
 
 use std::sync::Arc;
 
@@ -10,7 +10,7 @@ use line_oa::archive::Archiver;
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
 use line_oa::metrics::{Metrics, DEFAULT_NAMESPACE};
-use line_oa::worker::archive_stream_batch;
+use line_oa::worker::handle_archiver_event;
 use line_oa::{config, lambda_env};
 
 #[tokio::main]
@@ -20,12 +20,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
     let config = config::from_env()?;
     let aws = aws_config::load_from_env().await;
+    let store = lambda_env::table(&aws).await?;
     let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)))
         .with_media(line_api(&config, RetryPolicy::default()))
+        .with_media_retries(Arc::new(store))
         .with_metrics(Metrics::new(namespace, "archiver"));
     let archiver = &archiver;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, lambda_runtime::Error>(archive_stream_batch(archiver, event.payload).await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        handle_archiver_event(archiver, event.payload).await.map_err(lambda_runtime::Error::from)
     }))
     .await
 }

@@ -64,6 +64,55 @@ pub fn media_meta_key(message: &MediaMessage) -> String {
     format!("{}.json", media_key(message))
 }
 
+/// How long a failed download is tried again: LINE keeps content for about one to two weeks,
+/// so after this long it is surely gone.
+pub const RETRY_FOR_MS: i64 = 14 * 24 * 60 * 60 * 1000;
+
+/// A media download that failed after the API client's retries, kept to be tried again later
+/// (the transcript line already says it failed; a later copy lands at the same key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaRetry {
+    pub conversation: ConversationId,
+    pub message_id: String,
+    pub message_type: String,
+    pub first_failed_ms: i64,
+    pub attempts: u32,
+    pub last_error: String,
+}
+
+impl MediaRetry {
+    pub fn new(message: &MediaMessage, error: &str, now_ms: i64) -> Self {
+        Self {
+            conversation: message.conversation.clone(),
+            message_id: message.message_id.clone(),
+            message_type: message.message_type.clone(),
+            first_failed_ms: now_ms,
+            attempts: 1,
+            last_error: error.to_owned(),
+        }
+    }
+
+    /// Its document id: one per message, so a failure recorded twice is one retry.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.conversation, self.message_id)
+    }
+
+    pub fn message(&self) -> MediaMessage {
+        MediaMessage {
+            conversation: self.conversation.clone(),
+            message_id: self.message_id.clone(),
+            message_type: self.message_type.clone(),
+        }
+    }
+
+    /// Another failed attempt at `now_ms`: `false` once LINE has surely dropped the content.
+    pub fn failed_again(&mut self, error: &str, now_ms: i64) -> bool {
+        self.attempts += 1;
+        self.last_error = error.to_owned();
+        now_ms - self.first_failed_ms < RETRY_FOR_MS
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +133,19 @@ mod tests {
             raw: serde_json::json!({ "type": "message", "message": message }).to_string(),
             expires_at: 1,
         })
+    }
+
+    #[test]
+    fn a_failed_download_is_retried_for_two_weeks_then_given_up() {
+        let message = media_message(&item("image", serde_json::json!({ "type": "image", "id": "42" }))).unwrap();
+        let mut retry = MediaRetry::new(&message, "500", 1_000);
+        assert_eq!((retry.id(), retry.attempts), ("user:U1/42".to_owned(), 1));
+        assert_eq!(retry.message(), message);
+        assert!(retry.failed_again("503", 1_000 + RETRY_FOR_MS - 1));
+        assert_eq!((retry.attempts, retry.last_error.as_str()), (2, "503"));
+        assert!(!retry.failed_again("404", 1_000 + RETRY_FOR_MS), "LINE has dropped it by now");
+        let json = serde_json::to_string(&retry).unwrap();
+        assert_eq!(serde_json::from_str::<MediaRetry>(&json).unwrap(), retry);
     }
 
     #[test]

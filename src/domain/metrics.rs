@@ -7,6 +7,8 @@ use serde_json::json;
 pub const UNARCHIVED_TTL_REMOVALS: &str = "UnarchivedTtlRemovals";
 /// Media messages whose content could not be fetched from LINE after every retry.
 pub const MEDIA_FETCH_FAILURES: &str = "MediaFetchFailures";
+/// Media downloads given up after trying again for two weeks (LINE has dropped the content).
+pub const MEDIA_GIVEN_UP: &str = "MediaGivenUp";
 /// The dimension every metric carries: which process reported it (`archiver`, `local`).
 pub const SOURCE_DIMENSION: &str = "Source";
 

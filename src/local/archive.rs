@@ -1,6 +1,7 @@
 //! The local archiver: batches what the worker handled into the archive, one object per
 //! conversation per batch (as the Lambda archiver does per stream batch), instead of one per event.
-//! The same task runs the TTL expiry sweep, so archiving and expiry never overlap.
+//! The same task runs the TTL expiry sweep, so archiving and expiry never overlap, and tries
+//! failed media downloads again.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,10 +42,13 @@ const PAGE: usize = 1000;
 const POLL: Duration = Duration::from_secs(15);
 /// How often expired log items are archived-checked and removed (a full scan of the log).
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
+/// How often failed media downloads are tried again (LINE keeps content one to two weeks).
+const MEDIA_RETRY_INTERVAL: Duration = Duration::from_secs(900);
 
 pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<Notify>) {
     // The first expiry sweep waits one interval: what a restart left is archived first.
     let mut next_expiry = Instant::now() + EXPIRY_INTERVAL;
+    let mut next_media_retry = Instant::now() + MEDIA_RETRY_INTERVAL;
     loop {
         // First pass at start: whatever a crash left due.
         match archive_due(&store, &archiver).await {
@@ -53,11 +57,20 @@ pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<N
                     _ = handled.notified() => tokio::time::sleep(window_after(archived)).await,
                     _ = tokio::time::sleep(POLL) => {}
                     _ = tokio::time::sleep_until(next_expiry) => {}
+                    _ = tokio::time::sleep_until(next_media_retry) => {}
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "archiving failed; will retry");
                 tokio::time::sleep(RETRY).await;
+            }
+        }
+        if Instant::now() >= next_media_retry {
+            next_media_retry = Instant::now() + MEDIA_RETRY_INTERVAL;
+            match archiver.retry_media(jiff::Timestamp::now().as_millisecond()).await {
+                Ok(report) if report != Default::default() => tracing::info!(?report, "failed media downloads tried again"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "media retry failed; will retry"),
             }
         }
         if Instant::now() >= next_expiry {

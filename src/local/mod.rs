@@ -75,7 +75,7 @@ impl LocalApp {
         tokio::spawn(run_renotify(service.clone()));
         let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
         // Without an access token there is no content to fetch: transcripts only.
-        let archiver = if line.sends() { archiver.with_media(line) } else { archiver };
+        let archiver = if line.sends() { archiver.with_media(line).with_media_retries(Arc::new(store.clone())) } else { archiver };
         let handled = Arc::new(Notify::new());
         tokio::spawn(archive::run(store.clone(), archiver, handled.clone()));
         // Bounded: under overload the webhook keeps answering (events are durable in the pending

@@ -70,6 +70,8 @@ pub struct Doc {
 pub mod collections {
     pub const META: &str = "meta";
     pub const CANNED: &str = "canned";
+    /// Media downloads that failed, to be tried again (`domain::media::MediaRetry`).
+    pub const MEDIA_RETRY: &str = "media-retry";
     /// Notes of one conversation: `notes:<conversation>`.
     pub fn notes(conversation: &crate::domain::ids::ConversationId) -> String {
         format!("notes:{conversation}")

@@ -14,7 +14,7 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{InboundRecord, Store};
-use line_oa::worker::archive_stream_records;
+use line_oa::worker::{archive_stream_records, handle_archiver_event};
 use secrecy::SecretString;
 
 use crate::support::apps::{image_body, test_retry, LocalTestApp, SETTINGS};
@@ -148,4 +148,77 @@ async fn a_failing_content_fetch_is_retried_then_flagged_and_the_reply_still_goe
     let flagged = lines.iter().find_map(|l| l.media_error.clone()).expect("the transcript line flags the failure");
     assert!(flagged.contains("500"), "{flagged}");
     assert!(!app.data_dir().join("archive/transcripts/user:Ufail/media/700002").exists());
+}
+
+async fn kept_retries(store: &dyn Store) -> Vec<line_oa::domain::media::MediaRetry> {
+    let page =
+        store.docs(line_oa::store::collections::MEDIA_RETRY, &line_oa::store::PageRequest { limit: 100, after: None }).await.unwrap();
+    page.items.iter().map(|d| serde_json::from_str(&d.body).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_failed_download_is_kept_and_stored_by_the_scheduled_retry_on_s3_and_dynamodb() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    standin.set_content("600009", "image/png", JPEG);
+    standin.fail_content("600009", 500, 3);
+    let line = HttpLineApi::new(&standin.base_url(), SecretString::from("t"), test_retry()).with_data_base_url(&standin.base_url());
+    let s3 = crate::support::s3_client().await;
+    let bucket = crate::support::create_bucket(&s3).await;
+    let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3.clone(), bucket.clone()));
+    let client = crate::support::dynamo_client().await;
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client.clone(), crate::support::create_table(&client).await));
+    let archiver = Archiver::new(archive.clone()).with_media(Arc::new(line)).with_media_retries(store.clone());
+
+    // Every attempt the API client allows fails: flagged on the transcript, and kept.
+    let record = image_record("Uretry", "img-9", "600009");
+    archiver.archive(vec![line_oa::store::LogItem::In(record.clone())]).await.unwrap();
+    assert_eq!(content_requests(&standin).len(), 3);
+    let lines = transcript_lines(archive.as_ref(), "user:Uretry").await;
+    assert!(lines[0].media_error.as_deref().is_some_and(|e| e.contains("500")), "{:?}", lines[0].media_error);
+    let kept = kept_retries(store.as_ref()).await;
+    assert_eq!((kept.len(), kept[0].message_id.as_str(), kept[0].attempts), (1, "600009", 1));
+    // A retried stream batch does not keep it twice (nor fetch again: it is archived already).
+    archiver.archive(vec![line_oa::store::LogItem::In(record)]).await.unwrap();
+    assert_eq!(kept_retries(store.as_ref()).await.len(), 1);
+
+    // The archiver's schedule input: LINE answers now, the copy lands where it would have.
+    let report = handle_archiver_event(&archiver, serde_json::json!({ "task": "retry-media" })).await.unwrap();
+    assert_eq!(report, serde_json::json!({ "stored": 1, "still_failing": 0, "given_up": 0 }));
+    let key = "transcripts/user:Uretry/media/600009";
+    let object = s3.get_object().bucket(&bucket).key(key).send().await.expect("stored on the later try");
+    assert_eq!(object.content_type(), Some("image/png"));
+    assert_eq!(object.body.collect().await.unwrap().into_bytes().as_ref(), JPEG);
+    assert!(archive.get(&format!("{key}.json")).await.unwrap().is_some(), "with its reference beside it");
+    assert!(kept_retries(store.as_ref()).await.is_empty(), "done with");
+    assert!(archiver.verify(&ConversationId::user("Uretry")).await.unwrap().is_ok(), "the chain is untouched");
+
+    let again = handle_archiver_event(&archiver, serde_json::json!({ "task": "retry-media" })).await.unwrap();
+    assert_eq!(again, serde_json::json!({ "stored": 0, "still_failing": 0, "given_up": 0 }));
+    assert_eq!(content_requests(&standin).len(), 4, "nothing fetched again");
+    standin.assert_all_valid();
+}
+
+#[tokio::test]
+async fn a_download_still_failing_after_two_weeks_is_given_up_on_the_embedded_store() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    standin.fail_content("600010", 500, 1_000);
+    let line = HttpLineApi::new(&standin.base_url(), SecretString::from("t"), test_retry()).with_data_base_url(&standin.base_url());
+    let archive = crate::archive_contract::dir_archive().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(line_oa::store::embedded::EmbeddedStore::open(dir.path()).unwrap());
+    let archiver = Archiver::new(archive.clone()).with_media(Arc::new(line)).with_media_retries(store.clone());
+    archiver.archive(vec![line_oa::store::LogItem::In(image_record("Ugone", "img-10", "600010"))]).await.unwrap();
+    let first = kept_retries(store.as_ref()).await.remove(0);
+
+    let now = first.first_failed_ms + 60_000;
+    let report = archiver.retry_media(now).await.unwrap();
+    assert_eq!((report.stored, report.still_failing, report.given_up), (0, 1, 0));
+    let kept = kept_retries(store.as_ref()).await;
+    assert_eq!((kept[0].attempts, kept[0].first_failed_ms), (2, first.first_failed_ms), "kept, counting attempts");
+
+    let report = archiver.retry_media(first.first_failed_ms + line_oa::domain::media::RETRY_FOR_MS).await.unwrap();
+    assert_eq!((report.stored, report.still_failing, report.given_up), (0, 0, 1));
+    assert!(kept_retries(store.as_ref()).await.is_empty(), "given up, not tried forever");
+    assert_eq!(archive.get("transcripts/user:Ugone/media/600010").await.unwrap(), None);
+    assert_eq!(content_requests(&standin).len(), 9, "three attempts per try");
 }
