@@ -319,11 +319,21 @@ async fn the_local_server_runs_again_the_jobs_a_stopped_server_left_queued_or_ru
         );
         (queued.id, running.id)
     };
-    drop(reopen(dir.path()).await);
 
     let standin = crate::support::line_standin::LineStandin::start(Default::default()).await;
     let config = crate::support::apps::test_config(&standin, crate::support::apps::SETTINGS);
-    let app = line_oa::local::LocalApp::start(&config, dir.path(), crate::support::apps::test_retry()).unwrap();
+    // The stopped server's writer thread lets go of the file shortly after its last handle.
+    let mut app = None;
+    for _ in 0..100 {
+        match line_oa::local::LocalApp::start(&config, dir.path(), crate::support::apps::test_retry()) {
+            Ok(started) => {
+                app = Some(started);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    let app = app.expect("the local server starts over the stopped one's store");
     for (id, format) in [(&queued, Format::Csv), (&running, Format::Xlsx)] {
         let view = wait_done(&app.exports, id).await;
         assert_eq!((view.job.status.clone(), view.job.rows), (JobStatus::Done, 8), "{id} runs to the end");
