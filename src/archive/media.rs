@@ -16,6 +16,10 @@ use crate::domain::metrics::{MEDIA_FETCH_FAILURES, MEDIA_GIVEN_UP};
 use crate::line_api::LineApi;
 use crate::store::{collections, Doc, PageRequest, StoreError};
 
+/// How long one `retry_media` pass may keep trying (the archiver Lambda's timeout is 5 min);
+/// what is left waits for the next pass.
+const RETRY_PASS_BUDGET: std::time::Duration = std::time::Duration::from_secs(240);
+
 /// What one `retry_media` pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct MediaRetryReport {
@@ -75,10 +79,14 @@ impl Archiver {
     pub async fn retry_media(&self, now_ms: i64) -> Result<MediaRetryReport, ArchiveError> {
         let mut report = MediaRetryReport::default();
         let (Some(line), Some(retries)) = (&self.line, &self.retries) else { return Ok(report) };
+        let started = std::time::Instant::now();
         let mut after = None;
-        loop {
+        'pages: loop {
             let page = retries.docs(collections::MEDIA_RETRY, &PageRequest { limit: 100, after: after.take() }).await?;
             for doc in page.items {
+                if started.elapsed() > RETRY_PASS_BUDGET {
+                    break 'pages;
+                }
                 let mut retry: MediaRetry = serde_json::from_str(&doc.body).map_err(|e| ArchiveError::Corrupt {
                     key: format!("{}/{}", collections::MEDIA_RETRY, doc.id),
                     problem: e.to_string(),
