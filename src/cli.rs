@@ -115,7 +115,13 @@ pub async fn archive(args: &[String]) -> CliResult {
     let mut broken = 0;
     for c in &conversations {
         match archiver.verify(c).await? {
-            Ok(report) => println!("ok      {c}: {} objects, {} items", report.objects, report.items),
+            Ok(report) => {
+                let m = report.media;
+                println!(
+                    "ok      {c}: {} objects, {} items, media {} stored, {} recovered later, {} missing",
+                    report.objects, report.items, m.stored, m.recovered, m.missing
+                );
+            }
             Err(b) => {
                 broken += 1;
                 println!("BROKEN  {c}: {b}");

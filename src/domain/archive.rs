@@ -164,6 +164,20 @@ pub struct ChainReport {
     pub objects: usize,
     pub items: usize,
     pub last_sha256: Option<String>,
+    /// Media checked against the hash its transcript line holds (filled by the archiver,
+    /// which reads the content; `verify_chain` itself does no I/O).
+    pub media: MediaCheck,
+}
+
+/// The media a chain references, as found in the archive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MediaCheck {
+    /// Stored at first download, content matching the line's hash.
+    pub stored: usize,
+    /// Flagged failed on its line, stored since by a later try.
+    pub recovered: usize,
+    /// Flagged failed on its line, still not stored.
+    pub missing: usize,
 }
 
 pub fn parse_object(key: &str, bytes: &[u8]) -> Result<(Header, Vec<Line>), ChainBreak> {
@@ -187,7 +201,7 @@ pub fn verify_chain<'a>(
     head: Option<&ChainHead>,
 ) -> Result<ChainReport, ChainBreak> {
     let mut prev: Option<String> = None;
-    let mut report = ChainReport { objects: 0, items: 0, last_sha256: None };
+    let mut report = ChainReport { objects: 0, items: 0, last_sha256: None, media: MediaCheck::default() };
     for (key, bytes) in objects {
         let broken = |problem: String| ChainBreak { key: key.to_owned(), problem };
         let (header, lines) = parse_object(key, bytes)?;

@@ -104,6 +104,15 @@ async fn a_video_still_being_prepared_is_fetched_when_ready() {
     let statuses: Vec<u16> = content_requests(&standin).iter().map(|r| r.status).collect();
     assert_eq!(statuses, vec![202, 202, 200]);
     assert_eq!(archive.get("transcripts/user:Uvid/media/600002").await.unwrap().as_deref(), Some(&b"mp4 bytes"[..]));
+
+    // The media is covered by the chain: verify checks it against the transcript's hash.
+    let conversation = ConversationId::user("Uvid");
+    let report = archiver.verify(&conversation).await.unwrap().expect("intact");
+    assert_eq!((report.media.stored, report.media.recovered, report.media.missing), (1, 0, 0));
+    archive.put("transcripts/user:Uvid/media/600002", b"other bytes".to_vec()).await.unwrap();
+    let broken = archiver.verify(&conversation).await.unwrap().expect_err("replaced media is found");
+    assert_eq!(broken.key, "transcripts/user:Uvid/media/600002");
+    assert!(broken.problem.contains("does not match"), "{}", broken.problem);
 }
 
 async fn wait_for_lines(app: &LocalTestApp, conversation: &str) -> Vec<Line> {
@@ -180,6 +189,8 @@ async fn a_failed_download_is_kept_and_stored_by_the_scheduled_retry_on_s3_and_d
     // A retried stream batch does not keep it twice (nor fetch again: it is archived already).
     archiver.archive(vec![line_oa::store::LogItem::In(record)]).await.unwrap();
     assert_eq!(kept_retries(store.as_ref()).await.len(), 1);
+    let media = archiver.verify(&ConversationId::user("Uretry")).await.unwrap().unwrap().media;
+    assert_eq!((media.stored, media.recovered, media.missing), (0, 0, 1), "verify reports it missing");
 
     // The archiver's schedule input: LINE answers now, the copy lands where it would have.
     let report = handle_archiver_event(&archiver, serde_json::json!({ "task": "retry-media" })).await.unwrap();
@@ -190,7 +201,8 @@ async fn a_failed_download_is_kept_and_stored_by_the_scheduled_retry_on_s3_and_d
     assert_eq!(object.body.collect().await.unwrap().into_bytes().as_ref(), JPEG);
     assert!(archive.get(&format!("{key}.json")).await.unwrap().is_some(), "with its reference beside it");
     assert!(kept_retries(store.as_ref()).await.is_empty(), "done with");
-    assert!(archiver.verify(&ConversationId::user("Uretry")).await.unwrap().is_ok(), "the chain is untouched");
+    let media = archiver.verify(&ConversationId::user("Uretry")).await.unwrap().expect("the chain is untouched").media;
+    assert_eq!((media.stored, media.recovered, media.missing), (0, 1, 0), "verify reports it recovered");
 
     let again = handle_archiver_event(&archiver, serde_json::json!({ "task": "retry-media" })).await.unwrap();
     assert_eq!(again, serde_json::json!({ "stored": 0, "still_failing": 0, "given_up": 0 }));
