@@ -7,12 +7,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::archive::{
-    conversation_prefix, head_key, is_chain_object, next_object_with_media, not_yet_archived, parse_object, sha256_hex, verify_chain,
-    ChainBreak, ChainHead, ChainReport, Line,
+    conversation_prefix, head_key, is_chain_object, next_object_with_media, not_yet_archived, sha256_hex, verify_chain, ChainBreak,
+    ChainHead, ChainReport, MediaLine,
 };
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
-use crate::domain::media::{media_message, media_meta_key};
+use crate::domain::media::media_meta_key;
 use crate::line_api::LineApi;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -47,12 +47,6 @@ pub trait ArchiveStore: Send + Sync {
     async fn put_media(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), ArchiveError> {
         self.put(key, bytes).await
     }
-}
-
-enum MediaFound {
-    Stored,
-    Recovered,
-    Missing,
 }
 
 #[derive(Clone)]
@@ -147,43 +141,27 @@ impl Archiver {
             Ok(report) => report,
             Err(broken) => return Ok(Err(broken)),
         };
-        for (key, bytes) in &objects {
-            let (_, lines) = parse_object(key, bytes).expect("verify_chain parsed it");
-            for line in &lines {
-                match self.check_media(line).await? {
-                    Ok(Some(found)) => match found {
-                        MediaFound::Stored => report.media.stored += 1,
-                        MediaFound::Recovered => report.media.recovered += 1,
-                        MediaFound::Missing => report.media.missing += 1,
-                    },
-                    Ok(None) => {}
-                    Err(broken) => return Ok(Err(broken)),
+        // Media are covered by the chain: referenced content must be there with the line's
+        // hash; a flagged failure may have been stored since by a retry.
+        for line in &report.media_lines {
+            match line {
+                MediaLine::Stored(media) => {
+                    let broken = |problem: &str| ChainBreak { key: media.key.clone(), problem: problem.to_owned() };
+                    match self.store.get(&media.key).await? {
+                        None => return Ok(Err(broken("media referenced by the transcript is missing"))),
+                        Some(bytes) if sha256_hex(&bytes) != media.sha256 => {
+                            return Ok(Err(broken("media content does not match the hash in the transcript")))
+                        }
+                        Some(_) => report.media.stored += 1,
+                    }
                 }
+                MediaLine::Failed(message) => match self.store.get(&media_meta_key(message)).await? {
+                    Some(_) => report.media.recovered += 1,
+                    None => report.media.missing += 1,
+                },
             }
         }
         Ok(Ok(report))
-    }
-
-    /// A line's media as the archive holds it: referenced content must be there with the
-    /// line's hash (else the chain is broken: media are covered by it); a flagged failure may
-    /// have been stored since by a retry.
-    async fn check_media(&self, line: &Line) -> Result<Result<Option<MediaFound>, ChainBreak>, ArchiveError> {
-        if let Some(media) = &line.media {
-            let broken = |problem: &str| ChainBreak { key: media.key.clone(), problem: problem.to_owned() };
-            return Ok(match self.store.get(&media.key).await? {
-                None => Err(broken("media referenced by the transcript is missing")),
-                Some(bytes) if sha256_hex(&bytes) != media.sha256 => Err(broken("media content does not match the hash in the transcript")),
-                Some(_) => Ok(Some(MediaFound::Stored)),
-            });
-        }
-        if line.media_error.is_none() {
-            return Ok(Ok(None));
-        }
-        let Some(message) = media_message(&line.item) else { return Ok(Ok(None)) };
-        Ok(Ok(Some(match self.store.get(&media_meta_key(&message)).await? {
-            Some(_) => MediaFound::Recovered,
-            None => MediaFound::Missing,
-        })))
     }
 
     /// Every conversation with an archive chain.

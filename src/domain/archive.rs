@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::ids::ConversationId;
 use super::log::LogItem;
-use super::media::MediaRef;
+use super::media::{media_message, MediaMessage, MediaRef};
 
 pub mod index;
 
@@ -164,9 +164,20 @@ pub struct ChainReport {
     pub objects: usize,
     pub items: usize,
     pub last_sha256: Option<String>,
-    /// Media checked against the hash its transcript line holds (filled by the archiver,
-    /// which reads the content; `verify_chain` itself does no I/O).
+    /// The media the chain's lines reference, in chain order: what the archiver then checks
+    /// in the store (`verify_chain` itself does no I/O).
+    pub media_lines: Vec<MediaLine>,
+    /// Media as found in the store (filled by the archiver, which reads the content).
     pub media: MediaCheck,
+}
+
+/// A transcript line's media.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaLine {
+    /// Stored at first download: the content must match this reference's hash.
+    Stored(MediaRef),
+    /// Flagged failed on its line: a later try may have stored it since.
+    Failed(MediaMessage),
 }
 
 /// The media a chain references, as found in the archive.
@@ -201,7 +212,7 @@ pub fn verify_chain<'a>(
     head: Option<&ChainHead>,
 ) -> Result<ChainReport, ChainBreak> {
     let mut prev: Option<String> = None;
-    let mut report = ChainReport { objects: 0, items: 0, last_sha256: None, media: MediaCheck::default() };
+    let mut report = ChainReport { objects: 0, items: 0, last_sha256: None, media_lines: Vec::new(), media: MediaCheck::default() };
     for (key, bytes) in objects {
         let broken = |problem: String| ChainBreak { key: key.to_owned(), problem };
         let (header, lines) = parse_object(key, bytes)?;
@@ -220,6 +231,11 @@ pub fn verify_chain<'a>(
         if let Some(bad) = lines.iter().find(|l| version_of(&l.item) != l.version) {
             return Err(broken(format!("item {} was altered", bad.version)));
         }
+        report.media_lines.extend(lines.iter().filter_map(|line| match (&line.media, &line.media_error) {
+            (Some(media), _) => Some(MediaLine::Stored(media.clone())),
+            (None, Some(_)) => media_message(&line.item).map(MediaLine::Failed),
+            (None, None) => None,
+        }));
         let sha = sha256_hex(bytes);
         report.objects += 1;
         report.items += lines.len();
