@@ -126,11 +126,12 @@ impl ExportJobs {
     pub async fn resume(&self, unfinished: Vec<ExportJob>) -> Result<usize, ExportError> {
         let mut resumed = 0;
         for mut job in unfinished {
-            let was = job.status.clone();
+            // Only an interrupted job changes (back to queued): a queued one is launched as it is.
+            let interrupted = job.status == JobStatus::Running;
             if !job.resume_after_restart(self.now_ms()) {
                 continue;
             }
-            if job.status != was {
+            if interrupted {
                 self.store.save_export_job(&job).await?;
             }
             self.launcher.launch(&job.id).await?;
