@@ -29,7 +29,6 @@ pub async fn handle_worker_event(service: &Service, payload: serde_json::Value) 
 }
 
 pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
     for record in batch.records {
         if record.event_name != "INSERT" {
             continue;
@@ -50,13 +49,10 @@ pub async fn handle_stream_batch(service: &Service, batch: StreamEvent) -> Dynam
             // Lambda retries from the lowest failed sequence number, so later records in this
             // batch are redone anyway: stop here and keep per-conversation order.
             tracing::error!(%error, sequence = ?sequence, "stream record failed; will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = sequence;
-            response.batch_item_failures.push(failure);
-            break;
+            return retry_from(sequence);
         }
     }
-    response
+    DynamoDbEventResponse::default()
 }
 
 /// The archiver function: every new or changed log item of the batch into the archive, and
@@ -78,18 +74,17 @@ pub async fn handle_archiver_event(archiver: &Archiver, payload: serde_json::Val
 }
 
 pub async fn archive_stream_batch(archiver: &Archiver, batch: StreamEvent) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
     let first_sequence = batch.records.first().and_then(|r| r.change.sequence_number.clone());
     match archive_stream_records(archiver, batch).await {
-        Ok(done) => tracing::info!(objects = done.objects, ttl_removals = done.reconciliation.checked, "archived"),
+        Ok(done) => {
+            tracing::info!(objects = done.objects, ttl_removals = done.reconciliation.checked, "archived");
+            DynamoDbEventResponse::default()
+        }
         Err(e) => {
             tracing::error!(error = %e, "archiving failed; the batch will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = first_sequence;
-            response.batch_item_failures.push(failure);
+            retry_from(first_sequence)
         }
     }
-    response
 }
 
 #[derive(Debug, Default)]
@@ -131,4 +126,14 @@ pub async fn archive_stream_records(archiver: &Archiver, batch: StreamEvent) -> 
     let objects = archiver.archive(items).await?;
     let reconciliation = archiver.reconcile_expired(removed).await?;
     Ok(ArchivedBatch { objects, reconciliation })
+}
+
+/// The response that has Lambda retry the stream from `sequence` (the failed record; later
+/// ones in the batch are redone with it).
+pub(crate) fn retry_from(sequence: Option<String>) -> DynamoDbEventResponse {
+    let mut failure = DynamoDbBatchItemFailure::default();
+    failure.item_identifier = sequence;
+    let mut response = DynamoDbEventResponse::default();
+    response.batch_item_failures.push(failure);
+    response
 }

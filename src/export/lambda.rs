@@ -3,13 +3,12 @@
 //! reported as a batch failure, so Lambda retries it.
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 use super::jobs::ExportJobs;
 use crate::store::dynamodb::queued_export_job_from_stream_image;
 
 pub async fn run_export_batch(jobs: &ExportJobs, batch: StreamEvent) -> DynamoDbEventResponse {
-    let mut response = DynamoDbEventResponse::default();
     for record in batch.records {
         if record.event_name != "INSERT" {
             continue;
@@ -25,11 +24,8 @@ pub async fn run_export_batch(jobs: &ExportJobs, batch: StreamEvent) -> DynamoDb
         };
         if let Err(error) = result {
             tracing::error!(%error, sequence = ?sequence, "export job could not run; will be retried");
-            let mut failure = DynamoDbBatchItemFailure::default();
-            failure.item_identifier = sequence;
-            response.batch_item_failures.push(failure);
-            break;
+            return crate::worker::retry_from(sequence);
         }
     }
-    response
+    DynamoDbEventResponse::default()
 }
