@@ -21,6 +21,20 @@ if ! command -v soffice >/dev/null 2>&1; then
     || { apt-get update -qq && apt-get install -y -qq libreoffice-calc-nogui >/dev/null; }
 fi
 
+# The console's browser tests (tests/it/console) drive Debian's Chromium through its chromedriver;
+# the CJK fonts make Japanese render (and screenshot) as text, not boxes. Nothing downloads a
+# browser or a driver at run time.
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q 'ok installed' || need_apt+=(fonts-noto-cjk)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "+ apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null 2>&1 \
+    || { apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null; }
+fi
+
 mkdir -p target
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 infra/moto_server.py "$port" >target/moto.log 2>&1 &

@@ -47,6 +47,11 @@ pub trait ArchiveStore: Send + Sync {
     async fn put_media(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), ArchiveError> {
         self.put(key, bytes).await
     }
+    /// A short-lived link a browser can fetch `key` from by itself (S3: a presigned GET), or
+    /// None where there is no such thing (a folder: serve the bytes through the API instead).
+    async fn presigned_get(&self, _key: &str, _ttl: std::time::Duration) -> Result<Option<String>, ArchiveError> {
+        Ok(None)
+    }
 }
 
 #[derive(Clone)]

@@ -43,6 +43,12 @@ fn unavailable(e: impl std::fmt::Debug) -> ArchiveError {
 
 #[async_trait]
 impl ArchiveStore for S3Archive {
+    async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> Result<Option<String>, ArchiveError> {
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).map_err(unavailable)?;
+        let presigned = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(unavailable)?;
+        Ok(Some(presigned.uri().to_owned()))
+    }
+
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
         let content_type = if key.ends_with(".jsonl") { "application/x-ndjson" } else { "application/json" };
         self.put_typed(key, bytes, content_type).await

@@ -48,7 +48,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let notifier = line_oa::notify::from_config(&notices, None).await;
     let app = LocalApp::start_with_notices(&config, &data_dir, RetryPolicy::default(), notifier, &notices)?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    tracing::info!(address = %listener.local_addr()?, data_dir = %data_dir.display(), "listening; POST /webhook");
+    tracing::info!(address = %listener.local_addr()?, data_dir = %data_dir.display(), "listening; POST /webhook, the console at /console/");
     axum::serve(listener, app.router)
         .with_graceful_shutdown(async {
             tokio::signal::ctrl_c().await.ok();

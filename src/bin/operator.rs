@@ -1,13 +1,18 @@
 //! Lambda entrypoint of the operator API (`/api/...`) behind an HTTP API whose JWT authorizer
-//! (the Cognito user pool in template.yaml) has verified the caller before we run.
+//! (the Cognito user pool in template.yaml) has verified the caller before we run, and of the
+//! operator console (`/console/...`, no authorizer), whose sign-in settings come from the
+//! environment (`CONSOLE_AUTH=cognito`, `COGNITO_DOMAIN`, `COGNITO_CLIENT_ID`, `CONSOLE_REDIRECT_URI`).
 
 use std::sync::Arc;
 
+use line_oa::archive::s3::S3Archive;
 use line_oa::export::jobs::ExportJobs;
 use line_oa::export::output::link_ttl_from_lookup;
-use line_oa::http::operator::{router, Authenticator};
+use line_oa::http::console::ConsoleConfig;
+use line_oa::http::console_config::{self, operator_function_router};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
+use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Service};
 use line_oa::{config, lambda_env};
 
@@ -15,8 +20,15 @@ use line_oa::{config, lambda_env};
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_env::init_tracing();
     let config = config::from_env()?;
+    let console = console_config::from_env()?;
+    if console == ConsoleConfig::Token {
+        // The API here takes Cognito ID tokens only; a token sign-in page could never succeed.
+        return Err("CONSOLE_AUTH must be `cognito` on Lambda (template.yaml sets it)".into());
+    }
     let aws = aws_config::load_from_env().await;
     let bucket = lambda_env::required("EXPORT_BUCKET")?;
+    // Media users sent, from the archive's copy: presigned links, signed with this role.
+    let media = MediaCopies::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), lambda_env::required("ARCHIVE_BUCKET")?)));
     let link_ttl = link_ttl_from_lookup(|k| std::env::var(k).ok())?;
     let store = Arc::new(lambda_env::table(&aws).await?);
     // Starting a job only saves it (its stream record launches the exporter); a status call
@@ -37,5 +49,5 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.retention_days,
         system_clock(),
     );
-    lambda_http::run(router(service, Authenticator::ApiGatewayJwt, exports)).await
+    lambda_http::run(operator_function_router(service, exports, media, console)).await
 }

@@ -37,6 +37,39 @@ pub struct OpenReplyToken {
     pub received_ms: i64,
 }
 
+/// The user's LINE profile as last fetched (display name and picture), for the console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub display_name: Option<String>,
+    pub picture_url: Option<String>,
+    pub fetched_ms: i64,
+}
+
+/// How often a known profile is fetched again (names and pictures change), and how soon a
+/// failed fetch is tried again.
+pub const PROFILE_REFRESH_MS: i64 = 24 * 3_600_000;
+pub const PROFILE_RETRY_MS: i64 = 3_600_000;
+
+/// What a conversation adds to the inbox counts, as last counted by the store: the store keeps
+/// the counts by the difference between this and the state it saves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxFlags {
+    pub unread: bool,
+    pub needs_attention: bool,
+}
+
+/// Why staff cannot write into a conversation now (LINE's rules for chat).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyBlocked {
+    /// A user who never sent a message (only followed): LINE allows chat only after the first.
+    NeverWrote,
+    /// The user blocked the account.
+    Blocked,
+    /// The account left (or was removed from) the group or room.
+    Left,
+}
+
 /// When an automatic out-of-hours notice went out, and for which closed period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
@@ -94,6 +127,19 @@ pub struct ConversationState {
     /// The last time staff answered (manual reply) or resolved it.
     #[serde(default)]
     pub staff_answered_ms: Option<i64>,
+    /// The LINE profile, fetched at first contact and refreshed now and then.
+    #[serde(default)]
+    pub profile: Option<UserProfile>,
+    /// When the profile was last asked for (successfully or not).
+    #[serde(default)]
+    pub profile_checked_ms: Option<i64>,
+    /// A name staff gave the user, shown instead of the LINE name (LINE's screen has one).
+    #[serde(default)]
+    pub staff_name: Option<String>,
+    /// This conversation's share of the inbox counts as the store last counted it; only the
+    /// store changes it (see `InboxFlags`).
+    #[serde(default)]
+    pub counted: InboxFlags,
     /// Optimistic-concurrency version; 0 = not stored yet.
     pub version: u64,
 }
@@ -122,6 +168,10 @@ impl ConversationState {
             notified_ms: None,
             renotified: false,
             staff_answered_ms: None,
+            profile: None,
+            profile_checked_ms: None,
+            staff_name: None,
+            counted: InboxFlags::default(),
             version: 0,
         }
     }
@@ -165,9 +215,43 @@ impl ConversationState {
                 self.following = Some(true);
                 self.follow_count += 1;
             }
-            EventKind::Unfollow => self.following = Some(false),
+            // For a group or room, "following" is whether the account is in it.
+            EventKind::Unfollow | EventKind::Leave => self.following = Some(false),
+            EventKind::Join => self.following = Some(true),
             _ => {}
         }
+    }
+
+    /// What this conversation adds to the inbox counts (spam is not in the inbox).
+    pub fn inbox_flags(&self) -> InboxFlags {
+        InboxFlags { unread: !self.spam && self.is_unread(), needs_attention: !self.spam && self.needs_attention }
+    }
+
+    /// Whether staff may write now, and if not, why. Groups and rooms are answered by hand
+    /// while the account is in them; a user only after their first message and while following.
+    pub fn reply_blocked(&self) -> Option<ReplyBlocked> {
+        if self.id.is_user() {
+            if self.is_blocked() {
+                Some(ReplyBlocked::Blocked)
+            } else if !self.has_written {
+                Some(ReplyBlocked::NeverWrote)
+            } else {
+                None
+            }
+        } else {
+            self.is_blocked().then_some(ReplyBlocked::Left)
+        }
+    }
+
+    /// Whether LINE's profile should be asked for now: users only, at first contact, then daily
+    /// (hourly after a failure).
+    pub fn wants_profile(&self, now_ms: i64) -> bool {
+        if !self.id.is_user() {
+            return false;
+        }
+        let Some(checked) = self.profile_checked_ms else { return true };
+        let succeeded = self.profile.as_ref().is_some_and(|p| p.fetched_ms >= checked);
+        now_ms - checked >= if succeeded { PROFILE_REFRESH_MS } else { PROFILE_RETRY_MS }
     }
 
     pub fn flag(&mut self, reason: impl Into<String>) {

@@ -14,6 +14,8 @@ use crate::explain::{explain, ExplainRequest, Explanation};
 use crate::service::{Service, ServiceError};
 use crate::store::InboundRecord;
 
+pub mod console;
+pub mod console_config;
 mod error;
 pub mod operator;
 

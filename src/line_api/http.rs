@@ -185,7 +185,9 @@ impl LineApi for HttpLineApi {
         let url = self.url(&format!("/v2/bot/profile/{user_id}"));
         let body = self.send(|| self.client.get(&url)).await?;
         let display_name = body.get("displayName").and_then(Value::as_str).unwrap_or_default().to_owned();
-        Ok(Profile { display_name })
+        // Only LINE's own CDN over https: the console shows it as an <img>.
+        let picture_url = body.get("pictureUrl").and_then(Value::as_str).filter(|u| u.starts_with("https://")).map(str::to_owned);
+        Ok(Profile { display_name, picture_url })
     }
 
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError> {

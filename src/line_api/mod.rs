@@ -28,6 +28,7 @@ pub enum LineApiError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
     pub display_name: String,
+    pub picture_url: Option<String>,
 }
 
 /// A media message's content as LINE serves it.

@@ -13,11 +13,13 @@ use crate::archive::Archiver;
 use crate::config::Config;
 use crate::export::jobs::ExportJobs;
 use crate::http::operator::{self, Authenticator};
+use crate::http::console::{self, ConsoleConfig};
 use crate::http::{explain_routes, router, AppState, Logged};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
 use crate::line_api::LineApi;
 use crate::notify::{Disabled, Notifier, NotifyConfig};
+use crate::service::operator::MediaCopies;
 use crate::service::{system_clock, Service};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::StoreError;
@@ -73,7 +75,8 @@ impl LocalApp {
         )
         .with_notices(notifier, notices);
         tokio::spawn(run_renotify(service.clone()));
-        let archiver = Archiver::new(Arc::new(DirArchive::new(data_dir.join("archive"))));
+        let archive = Arc::new(DirArchive::new(data_dir.join("archive")));
+        let archiver = Archiver::new(archive.clone());
         // Without an access token there is no content to fetch: transcripts only.
         let archiver = if line.sends() { archiver.with_media(line).with_media_retries(Arc::new(store.clone())) } else { archiver };
         let handled = Arc::new(Notify::new());
@@ -110,7 +113,8 @@ impl LocalApp {
         });
         let router = router(AppState { service: service.clone(), on_logged })
             .merge(explain_routes(service.clone()))
-            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone()), exports.clone()));
+            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone()), exports.clone(), MediaCopies::new(archive)))
+            .merge(console::router(ConsoleConfig::Token));
         Ok(Self { router, store, service, exports })
     }
 }

@@ -1,14 +1,14 @@
 //! Handle one logged inbound event: update the conversation, decide, reply at most once.
 //! Runs after the webhook has answered (the local background task, or the stream worker).
 
-use crate::domain::conversation::ConversationState;
+use crate::domain::conversation::{ConversationState, UserProfile};
 use crate::domain::event::Event;
 use crate::domain::event::EventKind;
 use crate::domain::ids::ConversationId;
 use crate::domain::notice::reasons;
 use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::rules::{decide, Decision, ResponseMode};
-use crate::line_api::LineApiError;
+use crate::line_api::{LineApiError, Profile};
 use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
 
 use super::staff_notices::mark_notice;
@@ -35,8 +35,56 @@ pub enum HandleOutcome {
     Logged,
 }
 
+/// A profile lookup never holds up handling for long: the console shows the id meanwhile.
+const PROFILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Service {
     pub async fn handle(&self, record: &InboundRecord) -> Result<HandleOutcome, ServiceError> {
+        let mut looked_up = None;
+        let outcome = self.decide_and_reply(record, &mut looked_up).await?;
+        // After the reply, so the customer never waits for it; a failure changes nothing else.
+        self.refresh_profile(&record.conversation, looked_up).await;
+        Ok(outcome)
+    }
+
+    /// Fetches the user's LINE display name and picture at first contact and daily after
+    /// (hourly after a failure), for the console's list; `looked_up` is one the greeting just got.
+    async fn refresh_profile(&self, id: &ConversationId, looked_up: Option<Profile>) {
+        let now = self.now_ms();
+        let wanted = match self.store.conversation(id).await {
+            Ok(Some(state)) => state.wants_profile(now),
+            _ => false,
+        };
+        let Some(user_id) = id.line_id().filter(|_| wanted && self.line.sends()) else { return };
+        let result = match looked_up {
+            Some(p) => Ok(Ok(p)),
+            None => tokio::time::timeout(PROFILE_TIMEOUT, self.line.profile(user_id)).await,
+        };
+        let fetched = match result {
+            Ok(Ok(p)) => Some(UserProfile { display_name: Some(p.display_name), picture_url: p.picture_url, fetched_ms: now }),
+            Ok(Err(e)) => {
+                tracing::info!(conversation = %id, error = %e, "no LINE profile; the console shows the id");
+                None
+            }
+            Err(_) => {
+                tracing::info!(conversation = %id, "LINE profile timed out; tried again later");
+                None
+            }
+        };
+        let saved = self
+            .update_conversation(id, |s| {
+                s.profile_checked_ms = Some(now);
+                if let Some(p) = &fetched {
+                    s.profile = Some(p.clone());
+                }
+            })
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!(conversation = %id, error = %e, "could not save the LINE profile");
+        }
+    }
+
+    async fn decide_and_reply(&self, record: &InboundRecord, looked_up: &mut Option<Profile>) -> Result<HandleOutcome, ServiceError> {
         let event = Event::from_raw_json(&record.raw).map_err(|e| ServiceError::Malformed(e.to_string()))?;
         // Decide by when the user sent it, so a late or replayed event is decided as on time.
         let at = jiff::Timestamp::from_millisecond(record.timestamp_ms).unwrap_or_else(|_| jiff::Timestamp::now());
@@ -80,7 +128,7 @@ impl Service {
         let Some(token) = event.reply_token.as_deref() else {
             return Ok(HandleOutcome::NoReply("no reply token".into()));
         };
-        let messages = self.render(&decision.reply, &event).await;
+        let messages = self.render(&decision.reply, &event, looked_up).await;
         self.reply_once(record, token, &messages, &decision.reason, settings.push_fallback).await
     }
 
@@ -129,10 +177,17 @@ impl Service {
     }
 
     /// Fills `{nickname}` (the user's LINE display name, if LINE gives it).
-    async fn render(&self, messages: &[OutboundMessage], event: &Event) -> Vec<OutboundMessage> {
+    async fn render(&self, messages: &[OutboundMessage], event: &Event, looked_up: &mut Option<Profile>) -> Vec<OutboundMessage> {
         let wants_nickname = messages.iter().any(|m| matches!(m, OutboundMessage::Text { text } if text.contains("{nickname}")));
         let nickname = match (wants_nickname, event.source.as_ref().and_then(|s| s.user_id())) {
-            (true, Some(user_id)) => self.line.profile(user_id).await.map(|p| p.display_name).unwrap_or_default(),
+            (true, Some(user_id)) => match self.line.profile(user_id).await {
+                Ok(p) => {
+                    let name = p.display_name.clone();
+                    *looked_up = Some(p);
+                    name
+                }
+                Err(_) => String::new(),
+            },
             _ => String::new(),
         };
         messages

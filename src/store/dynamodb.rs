@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, InboxCounts, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
@@ -24,6 +24,10 @@ const STATE_SK: &str = "STATE";
 /// The sparse index listing conversations by activity: every STATE item, one partition.
 pub const ACTIVITY_INDEX: &str = "by_activity";
 const ACTIVITY_PARTITION: &str = "CONV";
+/// The inbox counts (`unread`, `needs_attention`): one item, changed only when a conversation's
+/// share changes.
+const INBOX_PK: &str = "INBOX";
+const INBOX_SK: &str = "COUNTS";
 
 mod hold;
 
@@ -207,9 +211,14 @@ impl Store for DynamoStore {
     }
 
     async fn save_conversation(&self, state: &ConversationState) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
         let pk = partition_key(&state.id);
         let mut next = state.clone();
         next.version += 1;
+        // The version condition makes `state.counted` what the stored item counts for; the
+        // inbox counter changes by the difference, in the same transaction.
+        let (before, after) = (state.counted, next.inbox_flags());
+        next.counted = after;
         let row = StateRow {
             pk: pk.clone(),
             sk: STATE_SK.into(),
@@ -220,13 +229,49 @@ impl Store for DynamoStore {
         let mut item = to_item(&row, &pk)?;
         // Puts the conversation in the sparse index that export jobs list conversations from.
         item.insert(SHARD_ATTRIBUTE.into(), export_jobs::shard_of(&state.id));
-        let request = self.client.put_item().table_name(&self.table).set_item(Some(item));
-        let request = if state.version == 0 {
-            request.condition_expression("attribute_not_exists(pk)")
+        let (condition, version) = if state.version == 0 {
+            ("attribute_not_exists(pk)", None)
         } else {
-            request.condition_expression("version = :v").expression_attribute_values(":v", AttributeValue::N(state.version.to_string()))
+            ("version = :v", Some(AttributeValue::N(state.version.to_string())))
         };
-        request.send().await.map(|_| ()).map_err(|e| classify(e, &pk))
+        if before == after {
+            let request = self.client.put_item().table_name(&self.table).set_item(Some(item)).condition_expression(condition);
+            let request = match version {
+                Some(v) => request.expression_attribute_values(":v", v),
+                None => request,
+            };
+            return request.send().await.map(|_| ()).map_err(|e| classify(e, &pk));
+        }
+        let delta = |was: bool, is: bool| AttributeValue::N((i64::from(is) - i64::from(was)).to_string());
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(version.map(|v| HashMap::from([(":v".to_owned(), v)])))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(INBOX_PK.into()))
+            .key("sk", AttributeValue::S(INBOX_SK.into()))
+            .update_expression("ADD unread :u, needs_attention :n")
+            .expression_attribute_values(":u", delta(before.unread, after.unread))
+            .expression_attribute_values(":n", delta(before.needs_attention, after.needs_attention))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| match e.as_service_error().and_then(|e| e.code()) {
+                // The conversation's condition failed (someone saved first): the usual conflict.
+                Some("TransactionCanceledException") if format!("{e:?}").contains("ConditionalCheckFailed") => StoreError::Conflict(pk.clone()),
+                Some("TransactionCanceledException" | "TransactionConflictException") => StoreError::Conflict(pk.clone()),
+                _ => classify(e, &pk),
+            })
     }
 
     async fn claim_outbound(&self, record: &OutboundRecord) -> Result<Claim, StoreError> {
@@ -277,6 +322,49 @@ impl Store for DynamoStore {
         // a next page that turns out empty is harmless.
         let next = out.last_evaluated_key.and(last_sk);
         Ok(Page { items, next })
+    }
+
+    async fn log_newest(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
+        let pk = partition_key(id);
+        let out = self
+            .page_of_partition(&pk, page)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+            .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
+            .scan_index_forward(false)
+            .send()
+            .await
+            .map_err(|e| classify(e, &pk))?;
+        let mut items = Vec::new();
+        let mut last_sk = None;
+        for item in out.items.unwrap_or_default() {
+            let row: LogRow = from_item(item, &pk)?;
+            last_sk = Some(row.sk);
+            items.push(row.item);
+        }
+        let next = out.last_evaluated_key.and(last_sk);
+        Ok(Page { items, next })
+    }
+
+    async fn inbox(&self) -> Result<InboxCounts, StoreError> {
+        // Two small eventually consistent reads: the counter item and the newest conversation.
+        let counts = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(INBOX_PK.into()))
+            .key("sk", AttributeValue::S(INBOX_SK.into()))
+            .send()
+            .await
+            .map_err(|e| classify(e, INBOX_PK))?
+            .item
+            .unwrap_or_default();
+        let number = |name: &str| counts.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u64;
+        let newest = self.conversations_by_activity(&PageRequest { limit: 1, after: None }).await?;
+        Ok(InboxCounts {
+            unread: number("unread"),
+            needs_attention: number("needs_attention"),
+            latest_activity_ms: newest.items.first().map(ConversationState::activity_ms),
+        })
     }
 
     fn activity_cursor(&self, state: &ConversationState) -> String {

@@ -55,6 +55,16 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// The inbox at a glance: what the console's idle poll reads instead of the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct InboxCounts {
+    /// Conversations with an inbound message newer than staff's last read (spam not counted).
+    pub unread: u64,
+    pub needs_attention: u64,
+    /// The newest activity of any conversation: a poll that sees it unchanged need not re-read the list.
+    pub latest_activity_ms: Option<i64>,
+}
+
 /// A small versioned JSON document of the operator side: the tag registry, a canned reply, a
 /// note, the settings. Collections are few and small; the log never goes here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +106,14 @@ pub trait Store: Send + Sync {
 
     /// One conversation's log, oldest first, paged.
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError>;
+
+    /// The same log newest first: `page.after` is the sort key to go on *before* (older), so a
+    /// long conversation opens at its end and scrolls back.
+    async fn log_newest(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError>;
+
+    /// Unread and needs-attention counts, kept with every conversation write, and the newest
+    /// activity: a few small reads however many conversations there are.
+    async fn inbox(&self) -> Result<InboxCounts, StoreError>;
 
     // --- Operator side ---
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod archive_contract;
+mod console;
 mod e2e;
 mod export;
 mod export_jobs;

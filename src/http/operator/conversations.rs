@@ -12,9 +12,10 @@ use crate::domain::export::text_of;
 use crate::domain::inbox::{ConversationFilter, SourceFilter, StatusFilter};
 use crate::domain::keywords::normalize;
 use crate::domain::staff::Staff;
-use crate::service::operator::{ManualReply, PinRequest, SearchQuery};
+use crate::domain::media::media_message;
+use crate::service::operator::{ManualReply, MediaCopies, MediaLink, ModeView, PinRequest, SearchQuery};
 use crate::service::Service;
-use crate::store::LogItem;
+use crate::store::{log_sort_key, LogItem};
 
 type Reply = Result<Json<Value>, Failure>;
 
@@ -31,9 +32,11 @@ struct ListQuery {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PageQuery {
+struct MessagesQuery {
     limit: Option<usize>,
     after: Option<String>,
+    before: Option<String>,
+    order: Option<String>,
 }
 
 pub(super) fn filter(
@@ -62,8 +65,68 @@ pub(super) async fn list_with(service: &Service, filter: ConversationFilter, lim
     Ok(Json(json!({ "items": page.items, "next": page.next })))
 }
 
-pub async fn me(Extension(staff): Extension<Staff>) -> Json<Value> {
-    Json(json!({ "name": staff.name, "role": staff.role }))
+/// Who is calling, and what the console needs to start: the account, its timezone, the mode now.
+pub async fn me(State(service): State<Service>, Extension(staff): Extension<Staff>) -> Json<Value> {
+    let settings = service.settings().await;
+    let rules = &settings.rules;
+    Json(json!({
+        "name": staff.name,
+        "role": staff.role,
+        "account_name": rules.account_name,
+        "timezone": rules.timezone.iana_name().unwrap_or("UTC"),
+        "response": ModeView::account(rules, service.now_ms()),
+    }))
+}
+
+/// Unread and needs-attention counts and the newest activity: what an idle poll reads.
+pub async fn inbox(State(service): State<Service>) -> Reply {
+    Ok(Json(json!(service.inbox().await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NameBody {
+    name: Option<String>,
+}
+
+pub async fn name(State(service): State<Service>, Path(id): Path<String>, body: Body) -> Reply {
+    let id = conversation_id(&id)?;
+    let b: NameBody = json_body(body).await?;
+    let state = service.set_staff_name(&id, b.name.as_deref()).await?;
+    conversation_reply(&service, state).await
+}
+
+/// Media the user sent: where the project's own copy is.
+pub async fn media(
+    Extension(media): Extension<MediaCopies>,
+    Path((id, message_id)): Path<(String, String)>,
+    uri: axum::http::Uri,
+) -> Reply {
+    let id = conversation_id(&id)?;
+    let copy = media.find(&id, &message_id).await?;
+    let (url, authenticated) = match &copy.link {
+        MediaLink::Presigned { url, .. } => (url.clone(), false),
+        // The route's own path plus `/content` (works under a stage prefix too).
+        MediaLink::ThroughApi => (format!("{}/content", uri.path()), true),
+    };
+    Ok(Json(json!({ "url": url, "authenticated": authenticated, "content_type": copy.content_type, "size": copy.size })))
+}
+
+pub async fn media_content(
+    Extension(media): Extension<MediaCopies>,
+    Path((id, message_id)): Path<(String, String)>,
+) -> Result<axum::response::Response, Failure> {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    use axum::response::IntoResponse;
+    let id = conversation_id(&id)?;
+    let (content_type, bytes) = media.content(&id, &message_id).await?;
+    // Never rendered as a page of ours: a download, or an <img>/<video> through a blob URL.
+    let headers = [
+        (CONTENT_TYPE, content_type),
+        (CONTENT_DISPOSITION, format!("attachment; filename=\"{message_id}\"")),
+        (CACHE_CONTROL, "private, max-age=3600".to_owned()),
+    ];
+    Ok((headers, [("x-content-type-options", "nosniff")], bytes).into_response())
 }
 
 pub async fn list(State(service): State<Service>, raw: RawQuery) -> Reply {
@@ -83,6 +146,12 @@ fn message_view(item: &LogItem) -> Value {
         LogItem::In(r) => json!({
             "direction": "in",
             "id": r.event_id,
+            "cursor": log_sort_key(r.timestamp_ms, true, r.event_id.as_str()),
+            "media": media_message(item).map(|m| json!({
+                "message_id": m.message_id,
+                "type": m.message_type,
+                "file_name": serde_json::from_str::<Value>(&r.raw).ok().and_then(|v| v.pointer("/message/fileName").and_then(Value::as_str).map(str::to_owned)),
+            })),
             "timestamp_ms": r.timestamp_ms,
             "event_type": r.event_type,
             "message_type": r.message_type,
@@ -92,6 +161,9 @@ fn message_view(item: &LogItem) -> Value {
         LogItem::Out(r) => json!({
             "direction": "out",
             "id": r.id,
+            "cursor": log_sort_key(r.timestamp_ms, false, &r.id),
+            "sent_by": r.reason.strip_prefix("manual reply by ").map(|rest| rest.split(';').next().unwrap_or(rest)),
+            "error": r.reason.split_once("; failed: ").map(|(_, e)| e),
             "timestamp_ms": r.timestamp_ms,
             "created_ms": r.created_ms,
             "automatic": !r.id.starts_with("manual-"),
@@ -105,10 +177,26 @@ fn message_view(item: &LogItem) -> Value {
     }
 }
 
+/// Oldest first (`after` a cursor: the tail since the newest seen), or `order=newest` (from
+/// the end, `before` a cursor: older pages).
 pub async fn messages(State(service): State<Service>, Path(id): Path<String>, raw: RawQuery) -> Reply {
     let id = conversation_id(&id)?;
-    let q: PageQuery = query(raw)?;
-    let page = service.messages(&id, q.limit, q.after).await?;
+    let q: MessagesQuery = query(raw)?;
+    let page = match q.order.as_deref() {
+        None | Some("oldest") => {
+            if q.before.is_some() {
+                return Err(Failure::BadRequest("`before`: only with order=newest (oldest first pages go on with `after`)".into()));
+            }
+            service.messages(&id, q.limit, q.after).await?
+        }
+        Some("newest") => {
+            if q.after.is_some() {
+                return Err(Failure::BadRequest("`after`: only oldest first; newest first pages go on with `before`".into()));
+            }
+            service.messages_newest(&id, q.limit, q.before).await?
+        }
+        Some(other) => return Err(Failure::BadRequest(format!("`order`: {other:?}: expected oldest or newest"))),
+    };
     Ok(Json(json!({ "items": page.items.iter().map(message_view).collect::<Vec<_>>(), "next": page.next })))
 }
 

@@ -46,6 +46,7 @@ impl Failure {
                 OperatorError::Line(_) => (StatusCode::BAD_GATEWAY, "line_refused"),
                 OperatorError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
                 OperatorError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+                OperatorError::Archive(_) => (StatusCode::SERVICE_UNAVAILABLE, "archive_unavailable"),
             },
         }
     }

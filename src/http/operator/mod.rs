@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::domain::ids::ConversationId;
 use crate::domain::staff::Role;
 use crate::export::jobs::ExportJobs;
+use crate::service::operator::MediaCopies;
 use crate::service::Service;
 
 mod auth;
@@ -46,7 +47,11 @@ pub fn routes() -> Vec<Route> {
         route("GET", "/api/me", Operator, get(conv::me)),
         route("GET", "/api/conversations", Operator, get(conv::list)),
         route("GET", "/api/conversations/{id}", Operator, get(conv::one)),
+        route("GET", "/api/inbox", Operator, get(conv::inbox)),
         route("GET", "/api/conversations/{id}/messages", Operator, get(conv::messages)),
+        route("PUT", "/api/conversations/{id}/name", Operator, put(conv::name)),
+        route("GET", "/api/conversations/{id}/media/{message_id}", Operator, get(conv::media)),
+        route("GET", "/api/conversations/{id}/media/{message_id}/content", Operator, get(conv::media_content)),
         route("POST", "/api/conversations/{id}/messages", Operator, post(conv::send)),
         route("POST", "/api/conversations/{id}/read", Operator, post(conv::read)),
         route("PUT", "/api/conversations/{id}/status", Operator, put(conv::status)),
@@ -82,8 +87,8 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The operator API router: authentication on every route (unknown paths under `/api` too),
-/// the admin role where the table says so.
-pub fn router(service: Service, auth: Authenticator, exports: ExportJobs) -> Router {
+/// the admin role where the table says so. Media comes from `media`, the archive's copy.
+pub fn router(service: Service, auth: Authenticator, exports: ExportJobs, media: MediaCopies) -> Router {
     let mut api = Router::new();
     for r in routes() {
         let handler = match r.role {
@@ -95,6 +100,7 @@ pub fn router(service: Service, auth: Authenticator, exports: ExportJobs) -> Rou
     api.fallback(|| async { Failure::NoRoute })
         .method_not_allowed_fallback(|| async { Failure::MethodNotAllowed })
         .layer(Extension(exports))
+        .layer(Extension(media))
         .layer(from_fn_with_state(auth, auth::authenticate))
         .with_state(service)
 }

@@ -3,16 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::{new_id, page_limit, OperatorError, MAX_EXAMINED};
-use crate::domain::conversation::{ConversationState, ModePin};
+use crate::domain::conversation::{ConversationState, ModePin, ReplyBlocked};
 use crate::domain::ids::ConversationId;
 use crate::domain::inbox::ConversationFilter;
-use crate::domain::rules::ResponseMode;
+use crate::domain::rules::{ResponseMode, Rules};
 use crate::domain::staff::Staff;
 use crate::domain::tags::TagRegistry;
 use crate::service::Service;
-use crate::store::{collections, Doc, LogItem, Page, PageRequest, StoreError};
+use crate::store::{collections, Doc, InboxCounts, LogItem, Page, PageRequest, StoreError};
 
 pub const MAX_NOTE_CHARS: usize = 1_000;
+/// A staff-given name; LINE's own screen allows 20 characters, we allow a little more.
+pub const MAX_STAFF_NAME_CHARS: usize = 50;
 /// The longest a timed pin may run (a permanent one has no end).
 const MAX_PIN_MINUTES: u32 = 60 * 24 * 90;
 
@@ -38,11 +40,66 @@ pub struct ConversationView {
     pub has_written: bool,
     pub tags: Vec<TagRef>,
     pub pin: Option<ModePin>,
+    /// The user's LINE display name and picture (from LINE's profile API), if known.
+    pub display_name: Option<String>,
+    pub picture_url: Option<String>,
+    /// The name staff gave the user, shown instead of the LINE name.
+    pub staff_name: Option<String>,
+    /// Whether staff may write now; if not, `reply_blocked` says why.
+    pub can_reply: bool,
+    pub reply_blocked: Option<ReplyBlocked>,
+    /// The response mode in force for this conversation now, and why.
+    pub mode: ModeView,
     pub version: u64,
 }
 
+/// A response mode in force and why, for staff.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModeView {
+    pub mode: ResponseMode,
+    pub pinned: bool,
+    /// In response hours (true), out of them (false), or hours off (None).
+    pub open: Option<bool>,
+    pub reason: String,
+}
+
+impl ModeView {
+    /// The account's mode at `now_ms` by its response hours.
+    pub fn account(rules: &Rules, now_ms: i64) -> Self {
+        let at = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let (mode, open) = rules.mode_at(at);
+        let reason = match open {
+            Some(true) => "in response hours",
+            Some(false) => "out of response hours",
+            None => "response hours off",
+        };
+        Self { mode, pinned: false, open, reason: reason.into() }
+    }
+
+    /// For one conversation: a pin beats the hours; LINE never answers groups by itself.
+    pub fn conversation(s: &ConversationState, rules: &Rules, now_ms: i64) -> Self {
+        let account = Self::account(rules, now_ms);
+        if !s.id.is_user() {
+            return Self { mode: ResponseMode::Chat, reason: "groups and rooms are answered by hand".into(), ..account };
+        }
+        match s.pin.as_ref().filter(|p| p.is_active(now_ms)) {
+            Some(pin) => Self {
+                mode: pin.mode,
+                pinned: true,
+                reason: match pin.until_ms {
+                    Some(_) => format!("pinned by {} for a while", pin.by),
+                    None => format!("pinned by {} until released", pin.by),
+                },
+                ..account
+            },
+            None => account,
+        }
+    }
+}
+
 impl ConversationView {
-    pub fn new(s: &ConversationState, registry: &TagRegistry, now_ms: i64) -> Self {
+    pub fn new(s: &ConversationState, registry: &TagRegistry, rules: &Rules, now_ms: i64) -> Self {
+        let blocked = s.reply_blocked();
         Self {
             id: s.id.to_string(),
             source_type: s.id.as_str().split_once(':').map_or("none", |(kind, _)| kind).to_owned(),
@@ -58,6 +115,12 @@ impl ConversationView {
             // A deleted tag disappears from every user at once.
             tags: s.tags.iter().filter_map(|id| registry.get(id).map(|t| TagRef { id: t.id.clone(), name: t.name.clone() })).collect(),
             pin: s.pin.clone().filter(|p| p.is_active(now_ms)),
+            display_name: s.profile.as_ref().and_then(|p| p.display_name.clone()),
+            picture_url: s.profile.as_ref().and_then(|p| p.picture_url.clone()),
+            staff_name: s.staff_name.clone(),
+            can_reply: blocked.is_none(),
+            reply_blocked: blocked,
+            mode: ModeView::conversation(s, rules, now_ms),
             version: s.version,
         }
     }
@@ -101,7 +164,8 @@ impl Service {
     }
 
     pub async fn view(&self, state: &ConversationState) -> Result<ConversationView, OperatorError> {
-        Ok(ConversationView::new(state, &self.tag_registry().await?.0, self.now_ms()))
+        let settings = self.settings().await;
+        Ok(ConversationView::new(state, &self.tag_registry().await?.0, &settings.rules, self.now_ms()))
     }
 
     /// Newest activity first. A filtered page may come back short, with a cursor to go on.
@@ -113,6 +177,7 @@ impl Service {
     ) -> Result<Page<ConversationView>, OperatorError> {
         let limit = page_limit(limit, 50)?;
         let (registry, _) = self.tag_registry().await?;
+        let settings = self.settings().await;
         let now = self.now_ms();
         let mut items = Vec::new();
         let mut cursor = after;
@@ -123,7 +188,7 @@ impl Service {
             for (i, state) in page.items.iter().enumerate() {
                 examined += 1;
                 if filter.matches(state) {
-                    items.push(ConversationView::new(state, &registry, now));
+                    items.push(ConversationView::new(state, &registry, &settings.rules, now));
                 }
                 if items.len() == limit || examined >= MAX_EXAMINED {
                     let more = i + 1 < count || page.next.is_some();
@@ -141,6 +206,40 @@ impl Service {
         let limit = page_limit(limit, 100)?;
         self.existing_conversation(id).await?;
         Ok(self.store.log(id, &PageRequest { limit, after }).await?)
+    }
+
+    /// The log newest first, from the end or from before `before` (a sort key): a long
+    /// conversation opens at its end.
+    pub async fn messages_newest(
+        &self,
+        id: &ConversationId,
+        limit: Option<usize>,
+        before: Option<String>,
+    ) -> Result<Page<LogItem>, OperatorError> {
+        let limit = page_limit(limit, 50)?;
+        self.existing_conversation(id).await?;
+        Ok(self.store.log_newest(id, &PageRequest { limit, after: before }).await?)
+    }
+
+    /// Unread and needs-attention counts and the newest activity: the console's idle poll.
+    pub async fn inbox(&self) -> Result<InboxCounts, OperatorError> {
+        Ok(self.store.inbox().await?)
+    }
+
+    /// The name staff give a user (None or blank clears it).
+    pub async fn set_staff_name(&self, id: &ConversationId, name: Option<&str>) -> Result<ConversationState, OperatorError> {
+        let name = name.map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
+        if let Some(n) = &name {
+            let chars = n.chars().count();
+            if chars > MAX_STAFF_NAME_CHARS {
+                return Err(OperatorError::invalid("name", format!("{chars} characters; at most {MAX_STAFF_NAME_CHARS}")));
+            }
+        }
+        self.modify_conversation(id, |s| {
+            s.staff_name = name.clone();
+            Ok(())
+        })
+        .await
     }
 
     pub async fn mark_read(&self, id: &ConversationId) -> Result<ConversationState, OperatorError> {

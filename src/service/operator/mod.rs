@@ -10,10 +10,12 @@ use super::live_settings::SaveSettingsError;
 
 mod catalog;
 mod conversations;
+mod media;
 mod reply;
 mod search;
 
-pub use conversations::{ConversationView, NoteView, PinRequest};
+pub use conversations::{ConversationView, ModeView, NoteView, PinRequest};
+pub use media::{MediaCopies, MediaCopy, MediaLink, MEDIA_LINK_TTL};
 pub use reply::ManualReply;
 pub use search::{SearchHit, SearchQuery, SearchResults};
 
@@ -42,6 +44,8 @@ pub enum OperatorError {
     Line(LineApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 impl OperatorError {

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::OperatorError;
+use crate::domain::conversation::ReplyBlocked;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::staff::Staff;
@@ -60,16 +61,17 @@ impl Service {
         let messages = self.manual_messages(&request.messages).await?;
         let prepared = prepare(&messages).map_err(|e| OperatorError::invalid("messages", e.to_string()))?;
         let state = self.existing_conversation(conversation).await?;
-        if !conversation.is_user() {
-            return Err(OperatorError::NotAllowed("manual replies go to users (1:1 chats) only".into()));
-        }
-        if !state.has_written {
-            return Err(OperatorError::NotAllowed(
-                "the user has not written yet: LINE allows chat messages only after the user's first message".into(),
-            ));
-        }
-        if state.is_blocked() {
-            return Err(OperatorError::NotAllowed("the user has blocked the account".into()));
+        // Groups and rooms are answered by hand (LINE never answers them by itself); a user
+        // only after their first message, and not once they blocked the account.
+        match state.reply_blocked() {
+            None => {}
+            Some(ReplyBlocked::NeverWrote) => {
+                return Err(OperatorError::NotAllowed(
+                    "the user has not written yet: LINE allows chat messages only after the user's first message".into(),
+                ))
+            }
+            Some(ReplyBlocked::Blocked) => return Err(OperatorError::NotAllowed("the user has blocked the account".into())),
+            Some(ReplyBlocked::Left) => return Err(OperatorError::NotAllowed("the account is no longer in this group or room".into())),
         }
         let now = self.now_ms();
         let (id, timestamp_ms) = match &request.client_id {

@@ -6,10 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 
 use self::writer::Writer;
-use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{log_sort_key, Claim, Doc, Hold, InboxCounts, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
 use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
@@ -29,16 +29,28 @@ const DOCS: TableDefinition<'_, (&str, &str), &[u8]> = TableDefinition::new("doc
 /// the local archiver still owes. See `queue.rs`.
 const ARCHIVE_DUE: TableDefinition<'_, &str, (i64, u64)> = TableDefinition::new("archive_due");
 
+/// "unread" / "needs_attention" -> how many conversations are so (spam not counted); kept in
+/// the same transaction as every conversation write.
+const INBOX: TableDefinition<'_, &str, i64> = TableDefinition::new("inbox");
+
 #[derive(serde::Serialize, serde::Deserialize)]
 struct DocValue {
     body: String,
     version: u64,
 }
 
+const INBOX_UNREAD: &str = "unread";
+const INBOX_ATTENTION: &str = "needs_attention";
+
 /// Inverted time first, so iterating in key order lists the newest activity first.
+const MAX_MS: i64 = 9_999_999_999_999;
+
 fn activity_key(state: &ConversationState) -> String {
-    const MAX_MS: i64 = 9_999_999_999_999;
     format!("{:013}#{}", MAX_MS - state.activity_ms().clamp(0, MAX_MS), state.id)
+}
+
+fn activity_ms_of_key(key: &str) -> Option<i64> {
+    key.split_once('#').and_then(|(inverted, _)| inverted.parse::<i64>().ok()).map(|i| MAX_MS - i)
 }
 
 mod expiry;
@@ -103,6 +115,22 @@ impl EmbeddedStore {
                 }
             }
             txn.open_table(hold::HOLDS).map_err(unavailable)?;
+            // A store from before the inbox counts: count what it has, once.
+            let inbox_is_new = txn.list_tables().map_err(unavailable)?.all(|t| t.name() != INBOX.name());
+            let mut inbox = txn.open_table(INBOX).map_err(unavailable)?;
+            if inbox_is_new {
+                let conversations = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
+                let (mut unread, mut attention) = (0, 0);
+                for entry in conversations.iter().map_err(unavailable)? {
+                    let (key, value) = entry.map_err(unavailable)?;
+                    let state: ConversationState = serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
+                    let flags = state.inbox_flags();
+                    unread += i64::from(flags.unread);
+                    attention += i64::from(flags.needs_attention);
+                }
+                inbox.insert(INBOX_UNREAD, unread).map_err(unavailable)?;
+                inbox.insert(INBOX_ATTENTION, attention).map_err(unavailable)?;
+            }
         }
         txn.commit().map_err(unavailable)?;
         let db = Arc::new(db);
@@ -202,6 +230,16 @@ impl Store for EmbeddedStore {
                     activity.remove(activity_key(old).as_str()).map_err(unavailable)?;
                 }
                 activity.insert(activity_key(&next_for_index).as_str(), ()).map_err(unavailable)?;
+                let (before, after) = (stored.as_ref().map(ConversationState::inbox_flags).unwrap_or_default(), next_for_index.inbox_flags());
+                if before != after {
+                    let mut inbox = txn.open_table(INBOX).map_err(unavailable)?;
+                    for (key, was, is) in [(INBOX_UNREAD, before.unread, after.unread), (INBOX_ATTENTION, before.needs_attention, after.needs_attention)] {
+                        if was != is {
+                            let count = inbox.get(key).map_err(unavailable)?.map_or(0, |v| v.value());
+                            inbox.insert(key, count + if is { 1 } else { -1 }).map_err(unavailable)?;
+                        }
+                    }
+                }
                 Ok(Ok(()))
             })
             .await?
@@ -258,6 +296,43 @@ impl Store for EmbeddedStore {
             last_key = Some(sk.to_owned());
         }
         Ok(Page { items, next: None })
+    }
+
+    async fn log_newest(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
+        let conv = id.as_str();
+        let limit = page.limit.max(1);
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let table = txn.open_table(LOG).map_err(unavailable)?;
+        let end = match &page.after {
+            Some(sk) => Bound::Excluded((conv, sk.as_str())),
+            // Every sort key starts with "MSG#": "MSG$" sorts after all of them.
+            None => Bound::Excluded((conv, "MSG$")),
+        };
+        let range = table.range::<(&str, &str)>((Bound::Included((conv, "")), end)).map_err(unavailable)?;
+        let mut items = Vec::new();
+        let mut last_key = None;
+        for entry in range.rev() {
+            let (key, value) = entry.map_err(unavailable)?;
+            let (_, sk) = key.value();
+            if items.len() == limit {
+                return Ok(Page { items, next: last_key });
+            }
+            items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?);
+            last_key = Some(sk.to_owned());
+        }
+        Ok(Page { items, next: None })
+    }
+
+    async fn inbox(&self) -> Result<InboxCounts, StoreError> {
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        let inbox = txn.open_table(INBOX).map_err(unavailable)?;
+        let count = |key| inbox.get(key).map(|v| v.map_or(0, |v| v.value().max(0) as u64)).map_err(unavailable);
+        let latest = txn.open_table(ACTIVITY).map_err(unavailable)?.first().map_err(unavailable)?.map(|(key, _)| key.value().to_owned());
+        Ok(InboxCounts {
+            unread: count(INBOX_UNREAD)?,
+            needs_attention: count(INBOX_ATTENTION)?,
+            latest_activity_ms: latest.as_deref().and_then(activity_ms_of_key),
+        })
     }
 
     fn activity_cursor(&self, state: &ConversationState) -> String {

@@ -102,7 +102,14 @@ impl Harness {
                 ExportJobs::on_aws(store.clone(), s3, &bucket, std::time::Duration::from_secs(900), tz, clock)
             }
         };
-        let router = router(service.clone(), auth, exports.clone());
+        let archive: Arc<dyn line_oa::archive::ArchiveStore> = match &dir {
+            Some(dir) => Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive"))),
+            None => {
+                let s3 = s3_client().await;
+                Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await))
+            }
+        };
+        let router = router(service.clone(), auth, exports.clone(), line_oa::service::operator::MediaCopies::new(archive));
         let url = match entry {
             Entry::Local => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use line_oa::config::{self, Config};
+use line_oa::domain::staff::{hash_token, TokenTable};
 use line_oa::line_api::http::{HttpLineApi, RetryPolicy};
 use line_oa::local::LocalApp;
 use line_oa::service::{system_clock, Service};
@@ -58,6 +59,21 @@ impl LocalTestApp {
         let standin = LineStandin::start(StandinOptions::default()).await;
         let dir = tempfile::tempdir().unwrap();
         let app = LocalApp::start(&test_config(&standin, settings_toml), dir.path(), retry).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });
+        Self { url, store: app.store, standin, client: reqwest::Client::new(), _dir: dir }
+    }
+
+    /// As `start`, with staff who sign in with operator tokens (as `OPERATOR_TOKENS` lists
+    /// them): `(name, role, token)`, role `admin` or `operator`.
+    pub async fn start_with_staff(settings_toml: &str, staff: &[(&str, &str, &str)]) -> Self {
+        let standin = LineStandin::start(StandinOptions::default()).await;
+        let mut config = test_config(&standin, settings_toml);
+        let spec: Vec<String> = staff.iter().map(|(name, role, token)| format!("{name}:{role}:{}", hash_token(token))).collect();
+        config.operator_tokens = Arc::new(TokenTable::parse(&spec.join(",")).expect("operator tokens"));
+        let dir = tempfile::tempdir().unwrap();
+        let app = LocalApp::start(&config, dir.path(), test_retry()).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });

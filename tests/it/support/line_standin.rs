@@ -120,8 +120,14 @@ impl LineStandin {
         format!("http://{}", self.addr)
     }
 
-    /// In the order they were answered.
+    /// In the order they were answered, without profile lookups (the handler looks a new
+    /// user's profile up after answering; tests count what was sent).
     pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.all_requests().into_iter().filter(|r| !r.path.starts_with("/v2/bot/profile/")).collect()
+    }
+
+    /// Every request, profile lookups too.
+    pub fn all_requests(&self) -> Vec<RecordedRequest> {
         self.inner.lock().requests.clone()
     }
 

@@ -1,0 +1,61 @@
+// Live updates by polling: GET /api/inbox (cheap) decides whether the list's first page is read
+// again. (The open conversation polls its own tail: views/conversation.js.)
+
+import { get } from './api.js';
+import { notifyNew, primeNotifications } from './notify.js';
+
+const INBOX_MS = 10_000;
+const INBOX_HIDDEN_MS = 60_000;
+const ME_EVERY = 6;  // re-read /api/me (the account's mode in force) every sixth inbox poll
+
+export function startLive({ list, conversation, onMe }) {
+  let last = null;
+  let timer = 0;
+  let stopped = false;
+  let ticks = 0;
+  let noInboxRoute = false;
+
+  async function tick() {
+    if (stopped) return;
+    ticks += 1;
+    try {
+      if (noInboxRoute) {
+        // An API without /api/inbox: read the first page each time.
+        notifyNew(await list()?.reloadFirstPage() ?? [], conversation()?.id);
+      } else {
+        const inbox = await get('api/inbox');
+        const key = JSON.stringify(inbox);
+        list()?.setCounts(inbox);
+        if (last !== null && key !== last) {
+          notifyNew(await list()?.reloadFirstPage() ?? [], conversation()?.id);
+          conversation()?.refresh();
+        }
+        last = key;
+      }
+      if (ticks % ME_EVERY === 0) onMe(await get('api/me'));
+    } catch (err) {
+      if (err.status === 404) noInboxRoute = true;
+    }
+    schedule();
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    if (!stopped) timer = setTimeout(tick, document.hidden ? INBOX_HIDDEN_MS : INBOX_MS);
+  }
+
+  function onVisibility() {
+    if (!document.hidden) tick();
+  }
+
+  document.addEventListener('visibilitychange', onVisibility);
+  primeNotifications();
+  // The first answer sets the baseline (and the counts) without reloading.
+  tick();
+
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+    document.removeEventListener('visibilitychange', onVisibility);
+  };
+}

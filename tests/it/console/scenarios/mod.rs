@@ -1,0 +1,4 @@
+//! One test per scenario, each on its own local server, stand-in and browser.
+
+mod signin;
+mod inbox;
