@@ -20,8 +20,10 @@ export function startLive({ list, conversation, onMe }) {
     ticks += 1;
     try {
       if (noInboxRoute) {
-        // An API without /api/inbox: read the first page each time.
-        notifyNew(await list()?.reloadFirstPage() ?? [], conversation()?.id);
+        // An API without /api/inbox: read the first page each time (counts from it alone).
+        const items = await list()?.reloadFirstPage() ?? [];
+        list()?.setCounts({ unread: items.filter((c) => c.unread).length, needs_attention: items.filter((c) => c.needs_attention).length });
+        notifyNew(items, conversation()?.id);
       } else {
         const inbox = await get('api/inbox');
         const key = JSON.stringify(inbox);
@@ -34,7 +36,12 @@ export function startLive({ list, conversation, onMe }) {
       }
       if (ticks % ME_EVERY === 0) onMe(await get('api/me'));
     } catch (err) {
-      if (err.status === 404) noInboxRoute = true;
+      if (err.status === 404 && !noInboxRoute) {
+        noInboxRoute = true;
+        clearTimeout(timer);
+        tick();
+        return;
+      }
     }
     schedule();
   }

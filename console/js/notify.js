@@ -21,13 +21,14 @@ function enabled() {
 /** The header's opt-in button (a toggle); null where the browser has no notifications. */
 export function notifyButton() {
   if (!supported()) return null;
-  const b = h('button', { type: 'button', id: 'notify-optin', class: 'btn btn-ghost btn-small' });
+  const b = h('button', { type: 'button', id: 'notify-optin', class: 'btn btn-ghost btn-small notify-btn' });
   const draw = () => {
     const denied = Notification.permission === 'denied';
-    b.textContent = enabled() ? t('notify.on') : t('notify.off');
+    b.textContent = t('notify.toggle');
     b.setAttribute('aria-pressed', String(enabled()));
+    b.title = enabled() ? t('notify.on') : t('notify.off');
     b.disabled = denied;
-    b.title = denied ? t('notify.denied') : '';
+    if (denied) b.title = t('notify.denied');
   };
   b.addEventListener('click', async () => {
     if (enabled()) {

@@ -312,3 +312,44 @@ fn shorten(text: &str) -> String {
         None => text.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_staff_may_write_to() {
+        let mut user = ConversationState::new(ConversationId::user("U1"));
+        assert_eq!(user.reply_blocked(), Some(ReplyBlocked::NeverWrote), "only followed");
+        user.has_written = true;
+        assert_eq!(user.reply_blocked(), None);
+        user.following = Some(false);
+        assert_eq!(user.reply_blocked(), Some(ReplyBlocked::Blocked));
+        let mut group = ConversationState::new(ConversationId::group("C1"));
+        assert_eq!(group.reply_blocked(), None, "a group is answered by hand even before anyone wrote");
+        group.following = Some(false);
+        assert_eq!(group.reply_blocked(), Some(ReplyBlocked::Left));
+    }
+
+    #[test]
+    fn profiles_are_asked_for_at_first_contact_then_daily_or_hourly_after_a_failure() {
+        let mut s = ConversationState::new(ConversationId::user("U1"));
+        assert!(s.wants_profile(0));
+        s.profile_checked_ms = Some(1_000);
+        assert!(!s.wants_profile(1_000 + PROFILE_RETRY_MS - 1) && s.wants_profile(1_000 + PROFILE_RETRY_MS), "failed: an hour");
+        s.profile = Some(UserProfile { display_name: Some("ゆき".into()), picture_url: None, fetched_ms: 1_000 });
+        assert!(!s.wants_profile(1_000 + PROFILE_RETRY_MS), "succeeded: a day");
+        assert!(s.wants_profile(1_000 + PROFILE_REFRESH_MS));
+        assert!(!ConversationState::new(ConversationId::group("C1")).wants_profile(0), "groups have no profile");
+    }
+
+    #[test]
+    fn spam_is_not_in_the_inbox() {
+        let mut s = ConversationState::new(ConversationId::user("U1"));
+        s.last_inbound_ms = Some(5);
+        s.flag("complaint");
+        assert_eq!(s.inbox_flags(), InboxFlags { unread: true, needs_attention: true });
+        s.spam = true;
+        assert_eq!(s.inbox_flags(), InboxFlags::default());
+    }
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod archive_contract;
+mod cognito;
 mod console;
 mod e2e;
 mod export;

@@ -96,7 +96,7 @@ async fn groups_get_no_reply_follows_get_the_greeting_and_standby_gets_nothing()
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(reply_texts(&app), vec!["はなこさん、友だち追加ありがとうございます。さくら歯科です。"]);
     // The greeting's {nickname} lookup is also the profile the console shows: asked once.
-    let profile_calls = app.standin.all_requests().iter().filter(|r| r.path.starts_with("/v2/bot/profile/")).count();
+    let profile_calls = app.standin.all_requests().iter().filter(|r| r.path == "/v2/bot/profile/Ufollow").count();
     assert_eq!(profile_calls, 1);
     app.standin.assert_all_valid();
 }

@@ -26,7 +26,9 @@ export function openConversation(main, id, { target } = {}) {
   let legacy = false;         // the API has no order=newest yet: read oldest-first
   let loadingOlder = false;
   let timer = 0;
-  const byId = new Map();     // message id -> {li, m}
+  const byId = new Map();     // key(m) -> {li, m}
+  // An automatic reply carries the id of the event it answers: direction + id is unique.
+  const key = (m) => `${m.direction}:${m.id}`;
 
   const head = h('div', { class: 'conv-header' }, h('h2', { class: 'conv-title', id: 'conversation-title' }, shortId(id)));
   const olderButton = h('button', { type: 'button', id: 'messages-older', class: 'btn btn-secondary btn-small older-btn', hidden: true }, t('conv.older'));
@@ -89,7 +91,7 @@ export function openConversation(main, id, { target } = {}) {
       if (d !== day) frag.append(separator(m.timestamp_ms));
       day = d;
       const li = renderMessage(m, id);
-      byId.set(m.id, { li, m });
+      byId.set(key(m), { li, m });
       frag.append(li);
     }
     return frag;
@@ -106,7 +108,7 @@ export function openConversation(main, id, { target } = {}) {
     const fresh = [];
     for (const m of items) {
       if (m.cursor && !fromSend) newestCursor = m.cursor;
-      const known = byId.get(m.id);
+      const known = byId.get(key(m));
       if (known) {
         known.m = m;
         fillMessage(known.li, m, id);
@@ -145,7 +147,7 @@ export function openConversation(main, id, { target } = {}) {
     }
   }
 
-  async function loadAllLegacy() {
+  async function readAllLegacy() {
     let after;
     const all = [];
     for (let i = 0; i < 20; i += 1) {
@@ -154,6 +156,11 @@ export function openConversation(main, id, { target } = {}) {
       if (!page.next) break;
       after = page.next;
     }
+    return all;
+  }
+
+  async function loadAllLegacy() {
+    const all = await readAllLegacy();
     byId.clear();
     log.replaceChildren(build(all, null));
     older = null;
@@ -166,7 +173,7 @@ export function openConversation(main, id, { target } = {}) {
     try {
       const page = await get(convPath(id, '/messages'), { order: 'newest', limit: PAGE, before: older });
       if (destroyed) return false;
-      const items = (page.items || []).slice().reverse().filter((m) => !byId.has(m.id));
+      const items = (page.items || []).slice().reverse().filter((m) => !byId.has(key(m)));
       older = page.next ?? null;
       const fromBottom = log.scrollHeight - log.scrollTop;
       const frag = build(items, null);
@@ -190,11 +197,8 @@ export function openConversation(main, id, { target } = {}) {
     if (destroyed) return;
     try {
       if (legacy) {
-        if (!newestCursor) {
-          const stick = nearBottom();
-          await loadAllLegacy();
-          if (stick) scrollToBottom();
-        }
+        const all = await readAllLegacy();
+        if (!destroyed) upsert(all);
       } else {
         const page = await get(convPath(id, '/messages'), { after: newestCursor ?? undefined, limit: PAGE });
         if (!destroyed) upsert(page.items || []);
@@ -209,7 +213,7 @@ export function openConversation(main, id, { target } = {}) {
     if (![...byId.values()].some(({ m }) => m.status === 'sending')) return;
     const page = await get(convPath(id, '/messages'), { order: 'newest', limit: PAGE });
     for (const m of page.items || []) {
-      const known = byId.get(m.id);
+      const known = byId.get(key(m));
       if (known && known.m.status !== m.status) {
         known.m = m;
         fillMessage(known.li, m, id);

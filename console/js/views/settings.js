@@ -14,8 +14,9 @@ export function lineOfKey(toml, key) {
   let end = lines.length;
   let used = 0;
   for (let n = parts.length; n > 0; n -= 1) {
-    const names = parts.slice(0, n).filter((p) => !p.startsWith('#'));
-    const index = parts[n] && parts[n].startsWith('#') ? Number(parts[n].slice(1)) : null;
+    const prefix = parts.slice(0, n);
+    const names = prefix.filter((p) => !p.startsWith('#'));
+    const index = prefix[n - 1].startsWith('#') ? Number(prefix[n - 1].slice(1)) : null;
     const header = names.join('.');
     const re = new RegExp(`^\\s*\\[\\[?\\s*${header.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\]\\]?`);
     const hits = lines.map((l, i) => (re.test(l) ? i : -1)).filter((i) => i >= 0);
@@ -24,7 +25,7 @@ export function lineOfKey(toml, key) {
     start = at;
     const nextHeader = lines.findIndex((l, i) => i > at && /^\s*\[/.test(l));
     end = nextHeader < 0 ? lines.length : nextHeader;
-    used = n + (index !== null ? 1 : 0);
+    used = n;
     break;
   }
   const rest = parts.slice(used).filter((p) => !p.startsWith('#'));
@@ -95,24 +96,41 @@ export function openSettings(main) {
   });
 
   function showKeyError(err) {
-    const key = /`([^`]+)`/.exec(err.message || '')?.[1];
+    // "`toml`: invalid settings: `greeting.messages[1]`: problem", or a TOML syntax error that
+    // says where ("TOML parse error at line 41, column 54").
+    const message = (err.message || '').replace(/^`toml`:\s*(invalid settings:\s*)?/, '');
+    const key = /^`([^`]+)`:\s*/.exec(message)?.[1];
+    const parseLine = key ? null : /at line (\d+)/.exec(message);
     error.replaceChildren();
-    if (key && err.status === 400) {
-      const line = lineOfKey(editor.value, key);
-      error.append(h('strong', { class: 'settings-key' }, key), `: ${err.message.replace(/^`[^`]+`:\s*/, '')}`);
-      if (line >= 0) {
-        error.append(' ', t('settings.at_line', { line: line + 1 }));
-        const offset = editor.value.split('\n').slice(0, line).reduce((n, l) => n + l.length + 1, 0);
-        editor.focus();
-        editor.setSelectionRange(offset, offset + editor.value.split('\n')[line].length);
-        // Bring the line into view: about one line-height per line.
-        const lh = parseFloat(getComputedStyle(editor).lineHeight) || 18;
-        editor.scrollTop = Math.max(0, line * lh - editor.clientHeight / 3);
-      }
-    } else {
+    if (err.status !== 400) {
       error.textContent = errorText(err);
+      error.hidden = false;
+      return;
+    }
+    let line = -1;
+    if (key) {
+      error.append(h('code', { class: 'settings-key' }, key), ': ', message.replace(/^`[^`]+`:\s*/, ''));
+      line = lineOfKey(editor.value, key);
+    } else {
+      error.append(message);
+    }
+    if (line < 0 && parseLine) line = Number(parseLine[1]) - 1;
+    if (line >= 0) {
+      error.append(' ', t('settings.at_line', { line: line + 1 }));
+      moveCaret(line);
     }
     error.hidden = false;
+  }
+
+  function moveCaret(line) {
+    const lines = editor.value.split('\n');
+    if (line >= lines.length) return;
+    const offset = lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0);
+    editor.focus();
+    editor.setSelectionRange(offset, offset + lines[line].length);
+    // Bring the line into view: one line-height per line.
+    const lh = parseFloat(getComputedStyle(editor).lineHeight) || 18;
+    editor.scrollTop = Math.max(0, line * lh - editor.clientHeight / 3);
   }
 
   load();

@@ -21,6 +21,59 @@ mod scenarios;
 
 pub use browser::{open, Browser, WAIT};
 
+// The scenarios (bodies in scenarios/). Each starts its own server, stand-in and Chromium; the
+// test binary runs them concurrently against one chromedriver.
+
+/// 1. Sign in with an operator token; a wrong token is refused with a message.
+#[tokio::test]
+async fn signin_with_token_wrong_token_refused() {
+    scenarios::signin::token_and_wrong_token().await;
+}
+
+/// 2. A new user's message appears in the list without a reload, under their LINE name.
+#[tokio::test]
+async fn list_shows_new_user_without_reload() {
+    scenarios::inbox::new_user_appears_live().await;
+}
+
+/// 3. A Japanese reply with Enter is sent exactly once; an Enter confirming an IME conversion
+///    sends nothing.
+#[tokio::test]
+async fn reply_in_japanese_ime_enter_sends_nothing() {
+    scenarios::inbox::reply_japanese_ime_enter().await;
+}
+
+/// 4. A canned reply through `/`; tags and a note; needs attention, then resolved; a new
+///    message reopens it, live.
+#[tokio::test]
+async fn workflow_canned_tags_note_status_reopen() {
+    scenarios::workflow::canned_tags_note_status().await;
+}
+
+/// 5. Search finds a message and opens its conversation at that message.
+#[tokio::test]
+async fn search_opens_conversation_at_hit() {
+    scenarios::search::opens_at_hit().await;
+}
+
+/// 6. No reply to a user who never wrote or who blocked (with the reason); a group is answered.
+#[tokio::test]
+async fn composer_disabled_with_reason_and_group_reply() {
+    scenarios::cannot_reply::disabled_and_group().await;
+}
+
+/// 7. Operators see no admin pages; an admin's bad setting is refused naming its key.
+#[tokio::test]
+async fn admin_pages_and_settings_error() {
+    scenarios::admin::roles_and_settings().await;
+}
+
+/// 8. The English switch: labels in English.
+#[tokio::test]
+async fn english_switch() {
+    scenarios::english::switch().await;
+}
+
 pub const ADMIN_TOKEN: &str = crate::operator::ADMIN_TOKEN;
 pub const OPERATOR_TOKEN: &str = crate::operator::OPERATOR_TOKEN;
 
@@ -99,9 +152,24 @@ impl ConsoleApp {
         self.deliver(vec![event(json!({ "type": "user", "userId": user }), json!({ "type": "unfollow" }))]).await;
     }
 
-    /// `user` writes `text` in group `group` (`C…`), where the account is a member.
-    pub async fn group_message(&self, group: &str, user: &str, text: &str) {
-        self.deliver(vec![text_event(json!({ "type": "group", "groupId": group, "userId": user }), text)]).await;
+    /// A user's messages `(text, timestamp_ms)`, in one webhook (as LINE batches them).
+    pub async fn user_wrote_at(&self, user: &str, messages: &[(&str, i64)]) {
+        let source = json!({ "type": "user", "userId": user });
+        let events = messages.iter().map(|(text, at)| {
+            let mut e = text_event(source.clone(), text);
+            e["timestamp"] = json!(at);
+            e
+        });
+        self.deliver(events.collect()).await;
+    }
+
+    /// `user` writes `text` in group `group` (`C…`), where the account is a member; returns
+    /// the event's reply token.
+    pub async fn group_message(&self, group: &str, user: &str, text: &str) -> String {
+        let e = text_event(json!({ "type": "group", "groupId": group, "userId": user }), text);
+        let token = e["replyToken"].as_str().unwrap().to_owned();
+        self.deliver(vec![e]).await;
+        token
     }
 
     /// Every push or reply the stand-in got, with its texts.

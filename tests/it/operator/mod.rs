@@ -24,6 +24,7 @@ use crate::support::{create_bucket, create_table, dynamo_client, s3_client, sign
 mod access;
 mod bad_input;
 mod concurrency;
+mod console_api;
 mod openapi;
 mod walk;
 
@@ -60,6 +61,7 @@ pub struct Harness {
     pub service: Service,
     pub store: Arc<dyn Store>,
     pub standin: LineStandin,
+    pub archive: Arc<dyn line_oa::archive::ArchiveStore>,
     router: Router,
     url: Option<String>,
     http: reqwest::Client,
@@ -109,7 +111,7 @@ impl Harness {
                 Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await))
             }
         };
-        let router = router(service.clone(), auth, exports.clone(), line_oa::service::operator::MediaCopies::new(archive));
+        let router = router(service.clone(), auth, exports.clone(), line_oa::service::operator::MediaCopies::new(archive.clone()));
         let url = match entry {
             Entry::Local => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -120,7 +122,7 @@ impl Harness {
             }
             Entry::Lambda => None,
         };
-        Self { entry, exports, service, store, standin, router, url, http: reqwest::Client::new(), _dir: dir }
+        Self { entry, exports, service, store, standin, archive, router, url, http: reqwest::Client::new(), _dir: dir }
     }
 
     pub async fn call(&self, who: Who, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -159,6 +161,19 @@ impl Harness {
     }
 
     /// A GET whose answer is a file: its status and bytes, following a redirect (as a browser).
+    /// Puts a media copy into the archive, as the archiver stores one.
+    pub async fn archive_media(&self, conversation: &str, message_id: &str, content_type: &str, bytes: &[u8]) {
+        use line_oa::domain::media::{media_key, media_meta_key, MediaMessage, MediaRef};
+        let m = MediaMessage {
+            conversation: line_oa::domain::ids::ConversationId::parse(conversation).unwrap(),
+            message_id: message_id.into(),
+            message_type: "image".into(),
+        };
+        self.archive.put_media(&media_key(&m), bytes.to_vec(), content_type).await.unwrap();
+        let reference = MediaRef { key: media_key(&m), content_type: content_type.into(), size: bytes.len() as u64, sha256: String::new() };
+        self.archive.put(&media_meta_key(&m), serde_json::to_vec(&reference).unwrap()).await.unwrap();
+    }
+
     pub async fn download(&self, path: &str) -> (u16, Vec<u8>) {
         let (status, bytes, location) = match self.entry {
             Entry::Local => {

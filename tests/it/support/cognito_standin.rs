@@ -36,7 +36,7 @@ use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::Store;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use tower::ServiceExt;
+use futures::FutureExt;
 
 use super::apps::service;
 use super::line_standin::{LineStandin, StandinOptions};
@@ -388,7 +388,7 @@ impl CognitoStandin {
             if ja { ("サインイン", "メールアドレス", "パスワード", "サインイン") } else { ("Sign in", "Email address", "Password", "Sign in") };
         let error = error.map(|e| format!("<p role=\"alert\" id=\"error\">{}</p>", escape(e))).unwrap_or_default();
         let html = format!(
-            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body><main>\
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title></head><body><main>\
              <h1>{title}</h1>{error}<form method=\"post\" action=\"/login\">\
              <input type=\"hidden\" name=\"login\" value=\"{login}\">\
              <label for=\"username\">{email}</label><input id=\"username\" name=\"username\" type=\"email\" autocomplete=\"username\" required>\
@@ -409,7 +409,7 @@ impl CognitoStandin {
         };
         let error = error.map(|e| format!("<p role=\"alert\" id=\"error\">{}</p>", escape(e))).unwrap_or_default();
         let html = format!(
-            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body><main>\
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title></head><body><main>\
              <h1>{title}</h1>{error}<form method=\"post\" action=\"/login/new-password\">\
              <input type=\"hidden\" name=\"login\" value=\"{login}\">\
              <label for=\"new_password\">{new}</label><input id=\"new_password\" name=\"new_password\" type=\"password\" autocomplete=\"new-password\" required>\
@@ -423,7 +423,7 @@ impl CognitoStandin {
 }
 
 fn bad_request_page(message: &str) -> Response {
-    let html = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Error</title></head><body><main><h1>An error was encountered with the requested page.</h1><p id=\"error\">{}</p></main></body></html>", escape(message));
+    let html = format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Error</title></head><body><main><h1>An error was encountered with the requested page.</h1><p id=\"error\">{}</p></main></body></html>", escape(message));
     (StatusCode::BAD_REQUEST, Html(html)).into_response()
 }
 
@@ -888,8 +888,15 @@ pub async fn invoke(function: &Router, event: &Value) -> Response {
         Ok(r) => r,
         Err(e) => panic!("lambda_http refused the event: {e}\n{event:#}"),
     };
-    let adapter = lambda_http::Adapter::from(function.clone());
-    let answer = adapter.oneshot(lambda_http::LambdaEvent::new(request, lambda_http::Context::default())).await;
+    // The adapter is not Send (it names the router's response type, whose body is not Sync), so
+    // it only makes the call's future, which is; a Router is always ready.
+    let call = {
+        let mut adapter = lambda_http::Adapter::from(function.clone());
+        let ready = std::future::poll_fn(|cx| lambda_http::Service::poll_ready(&mut adapter, cx)).now_or_never();
+        assert!(matches!(ready, Some(Ok(()))), "a Router is always ready");
+        lambda_http::Service::call(&mut adapter, lambda_http::LambdaEvent::new(request, lambda_http::Context::default()))
+    };
+    let answer = call.await;
     let answer = match answer {
         Ok(a) => serde_json::to_value(&a).expect("the response serialises"),
         // Lambda reports a handler error; API Gateway answers 500.
@@ -958,7 +965,9 @@ impl CognitoStack {
         let service = service(store.clone(), &line, settings_toml);
         let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
         let exports = ExportJobs::local(store.clone(), dir.path().join("exports"), tz, line_oa::service::system_clock());
-        let function = operator_function_router(service.clone(), exports, console.clone());
+        let archive: Arc<dyn line_oa::archive::ArchiveStore> = Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive")));
+        let media = line_oa::service::operator::MediaCopies::new(archive);
+        let function = operator_function_router(service.clone(), exports, media, console.clone());
         let gateway = ApiGatewayStandin::serve(listener, api_url, template_routes(), function, cognito.clone());
         Self { cognito, gateway, console, environment, service, store, line, _dir: dir }
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apps;
+pub mod cognito_standin;
 pub mod line_standin;
 
 use std::path::PathBuf;

@@ -6,8 +6,7 @@ use serde_json::json;
 
 use crate::console::{ja, open_conversation, row, sign_in, user_id, ConsoleApp, IME_ENTER, OPERATOR_TOKEN};
 
-#[tokio::test]
-async fn list_shows_new_user_without_reload() {
+pub async fn new_user_appears_live() {
     let c = ConsoleApp::start().await;
     let b = c.open("list-live").await;
     b.run(async {
@@ -32,8 +31,7 @@ async fn list_shows_new_user_without_reload() {
     .await;
 }
 
-#[tokio::test]
-async fn reply_in_japanese_with_enter_and_ime_enter_sends_nothing() {
+pub async fn reply_japanese_ime_enter() {
     let c = ConsoleApp::start().await;
     let user = user_id(0x3001);
     let id = format!("user:{user}");

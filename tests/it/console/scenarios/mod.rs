@@ -1,4 +1,10 @@
-//! One test per scenario, each on its own local server, stand-in and browser.
+//! The scenarios' bodies, each on its own local server, stand-in and browser; the tests that
+//! run them are listed in `console/mod.rs`.
 
-mod signin;
-mod inbox;
+pub mod admin;
+pub mod cannot_reply;
+pub mod english;
+pub mod inbox;
+pub mod search;
+pub mod signin;
+pub mod workflow;

@@ -2,8 +2,7 @@
 
 use crate::console::{ja, sign_in, ConsoleApp, OPERATOR_TOKEN};
 
-#[tokio::test]
-async fn signin_with_token_and_wrong_token_refused() {
+pub async fn token_and_wrong_token() {
     let c = ConsoleApp::start().await;
     let b = c.open("signin").await;
     b.run(async {
