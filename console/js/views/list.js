@@ -3,7 +3,7 @@
 import { h, replace, debounce } from '../dom.js';
 import { t, relativeTime } from '../i18n.js';
 import { get, errorText } from '../api.js';
-import { state, on, conversationChanged } from '../state.js';
+import { state, on } from '../state.js';
 import { conversationName, initials, shortId } from '../format.js';
 
 const PAGE = 50;
@@ -138,7 +138,7 @@ export function createList(nav) {
     h('span', { class: 'conv-main' },
       h('span', { class: 'conv-top' },
         h('span', { class: 'conv-name' }, name),
-        c.last_activity_ms ? h('time', { class: 'conv-time', datetime: new Date(c.last_activity_ms).toISOString() }, relativeTime(c.last_activity_ms)) : null),
+        c.last_activity_ms ? h('time', { class: 'conv-time', datetime: new Date(c.last_activity_ms).toISOString(), 'data-ms': c.last_activity_ms }, relativeTime(c.last_activity_ms)) : null),
       h('span', { class: 'conv-preview' }, c.last_text || t('list.no_text')),
       badges(c)));
     return h('li', { class: 'conv-item' }, link);
@@ -191,13 +191,17 @@ export function createList(nav) {
     on('tags', renderTags),
   ];
 
+  // "3分前" goes stale: refresh the relative times every minute.
+  const clock = setInterval(() => {
+    for (const el of list.querySelectorAll('.conv-time')) el.textContent = relativeTime(Number(el.dataset.ms));
+  }, 60_000);
+
   function filterByTag(tagId) {
     filter.tag = tagId;
     tagSelect.value = tagId;
     reload();
   }
 
-  return { reload, reloadFirstPage, setCounts, markSelected, filterByTag, items: () => items, destroy: () => offs.forEach((off) => off()) };
+  return { reload, reloadFirstPage, setCounts, markSelected, filterByTag, items: () => items, destroy: () => { clearInterval(clock); offs.forEach((off) => off()); } };
 }
 
-export { conversationChanged };

@@ -16,6 +16,7 @@ use crate::support::line_standin::RecordedRequest;
 use crate::support::sign;
 
 pub mod browser;
+mod cognito;
 mod harness;
 mod scenarios;
 
