@@ -44,7 +44,10 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ConsoleConfig
             let cognito_domain = url(COGNITO_DOMAIN, &required(COGNITO_DOMAIN)?)?;
             let parsed = reqwest::Url::parse(&cognito_domain).expect("checked by url()");
             if parsed.path() != "/" || parsed.query().is_some() {
-                return Err(invalid(COGNITO_DOMAIN, format!("{cognito_domain:?} must be the domain only, like https://<prefix>.auth.<region>.amazoncognito.com")));
+                return Err(invalid(
+                    COGNITO_DOMAIN,
+                    format!("{cognito_domain:?} must be the domain only, like https://<prefix>.auth.<region>.amazoncognito.com"),
+                ));
             }
             let client_id = required(COGNITO_CLIENT_ID)?;
             if !client_id.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -133,7 +136,9 @@ mod tests {
             })
         );
         let trailing = from_lookup(lookup(&with(&[("COGNITO_DOMAIN", "https://x.auth.ap-northeast-1.amazoncognito.com/")]))).unwrap();
-        assert!(matches!(trailing, ConsoleConfig::Cognito { cognito_domain, .. } if cognito_domain == "https://x.auth.ap-northeast-1.amazoncognito.com"));
+        assert!(
+            matches!(trailing, ConsoleConfig::Cognito { cognito_domain, .. } if cognito_domain == "https://x.auth.ap-northeast-1.amazoncognito.com")
+        );
     }
 
     #[test]

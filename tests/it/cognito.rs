@@ -13,7 +13,9 @@ use reqwest::Response;
 use serde_json::{json, Value};
 
 use crate::support::apps::SETTINGS;
-use crate::support::cognito_standin::{pkce_pair, s256, template_routes, CognitoStack, GatewayRoute, StandinUser, CODE_LIFETIME, TOKEN_LIFETIME};
+use crate::support::cognito_standin::{
+    pkce_pair, s256, template_routes, CognitoStack, GatewayRoute, StandinUser, CODE_LIFETIME, TOKEN_LIFETIME,
+};
 
 const ALICE: &str = "alice@example.com";
 const ALICE_PASSWORD: &str = "Alice-Password-1";
@@ -111,9 +113,14 @@ async fn sign_in(b: &mut Browser, stack: &CognitoStack, email: &str, password: &
     let page = b.get(&form_url).await;
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.contains("<label for=\"username\">メールアドレス</label>") && html.contains("<label for=\"password\">パスワード</label>"), "{html}");
+    assert!(
+        html.contains("<label for=\"username\">メールアドレス</label>") && html.contains("<label for=\"password\">パスワード</label>"),
+        "{html}"
+    );
     let login = hidden_login(&html);
-    let r = b.post_form(&format!("{}/login", stack.cognito.domain()), form(&[("login", &login), ("username", email), ("password", password)])).await;
+    let r = b
+        .post_form(&format!("{}/login", stack.cognito.domain()), form(&[("login", &login), ("username", email), ("password", password)]))
+        .await;
     assert_eq!(r.status(), 302, "signed in: back to the app");
     let back = location(&r);
     assert!(back.starts_with(&stack.console_url()), "to the registered redirect URI: {back}");
@@ -147,7 +154,11 @@ async fn token_request(b: &Browser, stack: &CognitoStack, body: String) -> (u16,
     let status = r.status().as_u16();
     if status == 200 {
         let allowed = r.headers().get("access-control-allow-origin").and_then(|v| v.to_str().ok()).map(str::to_owned);
-        assert_eq!(allowed.as_deref(), Some(stack.gateway.url.as_str()), "the page may read the token answer (CORS for the console origin)");
+        assert_eq!(
+            allowed.as_deref(),
+            Some(stack.gateway.url.as_str()),
+            "the page may read the token answer (CORS for the console origin)"
+        );
     }
     (status, r.json().await.unwrap_or(Value::Null))
 }
@@ -207,7 +218,9 @@ async fn pkce_sign_in_then_the_operator_function_with_the_id_token() {
     let r = b.get(&authorize_url(&stack, state, &challenge)).await;
     let form_url = format!("{}{}", stack.cognito.domain(), location(&r));
     let login = hidden_login(&b.get(&form_url).await.text().await.unwrap());
-    let r = b.post_form(&format!("{}/login", stack.cognito.domain()), form(&[("login", &login), ("username", ALICE), ("password", "wrong")])).await;
+    let r = b
+        .post_form(&format!("{}/login", stack.cognito.domain()), form(&[("login", &login), ("username", ALICE), ("password", "wrong")]))
+        .await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("ユーザー名またはパスワードが正しくありません。"));
 
@@ -257,7 +270,11 @@ async fn pkce_sign_in_then_the_operator_function_with_the_id_token() {
     assert_eq!(status, 200, "{list}");
 
     // The refresh token gives a fresh ID token.
-    let refresh = form(&[("grant_type", "refresh_token"), ("client_id", &stack.cognito.client_id()), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]);
+    let refresh = form(&[
+        ("grant_type", "refresh_token"),
+        ("client_id", &stack.cognito.client_id()),
+        ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+    ]);
     let (status, refreshed) = token_request(&b, &stack, refresh).await;
     assert_eq!(status, 200, "{refreshed}");
     assert!(refreshed.get("refresh_token").is_none(), "Cognito keeps the refresh token (no rotation)");
@@ -330,7 +347,9 @@ async fn the_standin_refuses_what_cognito_refuses() {
         url.to_string()
     };
     // Nowhere safe to send the browser: an error page.
-    for (key, value) in [("client_id", Some("someone-else")), ("redirect_uri", Some("https://evil.example/console/")), ("redirect_uri", None)] {
+    for (key, value) in
+        [("client_id", Some("someone-else")), ("redirect_uri", Some("https://evil.example/console/")), ("redirect_uri", None)]
+    {
         let r = b.get(&with(key, value)).await;
         assert_eq!(r.status(), 400, "{key}={value:?}");
     }
@@ -351,7 +370,13 @@ async fn the_standin_refuses_what_cognito_refuses() {
     }
     // The token endpoint: JSON only over a form, a known client, no secret, a known grant.
     let client = stack.cognito.client_id();
-    let json_body = b.http.post(format!("{}/oauth2/token", stack.cognito.domain())).json(&json!({ "grant_type": "authorization_code" })).send().await.unwrap();
+    let json_body = b
+        .http
+        .post(format!("{}/oauth2/token", stack.cognito.domain()))
+        .json(&json!({ "grant_type": "authorization_code" }))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(json_body.status(), 400);
     for (body, error) in [
         (form(&[("grant_type", "authorization_code"), ("client_id", "nope"), ("code", "x")]), "invalid_client"),
@@ -376,14 +401,17 @@ async fn the_standin_refuses_what_cognito_refuses() {
         assert_eq!(grant.is_some(), allowed, "{origin}: {grant:?}");
     }
     // Sign-out only to a registered URL.
-    let r = b.get(&format!("{}/logout?{}", stack.cognito.domain(), form(&[("client_id", &client), ("logout_uri", "https://evil.example/")]))).await;
+    let r = b
+        .get(&format!("{}/logout?{}", stack.cognito.domain(), form(&[("client_id", &client), ("logout_uri", "https://evil.example/")])))
+        .await;
     assert_eq!(r.status(), 400);
 }
 
 #[tokio::test]
 async fn first_sign_in_replaces_the_temporary_password() {
     let temporary = "Temp-Pass-0001";
-    let stack = CognitoStack::start(vec![StandinUser::new("new@example.com", temporary, &["operator"]).with_temporary_password()], SETTINGS).await;
+    let stack =
+        CognitoStack::start(vec![StandinUser::new("new@example.com", temporary, &["operator"]).with_temporary_password()], SETTINGS).await;
     let mut b = Browser::new();
     let (verifier, challenge) = pkce_pair();
     let r = b.get(&authorize_url(&stack, "first", &challenge)).await;

@@ -6,6 +6,7 @@ mod support;
 mod archive_contract;
 mod cognito;
 mod console;
+mod console_files;
 mod e2e;
 mod export;
 mod export_jobs;

@@ -12,8 +12,7 @@ const PASSWORD: &str = "Alice-Password-1";
 
 #[tokio::test]
 async fn scenario_9_cognito_sign_in_and_out() {
-    let user = StandinUser::new(ALICE, PASSWORD, &["admin", "operator"]); let sub = user.sub.clone();
-    let stack = CognitoStack::start(vec![user], CONSOLE_SETTINGS).await;
+    let stack = CognitoStack::start(vec![StandinUser::new(ALICE, PASSWORD, &["admin", "operator"])], CONSOLE_SETTINGS).await;
     let b = open(&stack.console_url(), "cognito").await;
     b.run(async {
         // AWS mode: no token field, a button to Cognito.
@@ -31,7 +30,7 @@ async fn scenario_9_cognito_sign_in_and_out() {
         b.click_css("#signin").await;
 
         // Back at the console with a code; it exchanges it (PKCE) and shows who is signed in.
-        b.wait_text("#header-staff", &sub).await;
+        b.wait_text("#header-staff", ALICE).await;
         let url = b.client.current_url().await.unwrap().to_string();
         assert!(url.starts_with(&stack.console_url()) && !url.contains("code="), "the code is taken out of the address: {url}");
         b.screenshot("signed-in").await;
@@ -46,7 +45,8 @@ async fn scenario_9_cognito_sign_in_and_out() {
         let verifier = exchange.param("code_verifier").expect("with its PKCE verifier");
         assert_eq!(asked.param("code_challenge"), Some(s256(verifier).as_str()), "the verifier of the challenge it sent");
         assert_eq!(exchange.origin.as_deref(), Some(stack.gateway.url.as_str()), "from the console's page (CORS)");
-        let api_calls: Vec<_> = stack.gateway.events().into_iter().filter(|e| e["rawPath"].as_str().is_some_and(|p| p.starts_with("/api/"))).collect();
+        let api_calls: Vec<_> =
+            stack.gateway.events().into_iter().filter(|e| e["rawPath"].as_str().is_some_and(|p| p.starts_with("/api/"))).collect();
         assert!(!api_calls.is_empty() && api_calls.iter().all(|e| e["requestContext"]["authorizer"]["jwt"]["claims"]["email"] == ALICE));
 
         // Sign-out: Cognito's /logout, then the console's sign-in page again.

@@ -27,6 +27,7 @@ use axum::routing::get;
 use axum::Router;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use futures::FutureExt;
 use hmac::{Hmac, Mac};
 use line_oa::export::jobs::ExportJobs;
 use line_oa::http::console::ConsoleConfig;
@@ -36,7 +37,6 @@ use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::Store;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use futures::FutureExt;
 
 use super::apps::service;
 use super::line_standin::{LineStandin, StandinOptions};
@@ -65,7 +65,13 @@ pub struct StandinUser {
 impl StandinUser {
     pub fn new(email: &str, password: &str, groups: &[&str]) -> Self {
         let sub = uuid::Uuid::new_v4().to_string();
-        Self { email: email.into(), password: password.into(), groups: groups.iter().map(|g| g.to_string()).collect(), sub, temporary: false }
+        Self {
+            email: email.into(),
+            password: password.into(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            sub,
+            temporary: false,
+        }
     }
 
     /// As `admin-create-user` leaves it: FORCE_CHANGE_PASSWORD.
@@ -269,7 +275,13 @@ impl CognitoStandin {
             }
         }
         let origin = headers.get(ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        self.state.recorded.lock().unwrap().push(Recorded { method: method.into(), path: path.into(), params, origin, outcome: outcome.into() });
+        self.state.recorded.lock().unwrap().push(Recorded {
+            method: method.into(),
+            path: path.into(),
+            params,
+            origin,
+            outcome: outcome.into(),
+        });
     }
 
     fn sign(&self, claims: &Value) -> String {
@@ -384,8 +396,11 @@ impl CognitoStandin {
 
     fn form_page(&self, login: &str, lang: &str, error: Option<&str>) -> Response {
         let ja = lang == "ja";
-        let (title, email, password, submit) =
-            if ja { ("サインイン", "メールアドレス", "パスワード", "サインイン") } else { ("Sign in", "Email address", "Password", "Sign in") };
+        let (title, email, password, submit) = if ja {
+            ("サインイン", "メールアドレス", "パスワード", "サインイン")
+        } else {
+            ("Sign in", "Email address", "Password", "Sign in")
+        };
         let error = error.map(|e| format!("<p role=\"alert\" id=\"error\">{}</p>", escape(e))).unwrap_or_default();
         let html = format!(
             "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title></head><body><main>\
@@ -515,7 +530,11 @@ async fn login(State(s): State<CognitoStandin>, headers: HeaderMap, body: Bytes)
         }
         _ => {
             s.record("POST", "/login", &params, &headers, "refused: incorrect username or password");
-            let message = if ja { "ユーザー名またはパスワードが正しくありません。" } else { "Incorrect username or password." };
+            let message = if ja {
+                "ユーザー名またはパスワードが正しくありません。"
+            } else {
+                "Incorrect username or password."
+            };
             s.form_page(p("login"), &authorization.lang, Some(message))
         }
     }
@@ -616,8 +635,8 @@ fn token_grant(s: &CognitoStandin, params: &BTreeMap<String, String>) -> Result<
                 return Err(("invalid_grant", "redirect_uri differs from the authorization request's".into()));
             }
             let verifier = p("code_verifier");
-            let well_formed = (43..=128).contains(&verifier.len())
-                && verifier.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
+            let well_formed =
+                (43..=128).contains(&verifier.len()) && verifier.chars().all(|c| c.is_ascii_alphanumeric() || "-._~".contains(c));
             if !well_formed {
                 return Err(("invalid_grant", "code_verifier must be 43 to 128 unreserved characters".into()));
             }
@@ -748,7 +767,13 @@ impl ApiGatewayStandin {
         (listener, url)
     }
 
-    pub fn serve(listener: tokio::net::TcpListener, url: String, routes: Vec<GatewayRoute>, function: Router, cognito: CognitoStandin) -> Self {
+    pub fn serve(
+        listener: tokio::net::TcpListener,
+        url: String,
+        routes: Vec<GatewayRoute>,
+        function: Router,
+        cognito: CognitoStandin,
+    ) -> Self {
         let state = Arc::new(GatewayState { routes, function, cognito, events: Mutex::default() });
         let app = Router::new().fallback(gateway).with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -767,7 +792,11 @@ impl ApiGatewayStandin {
 
 fn is_text(content_type: &str) -> bool {
     let t = content_type.to_ascii_lowercase();
-    t.starts_with("text/") || t.contains("json") || t.contains("javascript") || t.contains("xml") || t.starts_with("application/x-www-form-urlencoded")
+    t.starts_with("text/")
+        || t.contains("json")
+        || t.contains("javascript")
+        || t.contains("xml")
+        || t.starts_with("application/x-www-form-urlencoded")
 }
 
 async fn gateway(State(g): State<Arc<GatewayState>>, request: Request) -> Response {
