@@ -6,9 +6,9 @@ import { t } from './i18n.js';
 import { conversationName } from './format.js';
 
 const PREF_KEY = 'loa.notify';
-// Last activity already seen per unread conversation: only newer activity notifies.
+// Activity already seen per conversation; anything older than the page load counts as seen.
 const seen = new Map();
-let primed = false;
+let baseline = Date.now();
 
 function supported() {
   return 'Notification' in window;
@@ -43,21 +43,19 @@ export function notifyButton() {
   return b;
 }
 
-/** Remembers what is unread now so the backlog does not notify. */
+/** Starts counting from now: the backlog at sign-in does not notify. */
 export function primeNotifications() {
-  primed = false;
+  baseline = Date.now();
   seen.clear();
 }
 
-/** After a list reload: notify for conversations that became unread (or got newer) since. */
+/** After a list reload: notify for conversations with activity newer than last seen. */
 export function notifyNew(conversations, openId) {
-  const first = !primed;
-  primed = true;
   for (const c of conversations) {
     if (!c.unread) continue;
-    const before = seen.get(c.id);
-    seen.set(c.id, c.last_activity_ms);
-    if (first || (before !== undefined && before >= c.last_activity_ms)) continue;
+    const before = seen.get(c.id) ?? baseline;
+    seen.set(c.id, Math.max(before, c.last_activity_ms));
+    if (c.last_activity_ms <= before) continue;
     if (c.id === openId && !document.hidden) continue;
     if (!enabled()) continue;
     const name = c.staff_name || c.display_name ? conversationName(c) : null;

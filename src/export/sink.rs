@@ -47,6 +47,24 @@ impl Xlsx {
     }
 }
 
+/// A CSV cell as text a spreadsheet will not run: one starting with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return (what Excel and LibreOffice read as a formula) gets a leading `'`.
+/// Message text is the customer's: `=HYPERLINK(...)` must stay words. (XLSX cells are typed
+/// strings already.)
+pub fn csv_text(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
+fn bytes(cell: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, [u8]> {
+    match cell {
+        std::borrow::Cow::Borrowed(s) => std::borrow::Cow::Borrowed(s.as_bytes()),
+        std::borrow::Cow::Owned(s) => std::borrow::Cow::Owned(s.into_bytes()),
+    }
+}
+
 impl Sink {
     /// Opens `out` and writes the header (again at the top of every further XLSX sheet).
     pub(super) fn open(format: Format, out: &Path, header: &[&str], sheet_rows: u32) -> Result<Self, ExportError> {
@@ -70,7 +88,7 @@ impl Sink {
 
     pub(super) fn write(&mut self, cells: &[String]) -> Result<(), ExportError> {
         match self {
-            Sink::Csv(w) => w.write_record(cells).map_err(write_error),
+            Sink::Csv(w) => w.write_record(cells.iter().map(|c| bytes(csv_text(c)))).map_err(write_error),
             Sink::Xlsx(xlsx) => {
                 if xlsx.row == xlsx.sheet_rows {
                     xlsx.add_sheet()?;
@@ -119,6 +137,48 @@ mod tests {
             .filter_map(|name| std::fs::read_to_string(dir.join(format!("t-{name}.csv"))).ok())
             .map(|csv| csv.trim_start_matches('\u{feff}').to_owned())
             .collect()
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_written_as_text() {
+        for formula in ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(csv_text(formula), format!("'{formula}"));
+        }
+        for plain in ["予約", "1-2", "a=b", "", "'quoted"] {
+            assert_eq!(csv_text(plain), plain);
+        }
+    }
+
+    /// LibreOffice opens the CSV with formulas evaluated and writes it as HTML: a formula
+    /// becomes a link, text stays text.
+    fn csv_as_html(csv: &Path) -> String {
+        let dir = csv.parent().unwrap();
+        let output = Command::new("soffice")
+            .args(["--headless", "--norestore", "--infilter=CSV:44,34,76,1,,0,false,false,false,false,false,0,true", "--convert-to", "html", "--outdir"])
+            .arg(dir)
+            .arg(csv)
+            .env("HOME", dir)
+            .output()
+            .expect("LibreOffice (soffice) is installed by infra/test.sh");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        std::fs::read_to_string(csv.with_extension("html")).unwrap()
+    }
+
+    #[test]
+    fn a_formula_in_a_message_opens_in_libreoffice_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let message = r#"=HYPERLINK("http://x.example","y")"#;
+        let out = dir.path().join("safe.csv");
+        let mut sink = Sink::open(Format::Csv, &out, &["text"], XLSX_SHEET_ROWS).unwrap();
+        sink.write(&[message.to_owned()]).unwrap();
+        sink.finish(&out).unwrap();
+        let html = csv_as_html(&out);
+        assert!(!html.contains("http://x.example\""), "the formula ran: {html}");
+        assert!(html.contains("HYPERLINK"), "the text is shown: {html}");
+        // The same cell written raw is run: the check above can fail.
+        let raw = dir.path().join("raw.csv");
+        std::fs::write(&raw, format!("text\n\"{}\"\n", message.replace('"', "\"\""))).unwrap();
+        assert!(csv_as_html(&raw).contains("http://x.example\""), "LibreOffice did not evaluate formulas: the test proves nothing");
     }
 
     #[test]

@@ -189,7 +189,7 @@ export default {
   'side.note_delete_label': 'Delete the note by {by} ({at})',
   'side.delete': 'Delete',
 
-  'notify.toggle': 'Desktop alerts',
+  'notify.toggle': 'Alerts',
   'notify.off': 'Turn on notifications',
   'notify.on': 'Notifications on',
   'notify.denied': 'Notifications are blocked in the browser settings',
@@ -311,7 +311,7 @@ export default {
   'error.limit_reached': 'Limit reached',
   'error.limit': 'Limit reached',
   'error.not_allowed': 'This is not possible right now',
-  'error.conflict': 'Someone else changed it first. Reload and try again',
+  'error.conflict': 'Conflicts with another change',
   'error.line_refused': 'LINE refused the message',
   'error.line_error': 'LINE refused the message',
   'error.line_unavailable': 'LINE cannot be reached. Try again in a moment',

@@ -189,7 +189,7 @@ export default {
   'side.note_delete_label': '{by}のノート（{at}）を削除',
   'side.delete': '削除',
 
-  'notify.toggle': 'デスクトップ通知',
+  'notify.toggle': '通知',
   'notify.off': '通知をオンにする',
   'notify.on': '通知オン',
   'notify.denied': 'ブラウザの設定で通知がブロックされています',
@@ -311,7 +311,7 @@ export default {
   'error.limit_reached': '上限に達しました',
   'error.limit': '上限に達しました',
   'error.not_allowed': '現在この操作はできません',
-  'error.conflict': 'ほかの人が先に変更しました。読み込み直してください',
+  'error.conflict': 'ほかの変更と競合しました',
   'error.line_refused': 'LINEが送信を拒否しました',
   'error.line_error': 'LINEが送信を拒否しました',
   'error.line_unavailable': 'LINEに接続できません。しばらくしてからもう一度お試しください',

@@ -32,7 +32,8 @@ export function openConversation(main, id, { target } = {}) {
 
   const head = h('div', { class: 'conv-header' }, h('h2', { class: 'conv-title', id: 'conversation-title' }, shortId(id)));
   const olderButton = h('button', { type: 'button', id: 'messages-older', class: 'btn btn-secondary btn-small older-btn', hidden: true }, t('conv.older'));
-  const log = h('ol', { id: 'messages', class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'conversation-title', 'aria-busy': 'true' });
+  // tabindex: a scrollable log must be scrollable from the keyboard too.
+  const log = h('ol', { id: 'messages', class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': 'conversation-title', 'aria-busy': 'true', tabindex: 0 });
   const status = h('p', { class: 'conv-status', role: 'status' }, t('conv.loading'));
   const jump = h('button', { type: 'button', id: 'messages-jump', class: 'btn btn-primary btn-small jump-btn', hidden: true }, t('conv.jump_new'));
   const composerBox = h('div', { class: 'composer-wrap' });

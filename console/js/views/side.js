@@ -98,7 +98,8 @@ export function openSide(aside, id, { onTagFilter } = {}) {
     const name = tagNew.value.trim();
     if (!name) return;
     act(tagCreate, tagError, async () => {
-      const tag = await post('api/tags', { name });
+      // A tag of that name already exists: add it rather than fail.
+      const tag = state.tags.find((x) => x.name.trim().toLowerCase() === name.toLowerCase()) ?? await post('api/tags', { name });
       await loadTags();
       const c = await put(convPath(id, `/tags/${encodeURIComponent(tag.id)}`));
       tagNew.value = '';

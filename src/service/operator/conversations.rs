@@ -60,6 +60,8 @@ pub struct ModeView {
     pub pinned: bool,
     /// In response hours (true), out of them (false), or hours off (None).
     pub open: Option<bool>,
+    /// Why, as a code a screen translates: `in_hours`, `out_of_hours`, `hours_off`, `pinned`, `group`.
+    pub basis: &'static str,
     pub reason: String,
 }
 
@@ -68,24 +70,25 @@ impl ModeView {
     pub fn account(rules: &Rules, now_ms: i64) -> Self {
         let at = jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let (mode, open) = rules.mode_at(at);
-        let reason = match open {
-            Some(true) => "in response hours",
-            Some(false) => "out of response hours",
-            None => "response hours off",
+        let (basis, reason) = match open {
+            Some(true) => ("in_hours", "in response hours"),
+            Some(false) => ("out_of_hours", "out of response hours"),
+            None => ("hours_off", "response hours off"),
         };
-        Self { mode, pinned: false, open, reason: reason.into() }
+        Self { mode, pinned: false, open, basis, reason: reason.into() }
     }
 
     /// For one conversation: a pin beats the hours; LINE never answers groups by itself.
     pub fn conversation(s: &ConversationState, rules: &Rules, now_ms: i64) -> Self {
         let account = Self::account(rules, now_ms);
         if !s.id.is_user() {
-            return Self { mode: ResponseMode::Chat, reason: "groups and rooms are answered by hand".into(), ..account };
+            return Self { mode: ResponseMode::Chat, basis: "group", reason: "groups and rooms are answered by hand".into(), ..account };
         }
         match s.pin.as_ref().filter(|p| p.is_active(now_ms)) {
             Some(pin) => Self {
                 mode: pin.mode,
                 pinned: true,
+                basis: "pinned",
                 reason: match pin.until_ms {
                     Some(_) => format!("pinned by {} for a while", pin.by),
                     None => format!("pinned by {} until released", pin.by),

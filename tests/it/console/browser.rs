@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 /// How long a wait gives the page by default: generous, for a 2-core machine that is also
 /// building; a wait that passes returns as soon as its condition holds.
-pub const WAIT: Duration = Duration::from_secs(15);
+pub const WAIT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(50);
 const DRIVER_START: Duration = Duration::from_secs(20);
 /// The key WebDriver uses for an element in JSON (W3C).
@@ -105,6 +105,16 @@ pub fn screenshot_dir() -> PathBuf {
     target_dir().join("screenshots")
 }
 
+/// A scenario's failure screenshots from an earlier run would mislead: gone before it starts.
+fn remove_failed_screenshots(scenario: &str) {
+    let prefix = format!("{scenario}-FAILED");
+    for entry in std::fs::read_dir(screenshot_dir()).into_iter().flatten().flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            std::fs::remove_file(entry.path()).ok();
+        }
+    }
+}
+
 fn chromium_binary() -> &'static str {
     // The real binary, not Debian's wrapper script (which adds flags from /etc/chromium.d).
     ["/usr/lib/chromium/chromium", "/usr/bin/chromium"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or("chromium")
@@ -136,6 +146,7 @@ pub struct Browser {
 /// for instance one that signs in through another page first: drive `browser.client`.
 pub async fn open(url: &str, scenario: &str) -> Browser {
     let driver = driver();
+    remove_failed_screenshots(scenario);
     let profile = tempfile::tempdir().expect("a temporary Chromium profile");
     let args = [
         "--headless=new",
@@ -203,8 +214,15 @@ impl Browser {
     /// Runs a scenario's body, then, pass or fail, reads the browser log and ends the session.
     /// A body that passed still fails on a SEVERE log entry it did not expect.
     pub async fn run<F: Future<Output = ()>>(&self, body: F) {
+        let started = Instant::now();
         let outcome = AssertUnwindSafe(body).catch_unwind().await;
         let unexpected = self.unexpected_errors().await;
+        if std::env::var_os("CONSOLE_TEST_LOG").is_some() {
+            for e in self.log.lock().unwrap().iter() {
+                eprintln!("[{}] browser log {}: {}", self.scenario, e.level, e.message);
+            }
+        }
+        eprintln!("[{}] {} in {:.1} s", self.scenario, if outcome.is_ok() { "done" } else { "FAILED" }, started.elapsed().as_secs_f64());
         if outcome.is_err() && !unexpected.is_empty() {
             eprintln!("[{}] browser console errors:\n  {}", self.scenario, unexpected.join("\n  "));
         }
@@ -397,18 +415,15 @@ impl Browser {
         found.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Waits until no element matching `css` shows `text`.
-    pub async fn wait_no_text(&self, css: &str, text: &str) {
-        let what = format!("`{css}` no longer to show {text:?}");
-        let script = format!("return !(function(){{ {HAS_TEXT} }}).apply(null, arguments);");
-        self.wait_js(&what, &script, vec![json!(css), json!(text)]).await;
-    }
-
     /// The page's language (`<html lang>`), for file names: `ja` or `en`.
     pub async fn lang(&self) -> String {
         let lang = self.client.execute("return document.documentElement.lang || ''", vec![]).await.unwrap_or(Value::Null);
         let lang = lang.as_str().unwrap_or_default().split('-').next().unwrap_or_default().to_owned();
-        if lang.is_empty() { "ja".into() } else { lang }
+        if lang.is_empty() {
+            "ja".into()
+        } else {
+            lang
+        }
     }
 
     /// Saves a 1280×800 PNG as `target/screenshots/<scenario>[-<name>]-<lang>.png`; returns its path.
@@ -456,7 +471,12 @@ impl Browser {
                 }
             }
             let shot = self.screenshot(&format!("axe-{page}")).await;
-            panic!("[{}] axe-core: {} serious/critical violation(s) on the {page} page ({}):{report}", self.scenario, bad.len(), shot.display());
+            panic!(
+                "[{}] axe-core: {} serious/critical violation(s) on the {page} page ({}):{report}",
+                self.scenario,
+                bad.len(),
+                shot.display()
+            );
         }
     }
 }

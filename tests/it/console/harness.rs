@@ -61,7 +61,11 @@ async fn harness_self_check() {
         b.screenshot("").await;
 
         // ...and a page with unlabelled controls fails it, naming the rule.
-        b.js("document.getElementById('t').labels[0].remove(); document.querySelector('main').append(document.createElement('input'));", vec![]).await;
+        b.js(
+            "document.getElementById('t').labels[0].remove(); document.querySelector('main').append(document.createElement('input'));",
+            vec![],
+        )
+        .await;
         let caught = AssertUnwindSafe(b.check_accessibility("broken")).catch_unwind().await;
         let report = caught.expect_err("axe must fail on unlabelled controls");
         let report = report.downcast_ref::<String>().cloned().unwrap_or_default();

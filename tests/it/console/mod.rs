@@ -192,7 +192,11 @@ impl ConsoleApp {
             if !found.is_empty() {
                 return found;
             }
-            assert!(tokio::time::Instant::now() < deadline, "no push or reply with {text:?} reached the stand-in; it got: {:?}", self.sent());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no push or reply with {text:?} reached the stand-in; it got: {:?}",
+                self.sent()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
@@ -343,8 +347,11 @@ pub fn row(id: &str) -> String {
 
 /// Opens conversation `id` from the list (a click, as staff do) and waits for its log.
 pub async fn open_conversation(b: &Browser, id: &str) {
+    // The log shown before the click must not pass for the new one.
+    b.js("window.__previousLog = document.getElementById('messages')", vec![]).await;
     b.click_css(&row(id)).await;
-    b.wait_js(&format!("conversation {id} loaded"), "return document.querySelector('#messages[aria-busy=\"false\"]') !== null && location.hash.includes(arguments[0])", vec![json!(urlencoded(id))]).await;
+    let loaded = "const log = document.getElementById('messages'); return log !== null && log !== window.__previousLog && log.getAttribute('aria-busy') === 'false' && location.hash.includes(arguments[0])";
+    b.wait_js(&format!("conversation {id} loaded"), loaded, vec![json!(urlencoded(id))]).await;
 }
 
 pub fn urlencoded(s: &str) -> String {

@@ -972,7 +972,7 @@ impl CognitoStack {
         let (listener, api_url) = ApiGatewayStandin::bind().await;
         let console_url = format!("{api_url}/console/");
         let cognito = CognitoStandin::start(CognitoOptions {
-            client_id: format!("{}", random(26)),
+            client_id: random(26),
             callback_urls: vec![console_url.clone()],
             logout_urls: vec![console_url.clone()],
             allowed_origins: vec![api_url.clone()],

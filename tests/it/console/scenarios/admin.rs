@@ -12,7 +12,8 @@ pub async fn roles_and_settings() {
         // bob, an operator: no admin menu, and the admin route refuses to show.
         sign_in(&b, OPERATOR_TOKEN, "bob").await;
         b.find("#menu-search").await;
-        let admin_links = b.js("return ['menu-settings', 'menu-exports', 'menu-holds'].filter(id => document.getElementById(id))", vec![]).await;
+        let admin_links =
+            b.js("return ['menu-settings', 'menu-exports', 'menu-holds'].filter(id => document.getElementById(id))", vec![]).await;
         assert_eq!(admin_links, json!([]), "an operator sees no admin menu entries");
         b.js("location.hash = '#/admin/settings'", vec![]).await;
         b.wait_text("#main [role=alert]", &ja("admin.forbidden")).await;
@@ -25,12 +26,18 @@ pub async fn roles_and_settings() {
         sign_in(&b, ADMIN_TOKEN, "alice").await;
         b.wait_text("#header-staff", &ja("role.admin")).await;
         b.click_css("#menu-settings").await;
-        let loaded = b.wait_js("the settings in the editor", "const e = document.getElementById('settings-toml'); return e && e.value.includes('account_name') ? e.value : null", vec![]).await;
+        let loaded = b
+            .wait_js(
+                "the settings in the editor",
+                "const e = document.getElementById('settings-toml'); return e && e.value.includes('account_name') ? e.value : null",
+                vec![],
+            )
+            .await;
         let toml = loaded.as_str().unwrap().to_owned();
         assert!(toml.contains("always = \"chat\""), "the settings in force: {toml}");
 
         // A bad value: refused, naming the key.
-        b.expect_console_error("400");
+        b.expect_console_error("/api/settings - Failed to load resource: the server responded with a status of 400");
         b.set_value("#settings-toml", &toml.replace("always = \"chat\"", "always = \"bot\"")).await;
         b.click_css("#settings-save").await;
         b.wait_text("#settings-error", "modes.always").await;

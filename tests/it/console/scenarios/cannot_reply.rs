@@ -9,9 +9,8 @@ use crate::console::{group_id, ja, open_conversation, row, sign_in, user_id, Con
 /// The composer is disabled, with `reason` shown, and its send button too.
 async fn composer_disabled(b: &crate::console::Browser, reason: &str) {
     b.wait_text("#composer-disabled-reason", reason).await;
-    let state = b
-        .js("return [document.getElementById('composer-text').disabled, document.getElementById('composer-send').disabled]", vec![])
-        .await;
+    let state =
+        b.js("return [document.getElementById('composer-text').disabled, document.getElementById('composer-send').disabled]", vec![]).await;
     assert_eq!(state, json!([true, true]), "the box and the send button are disabled");
 }
 

@@ -17,7 +17,8 @@ pub async fn switch() {
         open_conversation(&b, &id).await;
         b.find("#lang").await.select_by_value("en").await.unwrap();
         b.wait_js("the page in English", "return document.documentElement.lang === 'en'", vec![]).await;
-        open_conversation(&b, &id).await;
+        // The open conversation is drawn again in English.
+        b.wait_text("#messages", "Hello, do you have any English-speaking staff?").await;
         let field = b.find("#composer-text").await;
         assert_eq!(field.attr("aria-label").await.unwrap().as_deref(), Some("Message"));
         b.wait_text("#composer-send", "Send").await;

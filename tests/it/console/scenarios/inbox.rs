@@ -67,7 +67,12 @@ pub async fn reply_japanese_ime_enter() {
         b.js(&format!("window.__imeAt = performance.now();{IME_ENTER}"), vec![json!("#composer-text")]).await;
         // ...the text stays in the box; the composer ignores an Enter right after composition
         // ends (Safari's order of events), so wait that out before the real Enter below.
-        b.wait_js("the text to stay in the box", "return document.getElementById('composer-text').value === arguments[0]", vec![json!(composing)]).await;
+        b.wait_js(
+            "the text to stay in the box",
+            "return document.getElementById('composer-text').value === arguments[0]",
+            vec![json!(composing)],
+        )
+        .await;
         b.wait_js("the end of the post-composition window", "return performance.now() - window.__imeAt > 150", vec![]).await;
         b.type_keys(&field, "です", "the composer").await;
         b.press_enter(&field, "the composer").await;

@@ -11,7 +11,7 @@ pub async fn token_and_wrong_token() {
         b.screenshot("").await;
 
         // A wrong token: refused, saying so in an alert, and still on the sign-in page.
-        b.expect_console_error("401");
+        b.expect_console_error("/api/me - Failed to load resource: the server responded with a status of 401");
         b.set_value("#signin-token", "loa_not_a_token_0123456789abcdef").await;
         b.click_css("#signin-submit").await;
         b.wait_text("#signin-error", &ja("signin.wrong_token")).await;
