@@ -57,12 +57,29 @@ use tokio::task::JoinSet;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const FAMILY: &[&str] = &[
-    "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田", "佐々木", "山口", "松本", "井上",
-    "木村", "林", "斎藤", "清水",
+    "佐藤",
+    "鈴木",
+    "高橋",
+    "田中",
+    "伊藤",
+    "渡辺",
+    "山本",
+    "中村",
+    "小林",
+    "加藤",
+    "吉田",
+    "山田",
+    "佐々木",
+    "山口",
+    "松本",
+    "井上",
+    "木村",
+    "林",
+    "斎藤",
+    "清水",
 ];
-const GIVEN: &[&str] = &[
-    "陽菜", "結衣", "さくら", "美咲", "葵", "凛", "大翔", "蓮", "悠真", "湊", "健太", "翔太", "あかり", "ゆき", "Yuki", "Ken",
-];
+const GIVEN: &[&str] =
+    &["陽菜", "結衣", "さくら", "美咲", "葵", "凛", "大翔", "蓮", "悠真", "湊", "健太", "翔太", "あかり", "ゆき", "Yuki", "Ken"];
 const TEXTS: &[&str] = &[
     "こんにちは！予約をお願いしたいのですが、明日の午後は空いていますか？",
     "営業時間は何時までですか",
@@ -469,9 +486,8 @@ impl Intercept for Counting {
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let response = context.response();
-        let bytes = response.body().bytes().map(<[u8]>::len).or_else(|| {
-            response.headers().get("content-length").and_then(|v| v.parse().ok())
-        });
+        let bytes =
+            response.body().bytes().map(<[u8]>::len).or_else(|| response.headers().get("content-length").and_then(|v| v.parse().ok()));
         let mut sizes = Vec::new();
         if let Ok(output) = context.output_or_error() {
             if let Some(out) = output.downcast_ref::<aws_sdk_dynamodb::operation::get_item::GetItemOutput>() {
@@ -538,8 +554,8 @@ fn dynamo_client(endpoint: &str, counter: Option<Arc<Counter>>) -> aws_sdk_dynam
 /// A table shaped like template.yaml's (as tests/it/support's `create_table` makes it).
 async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), BoxError> {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-        ScalarAttributeType, TimeToLiveSpecification,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
+        TimeToLiveSpecification,
     };
     use line_oa::store::dynamodb::{ACTIVITY_INDEX, CONVERSATIONS_INDEX, SHARD_ATTRIBUTE};
     let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
@@ -637,10 +653,8 @@ fn api(store: &DynamoStore, scratch: &std::path::Path) -> Result<(axum::Router, 
 
 async fn get(router: axum::Router, token: &str, uri: &str) -> Result<(u16, usize), BoxError> {
     use tower::ServiceExt;
-    let request = axum::http::Request::builder()
-        .uri(uri)
-        .header("authorization", format!("Bearer {token}"))
-        .body(axum::body::Body::empty())?;
+    let request =
+        axum::http::Request::builder().uri(uri).header("authorization", format!("Bearer {token}")).body(axum::body::Body::empty())?;
     let response = router.oneshot(request).await?;
     let status = response.status().as_u16();
     let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
@@ -733,7 +747,8 @@ struct Args {
     measure: bool,
 }
 
-const USAGE: &str = "usage: console_bench_data (--data-dir DIR | --dynamo-endpoint URL --table NAME [--create-table] [--measure] [--no-seed]) \
+const USAGE: &str =
+    "usage: console_bench_data (--data-dir DIR | --dynamo-endpoint URL --table NAME [--create-table] [--measure] [--no-seed]) \
                      [--conversations 10000] [--messages 5000]";
 
 fn args() -> Result<Args, BoxError> {

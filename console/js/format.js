@@ -26,6 +26,12 @@ export function modeLabel(mode) {
 }
 
 /** The account's mode in force now, as one phrase: "チャット（応答時間内）". */
+/** Why the mode is in force, translated from the API's `basis` (its `reason` is English). */
+export function modeReason(m) {
+  if (!m) return null;
+  return m.basis ? t(`mode.basis.${m.basis}`) : m.reason || null;
+}
+
 export function modePhrase(m) {
   if (!m?.mode) return t('mode.unknown');
   const hours = m.open === true ? t('mode.open') : m.open === false ? t('mode.closed') : null;

@@ -40,6 +40,9 @@ pub enum OutboundStatus {
     Failed,
     /// No access token: logged what would have been sent.
     Logged,
+    /// An interrupted attempt may have delivered it (see `LineApiError::OutcomeUnknown`);
+    /// never sent again, shown to staff as such.
+    Unknown,
 }
 
 impl OutboundStatus {
@@ -49,10 +52,11 @@ impl OutboundStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Logged => "logged",
+            Self::Unknown => "unknown",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Sending, Self::Sent, Self::Failed, Self::Logged].into_iter().find(|v| v.as_str() == s)
+        [Self::Sending, Self::Sent, Self::Failed, Self::Logged, Self::Unknown].into_iter().find(|v| v.as_str() == s)
     }
 }
 

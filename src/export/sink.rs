@@ -154,7 +154,14 @@ mod tests {
     fn csv_as_html(csv: &Path) -> String {
         let dir = csv.parent().unwrap();
         let output = Command::new("soffice")
-            .args(["--headless", "--norestore", "--infilter=CSV:44,34,76,1,,0,false,false,false,false,false,0,true", "--convert-to", "html", "--outdir"])
+            .args([
+                "--headless",
+                "--norestore",
+                "--infilter=CSV:44,34,76,1,,0,false,false,false,false,false,0,true",
+                "--convert-to",
+                "html",
+                "--outdir",
+            ])
             .arg(dir)
             .arg(csv)
             .env("HOME", dir)

@@ -105,7 +105,8 @@ fn serve(path: &str, console: &Console, headers: &HeaderMap) -> Response {
     let hash = file.metadata.sha256_hash();
     let etag = format!("\"{}\"", hex16(&hash));
     // Names are not hashed, so the browser revalidates every time; an unchanged file is a 304.
-    let cache = [(CACHE_CONTROL, HeaderValue::from_static("no-cache")), (ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"))];
+    let cache =
+        [(CACHE_CONTROL, HeaderValue::from_static("no-cache")), (ETAG, HeaderValue::from_str(&etag).expect("hex is a valid header"))];
     if headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }

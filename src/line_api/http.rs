@@ -42,9 +42,19 @@ pub struct HttpLineApi {
     retry: RetryPolicy,
 }
 
+/// The longest `Retry-After` honoured: a reply token lives about a minute, and a wait past
+/// the request's own deadline helps nobody (LINE's rate limits are per second or minute).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
 /// Why an attempt did not succeed: worth another try, or not.
 enum Outcome {
+    /// Failed, and LINE may or may not have acted on it (timeout, dropped connection, 5xx).
     Retry(String),
+    /// Refused before anything was done (connection refused, 429): safe to repeat.
+    RetryClean {
+        reason: String,
+        wait: Option<Duration>,
+    },
     Fail(LineApiError),
 }
 
@@ -108,10 +118,18 @@ impl HttpLineApi {
     async fn attempt(&self, request: reqwest::RequestBuilder) -> Result<Value, Outcome> {
         let response = match request.bearer_auth(self.token.expose_secret()).send().await {
             Ok(r) => r,
+            // Never connected: LINE saw nothing.
+            Err(e) if e.is_connect() => return Err(Outcome::RetryClean { reason: e.to_string(), wait: None }),
             Err(e) => return Err(Outcome::Retry(e.to_string())),
         };
         let status = response.status();
         let accepted_id = response.headers().get(ACCEPTED_REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
         let body: Value = response.json().await.unwrap_or(Value::Null);
         let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
         match status.as_u16() {
@@ -120,7 +138,11 @@ impl HttpLineApi {
                 Err(Outcome::Fail(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() }))
             }
             400 if message.to_ascii_lowercase().contains("reply token") => Err(Outcome::Fail(LineApiError::InvalidReplyToken)),
-            429 => Err(Outcome::Fail(LineApiError::Rejected { status: 429, message })),
+            // Rate limited: try again after the wait LINE asks for, if it is short enough.
+            429 => match retry_after.filter(|wait| *wait <= MAX_RETRY_AFTER) {
+                Some(wait) => Err(Outcome::RetryClean { reason: format!("429: {message}"), wait: Some(wait) }),
+                None => Err(Outcome::Fail(LineApiError::Rejected { status: 429, message })),
+            },
             s if s >= 500 => Err(Outcome::Retry(format!("{s}: {message}"))),
             s => Err(Outcome::Fail(LineApiError::Rejected { status: s, message })),
         }
@@ -135,17 +157,29 @@ impl HttpLineApi {
     async fn with_retries<T, F: std::future::Future<Output = Result<T, Outcome>>>(&self, once: impl Fn() -> F) -> Result<T, LineApiError> {
         let mut backoff = self.retry.first_backoff;
         let mut last = String::new();
+        // An earlier attempt that LINE may have acted on (a reply token it then spent).
+        let mut interrupted: Option<String> = None;
         for attempt in 1..=self.retry.attempts {
+            let mut wait = backoff;
             match once().await {
                 Ok(v) => return Ok(v),
+                Err(Outcome::Fail(LineApiError::InvalidReplyToken)) if interrupted.is_some() => {
+                    return Err(LineApiError::OutcomeUnknown { interrupted: interrupted.unwrap_or_default() })
+                }
                 Err(Outcome::Fail(e)) => return Err(e),
                 Err(Outcome::Retry(reason)) => {
                     tracing::warn!(attempt, %reason, "LINE API call failed; will retry");
+                    interrupted = Some(reason.clone());
+                    last = reason;
+                }
+                Err(Outcome::RetryClean { reason, wait: asked }) => {
+                    tracing::warn!(attempt, %reason, "LINE API call refused; will retry");
+                    wait = asked.unwrap_or(backoff);
                     last = reason;
                 }
             }
             if attempt < self.retry.attempts {
-                tokio::time::sleep(backoff).await;
+                tokio::time::sleep(wait).await;
                 backoff *= 2;
             }
         }

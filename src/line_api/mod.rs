@@ -17,6 +17,11 @@ pub enum LineApiError {
     /// A push with this retry key was accepted before: the message went out once already.
     #[error("already accepted (request {request_id})")]
     AlreadyAccepted { request_id: String },
+    /// An attempt was interrupted (timeout, dropped connection, 5xx) and the retry found the
+    /// reply token spent: most likely by that very attempt. Whether the user got the message is
+    /// unknown, and pushing it could send it twice.
+    #[error("outcome unknown: an interrupted attempt ({interrupted}) may have delivered it; the retry found the reply token used")]
+    OutcomeUnknown { interrupted: String },
     /// LINE refused the request (4xx); retrying would not help.
     #[error("LINE refused the request with {status}: {message}")]
     Rejected { status: u16, message: String },

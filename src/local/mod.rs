@@ -12,8 +12,8 @@ use crate::archive::dir::DirArchive;
 use crate::archive::Archiver;
 use crate::config::Config;
 use crate::export::jobs::ExportJobs;
-use crate::http::operator::{self, Authenticator};
 use crate::http::console::{self, ConsoleConfig};
+use crate::http::operator::{self, Authenticator};
 use crate::http::{explain_routes, router, AppState, Logged};
 use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
@@ -113,7 +113,12 @@ impl LocalApp {
         });
         let router = router(AppState { service: service.clone(), on_logged })
             .merge(explain_routes(service.clone()))
-            .merge(operator::router(service.clone(), Authenticator::Tokens(config.operator_tokens.clone()), exports.clone(), MediaCopies::new(archive)))
+            .merge(operator::router(
+                service.clone(),
+                Authenticator::Tokens(config.operator_tokens.clone()),
+                exports.clone(),
+                MediaCopies::new(archive),
+            ))
             .merge(console::router(ConsoleConfig::Token));
         Ok(Self { router, store, service, exports })
     }

@@ -33,6 +33,8 @@ pub enum HandleOutcome {
     Failed(String),
     /// No access token: logged instead of sent.
     Logged,
+    /// An interrupted attempt may have delivered the reply; it was not sent again.
+    OutcomeUnknown(String),
 }
 
 /// A profile lookup never holds up handling for long: the console shows the id meanwhile.
@@ -241,9 +243,11 @@ impl Service {
             return Ok(HandleOutcome::Logged);
         }
         let result = match self.line.reply(token, &prepared).await {
+            // The token may be spent by our own earlier attempt (a retry inside the client, or
+            // an earlier run interrupted mid-send): pushing could send twice.
+            Err(LineApiError::OutcomeUnknown { interrupted }) => return self.unknown(out, interrupted).await,
             Err(LineApiError::InvalidReplyToken) if earlier_attempt_unknown => {
-                // The token may be spent by our own earlier attempt: pushing could send twice.
-                return self.fail(out, "reply token refused after an interrupted attempt; not pushed, to avoid a duplicate".into()).await;
+                return self.unknown(out, "an earlier run stopped while sending".into()).await;
             }
             Err(LineApiError::InvalidReplyToken) if push_fallback => {
                 out.method = "push".into();
@@ -268,6 +272,15 @@ impl Service {
             Ok(()) | Err(LineApiError::AlreadyAccepted { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// Records a reply that may have gone out: never sent again, shown to staff as unknown.
+    async fn unknown(&self, mut out: OutboundRecord, interrupted: String) -> Result<HandleOutcome, ServiceError> {
+        tracing::warn!(conversation = %out.conversation, id = %out.id, %interrupted, "reply outcome unknown; not sent again");
+        out.status = OutboundStatus::Unknown;
+        out.reason = format!("{}; outcome unknown: {interrupted}", out.reason);
+        self.store.finish_outbound(&out).await?;
+        Ok(HandleOutcome::OutcomeUnknown(interrupted))
     }
 
     /// Records a failed send and flags the conversation for staff: never silently lost.

@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
-use super::{log_sort_key, Claim, Doc, Hold, InboundRecord, InboxCounts, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{
+    log_sort_key, Claim, Doc, Hold, InboundRecord, InboxCounts, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError,
+};
 use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
@@ -268,7 +270,9 @@ impl Store for DynamoStore {
             .map(|_| ())
             .map_err(|e| match e.as_service_error().and_then(|e| e.code()) {
                 // The conversation's condition failed (someone saved first): the usual conflict.
-                Some("TransactionCanceledException") if format!("{e:?}").contains("ConditionalCheckFailed") => StoreError::Conflict(pk.clone()),
+                Some("TransactionCanceledException") if format!("{e:?}").contains("ConditionalCheckFailed") => {
+                    StoreError::Conflict(pk.clone())
+                }
                 Some("TransactionCanceledException" | "TransactionConflictException") => StoreError::Conflict(pk.clone()),
                 _ => classify(e, &pk),
             })
@@ -358,7 +362,8 @@ impl Store for DynamoStore {
             .map_err(|e| classify(e, INBOX_PK))?
             .item
             .unwrap_or_default();
-        let number = |name: &str| counts.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u64;
+        let number =
+            |name: &str| counts.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse::<i64>().ok()).unwrap_or(0).max(0) as u64;
         let newest = self.conversations_by_activity(&PageRequest { limit: 1, after: None }).await?;
         Ok(InboxCounts {
             unread: number("unread"),

@@ -59,7 +59,8 @@ fn no_console_source_turns_data_into_html_or_code() {
     let mut files = Vec::new();
     sources(&repo_dir().join("console"), &mut files);
     assert!(files.len() > 5, "the console's sources: {files:?}");
-    let forbidden = ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'", "DOMParser"];
+    let forbidden =
+        ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function", "setAttribute('style'", "DOMParser"];
     let mut found = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
@@ -73,7 +74,9 @@ fn no_console_source_turns_data_into_html_or_code() {
                     found.push(format!("{}:{}: {f}", file.display(), n + 1));
                 }
             }
-            if file.extension().is_some_and(|e| e == "html") && (line.contains("<script>") || line.contains(" style=\"") || line.contains(" on")) {
+            if file.extension().is_some_and(|e| e == "html")
+                && (line.contains("<script>") || line.contains(" style=\"") || line.contains(" on"))
+            {
                 let inline_handler = line.split_whitespace().any(|w| w.starts_with("on") && w.contains("=\""));
                 if line.contains("<script>") || line.contains(" style=\"") || inline_handler {
                     found.push(format!("{}:{}: inline script or style", file.display(), n + 1));

@@ -18,6 +18,7 @@ mod notify;
 mod operator;
 mod overload;
 mod reconcile;
+mod reply_once;
 mod rules_e2e;
 mod service_contract;
 mod staff_notices;

@@ -5,7 +5,7 @@ import { h, replace } from '../dom.js';
 import { t, dayKey, formatDay, formatDateTime } from '../i18n.js';
 import { get, post, convPath, errorText } from '../api.js';
 import { state, on, conversationChanged } from '../state.js';
-import { conversationName, modePhrase, shortId } from '../format.js';
+import { conversationName, modePhrase, modeReason, shortId } from '../format.js';
 import { renderMessage, fillMessage, revokeMedia } from './message.js';
 import { createComposer } from './composer.js';
 
@@ -65,7 +65,7 @@ export function openConversation(main, id, { target } = {}) {
         h('span', { class: 'conv-mode-label' }, t('conv.mode')), ' ',
         h('strong', null, mode ? modePhrase(mode) : c.pin ? t(`mode.${c.pin.mode}`) : t('mode.unknown')),
         mode?.pinned || c.pin ? h('span', { class: 'badge badge-pin' }, t('conv.pinned')) : null,
-        mode?.reason ? h('span', { class: 'conv-mode-reason' }, mode.reason) : null),
+        modeReason(mode) ? h('span', { class: 'conv-mode-reason' }, modeReason(mode)) : null),
       c.pin ? h('p', { class: 'conv-pin' }, c.pin.until_ms
         ? t('conv.pin_until', { mode: t(`mode.${c.pin.mode}`), until: formatDateTime(c.pin.until_ms), by: c.pin.by })
         : t('conv.pin_always', { mode: t(`mode.${c.pin.mode}`), by: c.pin.by })) : null);

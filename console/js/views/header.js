@@ -3,7 +3,7 @@
 import { h, replace } from '../dom.js';
 import { t, getLang } from '../i18n.js';
 import { state, isAdmin } from '../state.js';
-import { modePhrase } from '../format.js';
+import { modePhrase, modeReason } from '../format.js';
 
 /**
  * `handlers`: {onLang(lang), onSignOut(), onShortcuts(), notifyButton(): Node|null}.
@@ -39,7 +39,7 @@ export function renderHeader(el, handlers) {
       isAdmin() && h('li', null, link('#/admin/holds', 'menu.holds', 'menu-holds'))));
 
   const response = me.response;
-  const mode = response && h('p', { id: 'header-mode', class: 'header-mode', title: response?.reason || '' },
+  const mode = response && h('p', { id: 'header-mode', class: 'header-mode', title: modeReason(response) || '' },
     h('span', { class: 'header-mode-label' }, t('header.mode')), ' ',
     h('strong', null, modePhrase(response)));
 

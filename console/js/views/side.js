@@ -225,6 +225,7 @@ export function openSide(aside, id, { onTagFilter } = {}) {
     tagAdd.disabled = mine.length >= TAGS_PER_USER;
   }
 
+  aside.scrollTop = 0;  // the same pane shows each conversation: start at its top
   const offs = [on('conversation', update), on('tags', () => renderTags())];
   if (state.conversation?.id === id) update(state.conversation);
   else replace(picture, h('p', { class: 'side-name' }, shortId(id)));

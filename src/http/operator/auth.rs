@@ -42,7 +42,9 @@ impl Authenticator {
                     _ => None,
                 }
                 .ok_or(Failure::Unauthorized)?;
-                let name = ["cognito:username", "username", "email", "sub"]
+                // Cognito pools that sign in by e-mail give each user a UUID as `cognito:username`: the address
+                // is the name staff know each other by.
+                let name = ["email", "cognito:username", "username", "sub"]
                     .iter()
                     .find_map(|k| claims.get(*k))
                     .cloned()

@@ -11,8 +11,8 @@ use super::{conversation_id, json_body, query, Failure};
 use crate::domain::export::text_of;
 use crate::domain::inbox::{ConversationFilter, SourceFilter, StatusFilter};
 use crate::domain::keywords::normalize;
-use crate::domain::staff::Staff;
 use crate::domain::media::media_message;
+use crate::domain::staff::Staff;
 use crate::service::operator::{ManualReply, MediaCopies, MediaLink, ModeView, PinRequest, SearchQuery};
 use crate::service::Service;
 use crate::store::{log_sort_key, LogItem};
@@ -163,7 +163,7 @@ fn message_view(item: &LogItem) -> Value {
             "id": r.id,
             "cursor": log_sort_key(r.timestamp_ms, false, &r.id),
             "sent_by": r.reason.strip_prefix("manual reply by ").map(|rest| rest.split(';').next().unwrap_or(rest)),
-            "error": r.reason.split_once("; failed: ").map(|(_, e)| e),
+            "error": r.reason.split_once("; failed: ").or_else(|| r.reason.split_once("; outcome unknown: ")).map(|(_, e)| e),
             "timestamp_ms": r.timestamp_ms,
             "created_ms": r.created_ms,
             "automatic": !r.id.starts_with("manual-"),

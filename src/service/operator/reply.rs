@@ -119,6 +119,16 @@ impl Service {
                 }
                 // Expired meanwhile: a push sends it all the same.
                 Err(LineApiError::InvalidReplyToken) => self.push_manual(conversation, &prepared, &id).await,
+                // Our own interrupted attempt may have used the token: pushing could send twice.
+                Err(LineApiError::OutcomeUnknown { interrupted }) => {
+                    tracing::warn!(conversation = %conversation, id = %id, %interrupted, "manual reply outcome unknown; not pushed");
+                    out.status = OutboundStatus::Unknown;
+                    out.reason = format!("{}; outcome unknown: {interrupted}", out.reason);
+                    self.store.finish_outbound(&out).await?;
+                    // Most likely delivered: the conversation counts as answered.
+                    self.after_staff_reply(conversation, now, &messages).await?;
+                    return Ok(out);
+                }
                 Err(e) => Err(e),
             },
             None => self.push_manual(conversation, &prepared, &id).await,

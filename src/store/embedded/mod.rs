@@ -9,7 +9,9 @@ use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle};
 
 use self::writer::Writer;
-use super::{log_sort_key, Claim, Doc, Hold, InboxCounts, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError};
+use super::{
+    log_sort_key, Claim, Doc, Hold, InboundRecord, InboxCounts, Inserted, LogItem, OutboundRecord, Page, PageRequest, Store, StoreError,
+};
 use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 use crate::domain::ids::ConversationId;
@@ -230,10 +232,13 @@ impl Store for EmbeddedStore {
                     activity.remove(activity_key(old).as_str()).map_err(unavailable)?;
                 }
                 activity.insert(activity_key(&next_for_index).as_str(), ()).map_err(unavailable)?;
-                let (before, after) = (stored.as_ref().map(ConversationState::inbox_flags).unwrap_or_default(), next_for_index.inbox_flags());
+                let (before, after) =
+                    (stored.as_ref().map(ConversationState::inbox_flags).unwrap_or_default(), next_for_index.inbox_flags());
                 if before != after {
                     let mut inbox = txn.open_table(INBOX).map_err(unavailable)?;
-                    for (key, was, is) in [(INBOX_UNREAD, before.unread, after.unread), (INBOX_ATTENTION, before.needs_attention, after.needs_attention)] {
+                    for (key, was, is) in
+                        [(INBOX_UNREAD, before.unread, after.unread), (INBOX_ATTENTION, before.needs_attention, after.needs_attention)]
+                    {
                         if was != is {
                             let count = inbox.get(key).map_err(unavailable)?.map_or(0, |v| v.value());
                             inbox.insert(key, count + if is { 1 } else { -1 }).map_err(unavailable)?;

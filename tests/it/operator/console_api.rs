@@ -10,7 +10,6 @@ use crate::support::sign;
 use line_oa::domain::ids::ConversationId;
 use line_oa::store::{LogItem, PageRequest};
 
-
 async fn inbox(h: &Harness) -> Value {
     let (status, inbox) = h.call(Who::Operator, "GET", "/api/inbox", None).await;
     assert_eq!(status, 200, "{inbox}");
@@ -69,7 +68,8 @@ async fn the_console_api(entry: Entry, backend: Backend) {
     assert_eq!((view["can_reply"].as_bool(), view["reply_blocked"].as_str()), (Some(true), None));
     let (_, named) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/name"), Some(json!({ "name": " 山田様 " }))).await;
     assert_eq!(named["staff_name"], "山田様");
-    let (status, refused) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/name"), Some(json!({ "name": "長".repeat(51) }))).await;
+    let (status, refused) =
+        h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/name"), Some(json!({ "name": "長".repeat(51) }))).await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused["message"].as_str().unwrap().contains("`name`"), "{refused}");
     let (_, cleared) = h.call(Who::Operator, "PUT", &format!("/api/conversations/{u1}/name"), Some(json!({ "name": null }))).await;
@@ -161,7 +161,8 @@ async fn the_console_api_on_lambda_and_dynamodb() {
 async fn groups_are_answered_by_hand(entry: Entry, backend: Backend) {
     let h = Harness::new(entry, backend).await;
     let group = ConversationId::parse("group:Cgroup0001").unwrap();
-    let message = json!({ "message": { "type": "text", "id": "7001", "quoteToken": "q", "text": "明日の集合時間は？" }, "replyToken": "rt-group-1" });
+    let message =
+        json!({ "message": { "type": "text", "id": "7001", "quoteToken": "q", "text": "明日の集合時間は？" }, "replyToken": "rt-group-1" });
     deliver(&h, &group_event("ev-g-1", "message", message), &group).await;
     let (_, view) = h.call(Who::Operator, "GET", "/api/conversations/group:Cgroup0001", None).await;
     assert_eq!((view["can_reply"].as_bool(), view["mode"]["reason"].as_str()), (Some(true), Some("groups and rooms are answered by hand")));

@@ -84,6 +84,10 @@ struct Inner {
 struct MockState {
     delay: Duration,
     fail: Option<(u16, usize)>,
+    /// `Retry-After` seconds sent with injected 429s.
+    retry_after: Option<u64>,
+    /// How many more accepted requests to apply and then drop the connection of, unanswered.
+    drop_after_accept: usize,
     profiles: HashMap<String, String>,
     used_tokens: HashSet<String>,
     /// Retry key -> (id of the request that was accepted, what it was answered).
@@ -140,6 +144,20 @@ impl LineStandin {
         self.inner.lock().fail = (count > 0).then_some((status, count));
     }
 
+    /// The next `count` requests that succeed are applied (a reply token spent, a message
+    /// "delivered") and then their connection is dropped before any answer: the case where a
+    /// client cannot know whether LINE acted.
+    pub fn drop_after_accept(&self, count: usize) {
+        self.inner.lock().drop_after_accept = count;
+    }
+
+    /// Answers the next `count` requests 429 with `Retry-After: seconds`.
+    pub fn rate_limit_next(&self, count: usize, seconds: u64) {
+        let mut st = self.inner.lock();
+        st.fail = Some((429, count));
+        st.retry_after = Some(seconds);
+    }
+
     pub fn set_profile(&self, user_id: &str, display_name: &str) {
         let (user_id, name) = (user_id.to_owned(), display_name.to_owned());
         self.inner.lock().profiles.insert(user_id, name);
@@ -192,11 +210,16 @@ async fn handle(State(inner): State<Arc<Inner>>, parts: Parts, body: Bytes) -> R
     // Its own task, so a client that gives up during the delay still has its request
     // recorded and applied, as at LINE (the case retry keys exist for).
     let task = tokio::spawn(respond(inner, parts, body));
-    let failed = |_| StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    task.await.unwrap_or_else(failed)
+    match task.await {
+        Ok((response, false)) => response,
+        // A panic in the connection's own task drops the connection with no response at all.
+        Ok((_, true)) => panic!("LINE stand-in: dropping the connection of an accepted request, as asked"),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
-async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
+/// The answer, and whether to drop the connection instead of sending it.
+async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> (Response, bool) {
     let delay = inner.lock().delay;
     tokio::time::sleep(delay).await;
     let (method, path) = (parts.method.to_string(), parts.uri.path().to_owned());
@@ -298,16 +321,22 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> Response {
     let headers = headers.collect();
     let record = RecordedRequest { method, path, headers, body, violations, status };
     st.requests.push(record);
+    let drop_connection = status == 200 && st.drop_after_accept > 0;
+    if drop_connection {
+        st.drop_after_accept -= 1;
+    }
+    let retry_after = if status == 429 { st.retry_after } else { None };
     drop(st);
 
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut headers = vec![(REQUEST_ID, request_id)];
     headers.extend(accepted_id.map(|id| (ACCEPTED_REQUEST_ID, id)));
+    headers.extend(retry_after.map(|s| ("retry-after", s.to_string())));
     if let Some((content_type, bytes)) = content {
         let content_type = [(axum::http::header::CONTENT_TYPE, content_type)];
-        return (status, AppendHeaders(headers), content_type, bytes).into_response();
+        return ((status, AppendHeaders(headers), content_type, bytes).into_response(), drop_connection);
     }
-    (status, AppendHeaders(headers), Json(answer)).into_response()
+    ((status, AppendHeaders(headers), Json(answer)).into_response(), drop_connection)
 }
 
 fn message(text: &str) -> Value {

@@ -67,7 +67,7 @@ pub async fn canned_tags_note_status() {
         c.wait_conversation(&id, "needs attention", |v| v["needs_attention"] == true).await;
         b.click_css("#status-resolved").await;
         b.find("#status-resolved[aria-pressed=true]").await;
-        b.wait_text("#conversation-title + .badge-resolved, .conv-title-row .badge-resolved", &ja("status.resolved")).await;
+        b.wait_text("#main .badge-resolved", &ja("status.resolved")).await;
         c.wait_conversation(&id, "resolved", |v| v["resolved"] == true).await;
         b.screenshot("resolved").await;
 
@@ -78,7 +78,7 @@ pub async fn canned_tags_note_status() {
         b.wait_text("#messages", "すみません、駐車場はありますか？").await;
         b.find("#status-open[aria-pressed=true]").await;
         b.wait_text("#status-current", &ja("side.state_open")).await;
-        b.gone(".conv-title-row .badge-resolved").await;
+        b.gone("#main .badge-resolved").await;
         assert_eq!(b.js("return window.__sameDocument === true", vec![]).await, json!(true), "no reload");
         b.screenshot("").await;
         c.app.standin.assert_all_valid();
