@@ -1,4 +1,8 @@
 //! Process configuration from the environment, read once in `main`. Secrets stay wrapped.
+//!
+//! Each Lambda function is given only the LINE credential it uses (template.yaml): the webhook
+//! the channel secret, the functions that call LINE the access token ([`Credentials`]). On Lambda
+//! those come from Secrets Manager (`lambda_env::Environment`); locally from the environment.
 
 use std::path::PathBuf;
 
@@ -13,6 +17,8 @@ pub const DEFAULT_LINE_API_BASE_URL: &str = "https://api.line.me";
 pub const DEFAULT_LINE_DATA_API_BASE_URL: &str = "https://api-data.line.me";
 pub const DEFAULT_RETENTION_DAYS: u32 = 365;
 pub const DEFAULT_PORT: u16 = 3000;
+/// Set by Lambda itself in every function's environment: how a process knows it runs there.
+pub const LAMBDA_FUNCTION_NAME_KEY: &str = "AWS_LAMBDA_FUNCTION_NAME";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -20,8 +26,25 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {key}: {problem}")]
     Invalid { key: &'static str, problem: String },
+    /// A secret named by `key` (a Secrets Manager ARN) could not be read or is malformed.
+    #[error("environment variable {key}: the secret it names {problem}")]
+    Secret { key: &'static str, problem: String },
     #[error(transparent)]
     Settings(#[from] SettingsError),
+}
+
+/// Which LINE credential a process is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials {
+    /// The local server: the channel secret (required) and the access token if set (without it
+    /// replies are only logged).
+    Local,
+    /// The webhook function: verifies signatures with the channel secret, never calls LINE, so
+    /// it holds no access token (one in its environment is ignored).
+    ChannelSecret,
+    /// Functions that call LINE (worker, operator, archiver): the access token, required. They
+    /// take no webhooks and hold no channel secret: their verifier matches no signature.
+    AccessToken,
 }
 
 /// What every entrypoint needs.
@@ -38,36 +61,93 @@ pub struct Config {
     pub operator_tokens: std::sync::Arc<TokenTable>,
 }
 
-/// Reads from a lookup function so tests never touch the process environment.
+/// The local server's configuration; reads from a lookup function so tests never touch the
+/// process environment.
 pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    from_lookup_for(get, Credentials::Local)
+}
+
+/// A process's configuration with only the credential `credentials` says it holds.
+pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Credentials) -> Result<Config, ConfigError> {
     let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
-    let secret = non_empty("LINE_CHANNEL_SECRET").ok_or(ConfigError::Missing("LINE_CHANNEL_SECRET"))?;
-    let current = ChannelSecret::new(secret).map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET", problem: e.to_string() })?;
-    let next = non_empty("LINE_CHANNEL_SECRET_NEXT")
-        .map(ChannelSecret::new)
-        .transpose()
-        .map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET_NEXT", problem: e.to_string() })?;
+    let verifier = match credentials {
+        Credentials::Local | Credentials::ChannelSecret => {
+            let secret = non_empty("LINE_CHANNEL_SECRET").ok_or(ConfigError::Missing("LINE_CHANNEL_SECRET"))?;
+            let current =
+                ChannelSecret::new(secret).map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET", problem: e.to_string() })?;
+            let next = non_empty("LINE_CHANNEL_SECRET_NEXT")
+                .map(ChannelSecret::new)
+                .transpose()
+                .map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET_NEXT", problem: e.to_string() })?;
+            SignatureVerifier::new(current, next)
+        }
+        Credentials::AccessToken => unheld_verifier(),
+    };
+    let access_token = match credentials {
+        Credentials::Local => non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
+        Credentials::ChannelSecret => None,
+        Credentials::AccessToken => {
+            Some(SecretString::from(non_empty("LINE_CHANNEL_ACCESS_TOKEN").ok_or(ConfigError::Missing("LINE_CHANNEL_ACCESS_TOKEN"))?))
+        }
+    };
+    let on_lambda = runs_on_lambda(&get);
     let line_api_base_url = non_empty("LINE_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_API_BASE_URL.to_owned());
-    if !(line_api_base_url.starts_with("https://") || line_api_base_url.starts_with("http://")) {
-        return Err(ConfigError::Invalid { key: "LINE_API_BASE_URL", problem: "must be an http(s) URL".into() });
-    }
+    let line_api_base_url = checked_url("LINE_API_BASE_URL", &line_api_base_url, on_lambda)?;
     let line_data_api_base_url = non_empty("LINE_DATA_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_DATA_API_BASE_URL.to_owned());
-    if !(line_data_api_base_url.starts_with("https://") || line_data_api_base_url.starts_with("http://")) {
-        return Err(ConfigError::Invalid { key: "LINE_DATA_API_BASE_URL", problem: "must be an http(s) URL".into() });
-    }
+    let line_data_api_base_url = checked_url("LINE_DATA_API_BASE_URL", &line_data_api_base_url, on_lambda)?;
     let retention_days = retention_days_from_lookup(&get)?;
     let settings = settings_from_lookup(&get)?;
     let operator_tokens = TokenTable::parse(&get("OPERATOR_TOKENS").unwrap_or_default())
         .map_err(|e| ConfigError::Invalid { key: "OPERATOR_TOKENS", problem: e.to_string() })?;
     Ok(Config {
-        verifier: SignatureVerifier::new(current, next),
-        access_token: non_empty("LINE_CHANNEL_ACCESS_TOKEN").map(SecretString::from),
+        verifier,
+        access_token,
         line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
         line_data_api_base_url: line_data_api_base_url.trim_end_matches('/').to_owned(),
         retention_days,
         settings,
         operator_tokens: std::sync::Arc::new(operator_tokens),
     })
+}
+
+/// `Service` wants a verifier; a function that takes no webhooks gets one keyed by a random
+/// 256-bit secret that exists nowhere else, so no signature ever matches.
+fn unheld_verifier() -> SignatureVerifier {
+    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    SignatureVerifier::new(ChannelSecret::new(key).expect("a uuid is not empty"), None)
+}
+
+/// Whether the process runs on Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set there by Lambda).
+pub fn runs_on_lambda(get: impl Fn(&str) -> Option<String>) -> bool {
+    get(LAMBDA_FUNCTION_NAME_KEY).is_some_and(|v| !v.trim().is_empty())
+}
+
+/// An http(s) URL the process sends a credential or staff data to. Plain `http://` is for local
+/// runs (a stand-in on this machine): on Lambda it is refused, except to the loopback address
+/// (`127.0.0.1`, `localhost`, `[::1]`), which never leaves the function's own sandbox.
+pub fn checked_url(key: &'static str, value: &str, on_lambda: bool) -> Result<String, ConfigError> {
+    let value = value.trim();
+    let invalid = |problem: String| ConfigError::Invalid { key, problem };
+    let url = reqwest::Url::parse(value).map_err(|e| invalid(format!("{value:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !on_lambda || is_loopback(&url) => {}
+        "http" => return Err(invalid("plain http:// is refused on Lambda (it is for a local stand-in); use https://".into())),
+        _ => return Err(invalid("must be an http(s) URL".into())),
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid(format!("{value:?} has no host")));
+    }
+    Ok(value.to_owned())
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host_str() {
+        Some(host) if host.eq_ignore_ascii_case("localhost") => true,
+        // An IPv6 host comes in brackets.
+        Some(host) => host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()),
+        None => false,
+    }
 }
 
 /// `RETENTION_DAYS`: how long log items live before their TTL removes them.
@@ -136,5 +216,55 @@ mod tests {
         let c = from_lookup(lookup(&[("LINE_CHANNEL_SECRET", "topsecret"), ("LINE_CHANNEL_ACCESS_TOKEN", "tok3n")])).unwrap();
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("topsecret") && !dbg.contains("tok3n"), "{dbg}");
+    }
+
+    #[test]
+    fn the_webhook_holds_no_access_token_and_the_line_callers_no_channel_secret() {
+        let env = [("LINE_CHANNEL_SECRET", "s3cret"), ("LINE_CHANNEL_ACCESS_TOKEN", "tok3n")];
+        let body = br#"{"destination":"U1","events":[]}"#;
+        let signature = ChannelSecret::new("s3cret").unwrap().sign(body);
+
+        let webhook = from_lookup_for(lookup(&env), Credentials::ChannelSecret).unwrap();
+        assert!(webhook.access_token.is_none());
+        assert_eq!(webhook.verifier.verify(body, Some(&signature)), Ok(()));
+
+        // A channel secret left in a LINE caller's environment is not used: nothing verifies.
+        let worker = from_lookup_for(lookup(&env), Credentials::AccessToken).unwrap();
+        assert!(worker.access_token.is_some());
+        assert!(worker.verifier.verify(body, Some(&signature)).is_err());
+        let without_secret = from_lookup_for(lookup(&env[1..]), Credentials::AccessToken).unwrap();
+        assert!(without_secret.verifier.verify(body, Some(&signature)).is_err());
+
+        let err = from_lookup_for(lookup(&env[..1]), Credentials::AccessToken).unwrap_err().to_string();
+        assert!(err.contains("LINE_CHANNEL_ACCESS_TOKEN"), "a LINE caller needs the token: {err}");
+        let err = from_lookup_for(lookup(&env[1..]), Credentials::ChannelSecret).unwrap_err().to_string();
+        assert!(err.contains("LINE_CHANNEL_SECRET"), "the webhook needs the secret: {err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_on_lambda_except_to_the_loopback_address() {
+        for key in ["LINE_API_BASE_URL", "LINE_DATA_API_BASE_URL"] {
+            let run = |url: &str, lambda: bool| {
+                let mut env = vec![("LINE_CHANNEL_SECRET", "s"), (key, url)];
+                if lambda {
+                    env.push((LAMBDA_FUNCTION_NAME_KEY, "line-oa-webhook"));
+                }
+                from_lookup(lookup(&env)).map(|_| ()).map_err(|e| e.to_string())
+            };
+            let err = run("http://api.line.me", true).unwrap_err();
+            assert!(err.contains(key) && err.contains("http://"), "{err}");
+            // Tricks that look like the loopback address but are not.
+            for sneaky in ["http://127.0.0.1.example.com", "http://127.0.0.1@example.com/", "http://localhost.example.com:80"] {
+                assert!(run(sneaky, true).is_err(), "{sneaky} must be refused on Lambda");
+            }
+            for fine in ["https://api.line.me", "http://127.0.0.1:9000", "http://localhost:8080/", "http://[::1]:81"] {
+                assert_eq!(run(fine, true), Ok(()), "{fine} on Lambda");
+            }
+            // Locally, http anywhere is the developer's choice (a stand-in, a tunnel).
+            assert_eq!(run("http://api.example.com", false), Ok(()));
+            for bad in ["ftp://api.line.me", "api.line.me", "https://"] {
+                assert!(run(bad, false).unwrap_err().contains(key), "{bad}");
+            }
+        }
     }
 }

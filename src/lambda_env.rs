@@ -1,7 +1,26 @@
-//! What every Lambda entrypoint does first: JSON logs, its required environment, the table.
+//! What every Lambda entrypoint does first: JSON logs, its required environment with its secrets
+//! read from Secrets Manager, the table.
+//!
+//! Secrets are never in a function's environment on AWS (anyone allowed
+//! `lambda:GetFunctionConfiguration` could read them there): the environment names a secret by
+//! its ARN (`LINE_CHANNEL_SECRET_ARN`, ...), and init reads it once with the function's own role,
+//! which may read only the secrets that function needs (template.yaml). A secret's value is a
+//! JSON object of the environment keys it stands for, e.g. `{"LINE_CHANNEL_ACCESS_TOKEN": "..."}`.
+//! Locally nothing names a secret and the plain keys are read as they are.
+
+use std::collections::HashMap;
+
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::ConfigError;
 use crate::store::dynamodb::DynamoStore;
+
+/// Each environment key that may name a secret, and the keys that secret may hold.
+pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
+    ("LINE_CHANNEL_SECRET_ARN", &["LINE_CHANNEL_SECRET", "LINE_CHANNEL_SECRET_NEXT"]),
+    ("LINE_CHANNEL_ACCESS_TOKEN_ARN", &["LINE_CHANNEL_ACCESS_TOKEN"]),
+    ("NOTIFY_WEBHOOK_SECRET_ARN", &["NOTIFY_WEBHOOK_SECRET"]),
+];
 
 /// JSON lines without a timestamp (CloudWatch adds one); `RUST_LOG` filters, default info.
 pub fn init_tracing() {
@@ -14,6 +33,75 @@ pub fn init_tracing() {
 
 pub fn required(key: &'static str) -> Result<String, ConfigError> {
     std::env::var(key).map_err(|_| ConfigError::Missing(key))
+}
+
+/// An environment: the secrets' keys from Secrets Manager, everything else from `base`.
+pub struct Environment<G> {
+    base: G,
+    secrets: HashMap<&'static str, SecretString>,
+}
+
+impl<G> std::fmt::Debug for Environment<G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut keys: Vec<_> = self.secrets.keys().collect();
+        keys.sort();
+        write!(f, "Environment(secrets for {keys:?}, ***)")
+    }
+}
+
+/// The process environment with the secrets it names, read at init.
+pub async fn environment(aws: &aws_config::SdkConfig) -> Result<Environment<impl Fn(&str) -> Option<String>>, ConfigError> {
+    Environment::load(&aws_sdk_secretsmanager::Client::new(aws), |k: &str| std::env::var(k).ok()).await
+}
+
+impl<G: Fn(&str) -> Option<String>> Environment<G> {
+    /// Reads every secret an `..._ARN` key of `base` names (no request when none does).
+    pub async fn load(client: &aws_sdk_secretsmanager::Client, base: G) -> Result<Self, ConfigError> {
+        let mut secrets = HashMap::new();
+        for (arn_key, allowed) in SECRET_SOURCES {
+            let Some(arn) = base(arn_key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else { continue };
+            let fail = |problem: String| ConfigError::Secret { key: arn_key, problem };
+            let value = client
+                .get_secret_value()
+                .secret_id(&arn)
+                .send()
+                .await
+                .map_err(|e| fail(format!("could not be read: {}", aws_sdk_secretsmanager::error::DisplayErrorContext(e))))?;
+            let text = SecretString::from(value.secret_string.ok_or_else(|| fail("has no SecretString".into()))?);
+            let fields: HashMap<String, String> = serde_json::from_str(text.expose_secret())
+                .map_err(|e| fail(format!("is not a JSON object of strings ({})", json_problem(&e))))?;
+            for (key, value) in fields {
+                let Some(key) = allowed.iter().find(|k| **k == key) else {
+                    return Err(fail(format!("holds {key:?}, which it may not set (only {allowed:?})")));
+                };
+                secrets.insert(*key, SecretString::from(value));
+            }
+        }
+        Ok(Self { base, secrets })
+    }
+
+    /// Looks a key up: a secret's value if a secret holds it, else the base environment.
+    pub fn get(&self, key: &str) -> Option<String> {
+        match self.secrets.get(key) {
+            Some(secret) => Some(secret.expose_secret().to_owned()),
+            None => (self.base)(key),
+        }
+    }
+
+    /// `get` as a lookup function, for `config::from_lookup_for` and `NotifyConfig::from_lookup`.
+    pub fn lookup(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |key| self.get(key)
+    }
+}
+
+/// serde_json's error category only: its message could quote part of the secret.
+fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "not an object of strings",
+        serde_json::error::Category::Eof => "cut short",
+    }
 }
 
 /// The table named by `TABLE_NAME`, its connection opened during init so the first request

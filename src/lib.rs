@@ -8,6 +8,7 @@ pub mod domain;
 pub mod expiry;
 pub mod explain;
 pub mod export;
+pub mod fuzzing;
 pub mod http;
 pub mod lambda_env;
 pub mod line_api;

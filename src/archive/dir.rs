@@ -76,9 +76,14 @@ impl ArchiveStore for DirArchive {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError> {
         let root = self.root.clone();
         let prefix = prefix.to_owned();
+        // Only the folder the prefix names is walked (a conversation's, not the whole archive).
+        let start = match prefix.rsplit_once('/') {
+            Some((dir, _)) if !dir.is_empty() => self.path(dir)?,
+            _ => root.clone(),
+        };
         tokio::task::spawn_blocking(move || {
             let mut keys = Vec::new();
-            walk(&root, &root, &mut keys)?;
+            walk(&start, &root, &mut keys)?;
             keys.retain(|k| k.starts_with(&prefix));
             keys.sort();
             Ok(keys)

@@ -1,12 +1,14 @@
 //! The archiver's day index (format in `domain::archive::index`): written with each object,
 //! read to check that an item is archived. Objects written before the index existed are found
-//! by reading the conversation's chain instead.
+//! by reading the conversation's chain instead. Each chain keeps its own index objects
+//! (`chain::Chain::index_key`), so every index object has one writer.
 
 use std::collections::BTreeMap;
 
+use super::chain::Chain;
 use super::{ArchiveError, Archiver};
-use crate::domain::archive::index::{conversation_of, index_key, DayIndex};
-use crate::domain::archive::{conversation_prefix, is_chain_object, parse_object, ArchiveObject};
+use crate::domain::archive::index::{content_version, conversation_of, index_key, sort_key_of, DayIndex};
+use crate::domain::archive::{conversation_prefix, is_chain_object, parse_object};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
 
@@ -20,17 +22,26 @@ impl Archiver {
         }
     }
 
-    /// Lists the object's items in their day indexes; rewrites only indexes that changed.
-    pub(super) async fn record_in_index(&self, object: &ArchiveObject) -> Result<(), ArchiveError> {
+    /// Lists `items` as held by `object` in `chain`'s day indexes; rewrites only indexes that
+    /// changed. The main chain keeps the first object that archived an item; the backfill
+    /// index is the sweep's record of where it found or put an item, so its newest word counts
+    /// (an object it named may be gone, which is why the item was archived again).
+    pub(super) async fn record_in_index(&self, chain: Chain, object: &str, items: &[LogItem]) -> Result<(), ArchiveError> {
         let mut by_day: BTreeMap<String, Vec<&LogItem>> = BTreeMap::new();
-        for item in &object.items {
-            by_day.entry(index_key(item)).or_default().push(item);
+        for item in items {
+            by_day.entry(chain.index_key(item)).or_default().push(item);
         }
         for (key, items) in by_day {
             let mut index = self.day_index(&key).await?;
             let mut changed = false;
             for item in items {
-                changed |= index.record(item, &object.key);
+                changed |= match chain {
+                    Chain::Main => index.record(item, object),
+                    Chain::Backfill => {
+                        let versions = index.items.entry(sort_key_of(item)).or_default();
+                        versions.insert(content_version(item), object.to_owned()).as_deref() != Some(object)
+                    }
+                };
             }
             if changed {
                 self.store.put(&key, serde_json::to_vec(&index).expect("indexes serialise")).await?;
@@ -39,8 +50,8 @@ impl Archiver {
         Ok(())
     }
 
-    /// Every item in a conversation's chain, indexed as the day index would have it: the slow
-    /// path, for objects archived before the index existed.
+    /// Every item in a conversation's main chain, indexed as the day index would have it: the
+    /// slow path, for objects archived before the index existed.
     pub(super) async fn index_from_chain(&self, conversation: &ConversationId) -> Result<BTreeMap<String, DayIndex>, ArchiveError> {
         let mut indexes: BTreeMap<String, DayIndex> = BTreeMap::new();
         for key in self.store.list(&conversation_prefix(conversation)).await? {

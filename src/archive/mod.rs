@@ -1,15 +1,13 @@
 //! The compliance archive: a port for object storage (adapters: `dir` for local runs, `s3` for
-//! AWS) and the archiver that appends each conversation's log to its hash chain.
+//! AWS) and the archiver that appends each conversation's log to its hash chain, checks TTL
+//! removals against it (`reconcile`) and fills what it missed (`backfill`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::archive::{
-    conversation_prefix, head_key, is_chain_object, next_object_with_media, not_yet_archived, sha256_hex, verify_chain, ChainBreak,
-    ChainHead, ChainReport, MediaLine,
-};
+use crate::domain::archive::{next_object_with_media, not_yet_archived, sha256_hex, ChainBreak, ChainReport, MediaLine};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
 use crate::domain::media::media_meta_key;
@@ -17,14 +15,19 @@ use crate::line_api::LineApi;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
+mod backfill;
+mod chain;
 pub mod dir;
 mod index;
 mod media;
 mod reconcile;
 pub mod s3;
 
+pub use backfill::{BackfillError, BackfillReport, BackfillRun, FilledConversation};
 pub use media::MediaRetryReport;
 pub use reconcile::Reconciliation;
+
+use self::chain::Chain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -54,6 +57,16 @@ pub trait ArchiveStore: Send + Sync {
     }
 }
 
+/// A conversation's chains as `verify_chains` found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedChains {
+    /// Both chains together.
+    pub all: ChainReport,
+    /// What of it the backfill sweep archived.
+    pub backfill_objects: usize,
+    pub backfill_items: usize,
+}
+
 #[derive(Clone)]
 pub struct Archiver {
     store: Arc<dyn ArchiveStore>,
@@ -61,12 +74,14 @@ pub struct Archiver {
     line: Option<Arc<dyn LineApi>>,
     /// Where failed downloads are kept to be tried again; None: flagged only.
     retries: Option<Arc<dyn Store>>,
+    /// The log the backfill sweep walks (`backfill`); None: the archiver has no sweep to run.
+    table: Option<Arc<dyn Store>>,
     metrics: Metrics,
 }
 
 impl Archiver {
     pub fn new(store: Arc<dyn ArchiveStore>) -> Self {
-        Self { store, line: None, retries: None, metrics: Metrics::default() }
+        Self { store, line: None, retries: None, table: None, metrics: Metrics::default() }
     }
 
     /// Also fetches the content of media messages from LINE and stores it beside the transcript.
@@ -82,17 +97,23 @@ impl Archiver {
         self
     }
 
+    /// The log the scheduled backfill sweep walks (`{"task": "backfill"}`, the local archive task).
+    pub fn with_table(mut self, store: Arc<dyn Store>) -> Self {
+        self.table = Some(store);
+        self
+    }
+
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
     }
 
-    async fn head(&self, conversation: &ConversationId) -> Result<ChainHead, ArchiveError> {
-        let key = head_key(conversation);
-        match self.store.get(&key).await? {
-            None => Ok(ChainHead::default()),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key, problem: e.to_string() }),
-        }
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub(crate) fn table(&self) -> Option<&dyn Store> {
+        self.table.as_deref()
     }
 
     /// Appends the items not archived yet, one object per conversation, with the content of new
@@ -116,39 +137,42 @@ impl Archiver {
         }
         let mut written = 0;
         for (conversation, items) in by_conversation {
-            let head = self.head(&conversation).await?;
+            let head = self.read_head(&Chain::Main.head_key(&conversation)).await?;
             let media = if fetch_media { self.fetch_media(&not_yet_archived(&head, &items)).await? } else { BTreeMap::new() };
             if let Some(object) = next_object_with_media(&conversation, &head, &items, &media) {
                 self.store.put(&object.key, object.bytes.clone()).await?;
                 // Object, then index, then head: a crash in between is repaired by the retry.
-                self.record_in_index(&object).await?;
+                self.record_in_index(Chain::Main, &object.key, &object.items).await?;
                 let head = serde_json::to_vec(&object.head).expect("heads serialise");
-                self.store.put(&head_key(&conversation), head).await?;
+                self.store.put(&Chain::Main.head_key(&conversation), head).await?;
                 written += 1;
             }
         }
         Ok(written)
     }
 
-    /// Checks one conversation's chain end to end; `Ok(Err(break))` names the first break.
+    /// Checks a conversation's chains end to end (the main chain, then the backfill sweep's);
+    /// `Ok(Err(break))` names the first break. The report counts both.
     pub async fn verify(&self, conversation: &ConversationId) -> Result<Result<ChainReport, ChainBreak>, ArchiveError> {
-        let head = self.head(conversation).await?;
-        let mut objects = Vec::new();
-        for key in self.store.list(&conversation_prefix(conversation)).await? {
-            if !is_chain_object(conversation, &key) {
-                continue;
-            }
-            let bytes = self.store.get(&key).await?.unwrap_or_default();
-            objects.push((key, bytes));
-        }
-        let head = (head != ChainHead::default()).then_some(head);
-        let mut report = match verify_chain(conversation, objects.iter().map(|(k, b)| (k.as_str(), b.as_slice())), head.as_ref()) {
+        Ok(self.verify_chains(conversation).await?.map(|v| v.all))
+    }
+
+    /// `verify`, also saying what of it the backfill sweep archived.
+    pub async fn verify_chains(&self, conversation: &ConversationId) -> Result<Result<VerifiedChains, ChainBreak>, ArchiveError> {
+        let mut all = match self.verify_one(conversation, Chain::Main).await? {
             Ok(report) => report,
             Err(broken) => return Ok(Err(broken)),
         };
+        let backfill = match self.verify_one(conversation, Chain::Backfill).await? {
+            Ok(report) => report,
+            Err(broken) => return Ok(Err(broken)),
+        };
+        all.objects += backfill.objects;
+        all.items += backfill.items;
+        all.media_lines.extend(backfill.media_lines.iter().cloned());
         // Media are covered by the chain: referenced content must be there with the line's
         // hash; a flagged failure may have been stored since by a retry.
-        for line in &report.media_lines {
+        for line in &all.media_lines {
             match line {
                 MediaLine::Stored(media) => {
                     let broken = |problem: &str| ChainBreak { key: media.key.clone(), problem: problem.to_owned() };
@@ -157,27 +181,26 @@ impl Archiver {
                         Some(bytes) if sha256_hex(&bytes) != media.sha256 => {
                             return Ok(Err(broken("media content does not match the hash in the transcript")))
                         }
-                        Some(_) => report.media.stored += 1,
+                        Some(_) => all.media.stored += 1,
                     }
                 }
                 MediaLine::Failed(message) => match self.store.get(&media_meta_key(message)).await? {
-                    Some(_) => report.media.recovered += 1,
-                    None => report.media.missing += 1,
+                    Some(_) => all.media.recovered += 1,
+                    None => all.media.missing += 1,
                 },
             }
         }
-        Ok(Ok(report))
+        Ok(Ok(VerifiedChains { all, backfill_objects: backfill.objects, backfill_items: backfill.items }))
     }
 
-    /// Every conversation with an archive chain.
+    /// Every conversation with an archive chain (main or backfill).
     pub async fn conversations(&self) -> Result<Vec<ConversationId>, ArchiveError> {
-        Ok(self
-            .store
-            .list("heads/")
-            .await?
+        let heads = self.store.list("heads/").await?;
+        let ids: std::collections::BTreeSet<ConversationId> = heads
             .iter()
             .filter_map(|k| k.strip_prefix("heads/")?.strip_suffix(".json"))
-            .filter_map(ConversationId::parse)
-            .collect())
+            .filter_map(|name| ConversationId::parse(name.strip_prefix("backfill/").unwrap_or(name)))
+            .collect();
+        Ok(ids.into_iter().collect())
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::chain::Chain;
 use super::{ArchiveError, Archiver};
 use crate::domain::archive::index::{conversation_of, index_key, sort_key_of, DayIndex};
 use crate::domain::ids::ConversationId;
@@ -29,6 +30,14 @@ impl Archiver {
                 days.insert(key.clone(), self.day_index(&key).await?);
             }
             if days[&key].object_of(item).is_some() {
+                continue;
+            }
+            // Archived late by the backfill sweep, into its own chain.
+            let filled = Chain::Backfill.index_key(item);
+            if !days.contains_key(&filled) {
+                days.insert(filled.clone(), self.day_index(&filled).await?);
+            }
+            if days[&filled].object_of(item).is_some() {
                 continue;
             }
             let conversation = conversation_of(item);

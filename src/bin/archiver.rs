@@ -18,8 +18,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_env::init_tracing();
     let bucket = lambda_env::required("ARCHIVE_BUCKET")?;
     let namespace = std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| DEFAULT_NAMESPACE.to_owned());
-    let config = config::from_env()?;
     let aws = aws_config::load_from_env().await;
+    // The access token (media downloads) from Secrets Manager.
+    let env = lambda_env::environment(&aws).await?;
+    let config = config::from_lookup_for(env.lookup(), config::Credentials::AccessToken)?;
     let store = lambda_env::table(&aws).await?;
     let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)))
         .with_media(line_api(&config, RetryPolicy::default()))

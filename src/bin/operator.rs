@@ -12,6 +12,7 @@ use line_oa::http::console::ConsoleConfig;
 use line_oa::http::console_config::{self, operator_function_router};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::line_api;
+use line_oa::service::audit::AuditTrail;
 use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Service};
 use line_oa::{config, lambda_env};
@@ -19,18 +20,21 @@ use line_oa::{config, lambda_env};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_env::init_tracing();
-    let config = config::from_env()?;
     let console = console_config::from_env()?;
     if console == ConsoleConfig::Token {
         // The API here takes Cognito ID tokens only; a token sign-in page could never succeed.
         return Err("CONSOLE_AUTH must be `cognito` on Lambda (template.yaml sets it)".into());
     }
     let aws = aws_config::load_from_env().await;
+    // The access token (manual replies) from Secrets Manager.
+    let env = lambda_env::environment(&aws).await?;
+    let config = config::from_lookup_for(env.lookup(), config::Credentials::AccessToken)?;
     let bucket = lambda_env::required("EXPORT_BUCKET")?;
     // Media users sent, from the archive's copy: presigned links, signed with this role.
     let media = MediaCopies::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), lambda_env::required("ARCHIVE_BUCKET")?)));
     let link_ttl = link_ttl_from_lookup(|k| std::env::var(k).ok())?;
     let store = Arc::new(lambda_env::table(&aws).await?);
+    let store_for_audit = store.clone();
     // Starting a job only saves it (its stream record launches the exporter); a status call
     // presigns the link with this function's role.
     let exports = ExportJobs::on_aws(
@@ -49,5 +53,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.retention_days,
         system_clock(),
     );
-    lambda_http::run(operator_function_router(service, exports, media, console)).await
+    // Every staff action, in the table beside the log (TTL like the log's).
+    let trail = AuditTrail::new(store_for_audit, system_clock(), config.retention_days);
+    lambda_http::run(operator_function_router(service, exports, media, trail, console)).await
 }

@@ -11,8 +11,10 @@ use line_oa::{config, lambda_env};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     lambda_env::init_tracing();
-    let config = config::from_env()?;
     let aws = aws_config::load_from_env().await;
+    // The channel secret from Secrets Manager; this function holds no access token.
+    let env = lambda_env::environment(&aws).await?;
+    let config = config::from_lookup_for(env.lookup(), config::Credentials::ChannelSecret)?;
     let store = lambda_env::table(&aws).await?;
     // The webhook never calls LINE: replies are the worker's job.
     let service =

@@ -14,10 +14,12 @@ use line_oa::{config, lambda_env};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_env::init_tracing();
-    let config = config::from_env()?;
     let aws = aws_config::load_from_env().await;
+    // The access token (and the notification webhook's secret) from Secrets Manager.
+    let env = lambda_env::environment(&aws).await?;
+    let config = config::from_lookup_for(env.lookup(), config::Credentials::AccessToken)?;
     let store = lambda_env::table(&aws).await?;
-    let notices = NotifyConfig::from_env()?;
+    let notices = NotifyConfig::from_lookup(env.lookup())?;
     let notifier = notify::from_config(&notices, Some(&aws)).await;
     let service = Service::new(
         config.verifier.clone(),

@@ -149,6 +149,9 @@ pub struct ExportJob {
     pub finished_ms: Option<i64>,
     /// Storage key of the file once done: `exports/<id>/<name>`.
     pub output_key: Option<String>,
+    /// The member of staff who started it (jobs from before this field: unknown).
+    #[serde(default)]
+    pub started_by: Option<String>,
 }
 
 impl ExportJob {
@@ -162,7 +165,14 @@ impl ExportJob {
             updated_ms: now_ms,
             finished_ms: None,
             output_key: None,
+            started_by: None,
         }
+    }
+
+    /// As `queued`, naming who started it.
+    pub fn by(mut self, staff: &str) -> Self {
+        self.started_by = Some(staff.to_owned());
+        self
     }
 
     /// Where the finished file goes.

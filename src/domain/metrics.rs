@@ -9,6 +9,11 @@ pub const UNARCHIVED_TTL_REMOVALS: &str = "UnarchivedTtlRemovals";
 pub const MEDIA_FETCH_FAILURES: &str = "MediaFetchFailures";
 /// Media downloads given up after trying again for two weeks (LINE has dropped the content).
 pub const MEDIA_GIVEN_UP: &str = "MediaGivenUp";
+/// Log items the backfill sweep found missing from the archive and archived (the stream archiver
+/// lost or has not reached them).
+pub const ARCHIVE_BACKFILLED: &str = "ArchiveBackfilled";
+/// Stream records of log items the archiver could not read: the batch fails (retried, then parked).
+pub const UNREADABLE_STREAM_RECORDS: &str = "UnreadableStreamRecords";
 /// The dimension every metric carries: which process reported it (`archiver`, `local`).
 pub const SOURCE_DIMENSION: &str = "Source";
 

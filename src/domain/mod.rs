@@ -1,6 +1,7 @@
 //! The pure core: no I/O, no clock, no environment. Everything here is a function of its inputs.
 
 pub mod archive;
+pub mod audit;
 pub mod canned;
 pub mod classifier;
 pub mod conversation;

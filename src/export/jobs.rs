@@ -113,8 +113,17 @@ impl ExportJobs {
 
     /// Records a queued job and launches it; the job id is the handle for `status`.
     pub async fn start(&self, request: ExportRequest) -> Result<ExportJob, ExportError> {
+        self.start_by(request, None).await
+    }
+
+    /// As `start`, recording who asked for it.
+    pub async fn start_by(&self, request: ExportRequest, staff: Option<&str>) -> Result<ExportJob, ExportError> {
         request.validate()?;
         let job = ExportJob::queued(ExportJobId::random(), request, self.now_ms());
+        let job = match staff {
+            Some(name) => job.by(name),
+            None => job,
+        };
         self.store.save_export_job(&job).await?;
         self.launcher.launch(&job.id).await?;
         tracing::info!(job = %job.id, scope = ?job.request.scope, "export job queued");

@@ -8,6 +8,7 @@ use super::console::{self, ConsoleConfig};
 use super::operator::{self, Authenticator};
 use crate::config::ConfigError;
 use crate::export::jobs::ExportJobs;
+use crate::service::audit::AuditTrail;
 use crate::service::operator::MediaCopies;
 use crate::service::Service;
 
@@ -22,8 +23,8 @@ pub const CONSOLE_API_BASE: &str = "CONSOLE_API_BASE";
 
 /// The router the operator Lambda hands to `lambda_http::run`: `/api/...` (claims from the JWT
 /// authorizer) and `/console/...` (no credential). Tests run this same router in-process.
-pub fn operator_function_router(service: Service, exports: ExportJobs, media: MediaCopies, console: ConsoleConfig) -> Router {
-    operator::router(service, Authenticator::ApiGatewayJwt, exports, media).merge(console::router(console))
+pub fn operator_function_router(service: Service, exports: ExportJobs, media: MediaCopies, trail: AuditTrail, console: ConsoleConfig) -> Router {
+    operator::router(service, Authenticator::ApiGatewayJwt, exports, media, trail).merge(console::router(console))
 }
 
 /// The console's sign-in settings from the environment (see [`from_lookup`]).

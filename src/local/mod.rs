@@ -19,6 +19,7 @@ use crate::line_api::http::{HttpLineApi, RetryPolicy};
 use crate::line_api::logging::LoggingLineApi;
 use crate::line_api::LineApi;
 use crate::notify::{Disabled, Notifier, NotifyConfig};
+use crate::service::audit::AuditTrail;
 use crate::service::operator::MediaCopies;
 use crate::service::{system_clock, Service};
 use crate::store::embedded::EmbeddedStore;
@@ -118,6 +119,7 @@ impl LocalApp {
                 Authenticator::Tokens(config.operator_tokens.clone()),
                 exports.clone(),
                 MediaCopies::new(archive),
+                AuditTrail::new(Arc::new(store.clone()), system_clock(), config.retention_days),
             ))
             .merge(console::router(ConsoleConfig::Token));
         Ok(Self { router, store, service, exports })

@@ -37,10 +37,8 @@ impl NotifyConfig {
             (None, Some(_)) => return Err(invalid(WEBHOOK_SECRET_KEY, "is set but NOTIFY_WEBHOOK_URL is not")),
             (Some(_), None) => return Err(ConfigError::Missing(WEBHOOK_SECRET_KEY)),
             (Some(url), Some(secret)) => {
-                if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(invalid(WEBHOOK_URL_KEY, "must be an http(s) URL"));
-                }
-                reqwest::Url::parse(&url).map_err(|e| invalid(WEBHOOK_URL_KEY, &format!("not a valid URL: {e}")))?;
+                // Staff notices carry customers' names and text: no plain http from Lambda.
+                let url = crate::config::checked_url(WEBHOOK_URL_KEY, &url, crate::config::runs_on_lambda(&get))?;
                 let secret = WebhookSecret::new(secret).map_err(|e| invalid(WEBHOOK_SECRET_KEY, &e.to_string()))?;
                 Some(WebhookConfig::new(url, secret))
             }
@@ -115,6 +113,24 @@ mod tests {
     fn a_non_http_webhook_url_is_named() {
         let e = err(&[("NOTIFY_WEBHOOK_URL", "ftp://h.example.com/"), ("NOTIFY_WEBHOOK_SECRET", "s")]);
         assert!(e.contains("NOTIFY_WEBHOOK_URL"), "{e}");
+    }
+
+    #[test]
+    fn a_plain_http_webhook_is_refused_on_lambda_except_to_the_loopback_address() {
+        let on_lambda = |url: &'static str| {
+            NotifyConfig::from_lookup(lookup(&[
+                ("NOTIFY_WEBHOOK_URL", url),
+                ("NOTIFY_WEBHOOK_SECRET", "s"),
+                ("AWS_LAMBDA_FUNCTION_NAME", "line-oa-worker"),
+            ]))
+        };
+        let e = on_lambda("http://hooks.example.com/line").unwrap_err().to_string();
+        assert!(e.contains("NOTIFY_WEBHOOK_URL") && e.contains("http://"), "{e}");
+        assert!(on_lambda("http://127.0.0.1:8080/hook").is_ok());
+        assert!(on_lambda("https://hooks.example.com/line").is_ok());
+        // A local run may post to any http URL.
+        let local = NotifyConfig::from_lookup(lookup(&[("NOTIFY_WEBHOOK_URL", "http://hooks.example.com/"), ("NOTIFY_WEBHOOK_SECRET", "s")]));
+        assert!(local.is_ok());
     }
 
     #[test]

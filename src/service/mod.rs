@@ -10,6 +10,7 @@ use crate::store::{Store, StoreError};
 
 use self::live_settings::LiveSettings;
 
+pub mod audit;
 mod handle;
 pub mod hold;
 mod ingest;

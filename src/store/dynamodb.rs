@@ -31,6 +31,7 @@ const ACTIVITY_PARTITION: &str = "CONV";
 const INBOX_PK: &str = "INBOX";
 const INBOX_SK: &str = "COUNTS";
 
+mod audit;
 mod hold;
 
 #[derive(Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 
+use crate::domain::audit::AuditRecord;
 use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 pub use crate::domain::hold::Hold;
@@ -82,10 +83,22 @@ pub mod collections {
     pub const CANNED: &str = "canned";
     /// Media downloads that failed, to be tried again (`domain::media::MediaRetry`).
     pub const MEDIA_RETRY: &str = "media-retry";
+    /// The archive backfill sweep's state: its cursor and lease (`archive::backfill`).
+    pub const ARCHIVE_BACKFILL: &str = "archive-backfill";
     /// Notes of one conversation: `notes:<conversation>`.
     pub fn notes(conversation: &crate::domain::ids::ConversationId) -> String {
         format!("notes:{conversation}")
     }
+}
+
+/// The audit trail of staff actions: append-only, read newest first by admins.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends a record; ids are unique, so an append never replaces one.
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Records newest first; `page.after` is the last id of the previous page.
+    async fn audit(&self, page: &PageRequest) -> Result<Page<AuditRecord>, StoreError>;
 }
 
 #[async_trait]

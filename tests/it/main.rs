@@ -11,6 +11,7 @@ mod e2e;
 mod export;
 mod export_jobs;
 mod fixtures;
+mod fuzz_corpus;
 mod hold_contract;
 mod lambda_events;
 mod media;

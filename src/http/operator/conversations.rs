@@ -295,7 +295,7 @@ struct SearchParams {
     after: Option<String>,
 }
 
-fn instant(key: &str, value: Option<&str>) -> Result<Option<i64>, Failure> {
+pub(super) fn instant(key: &str, value: Option<&str>) -> Result<Option<i64>, Failure> {
     value
         .map(|v| {
             v.parse::<jiff::Timestamp>()

@@ -9,10 +9,10 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::{json_body, Failure};
-use crate::domain::export_job::{ExportJobId, ExportRequest};
+use crate::domain::export_job::{ExportJobId, ExportRequest, Scope};
 use crate::domain::ids::ConversationId;
 use crate::domain::inbox::ConversationFilter;
-use crate::domain::staff::Staff;
+use crate::domain::staff::{Role, Staff};
 use crate::export::jobs::{ExportJobs, JobView};
 use crate::export::output::ExportLink;
 use crate::export::ExportError;
@@ -79,7 +79,11 @@ pub async fn start(
     let mut raw: Value = json_body(body).await?;
     resolve_tag(&service, &mut raw).await?;
     let request: ExportRequest = serde_json::from_value(raw).map_err(|e| Failure::BadRequest(format!("invalid JSON body: {e}")))?;
-    let job = exports.start(request).await?;
+    // Everything at once is the whole chat log: an admin's call.
+    if matches!(request.scope, Scope::All) && !staff.role.allows(Role::Admin) {
+        return Err(Failure::Forbidden(format!("{} is an operator; exporting every conversation needs the admin role", staff.name)));
+    }
+    let job = exports.start_by(request, Some(&staff.name)).await?;
     tracing::info!(by = %staff.name, job = %job.id, "export job started");
     Ok((StatusCode::ACCEPTED, Json(view_json(JobView { job, link: None }))))
 }

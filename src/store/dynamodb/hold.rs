@@ -3,6 +3,11 @@
 //! and a `HOLDS` / `HOLD#<conversation>` registry item, so listing holds is one Query instead of
 //! a table Scan. Both are written in one transaction.
 //!
+//! A release does not delete the `HOLD` item: it overwrites it with a "released" marker (which
+//! reads as no hold, and expires with the retention). The operator function may not delete
+//! anything in a conversation's partition, where the log lives (template.yaml: its `DeleteItem`
+//! is limited to other partitions), so the marker keeps legal hold within that rule.
+//!
 //! Why the read comes after the write: a hold writes its `HOLD` item, then queries the
 //! conversation and strips TTLs. A log write that reads no hold did so before the `HOLD` item
 //! existed, so its item was already there for the hold's query to find. Nothing slips through.
@@ -19,6 +24,8 @@ use crate::store::StoreError;
 const HOLD_SK: &str = "HOLD";
 const REGISTRY_PK: &str = "HOLDS";
 const TTL_ATTRIBUTE: &str = "expires_at";
+/// On the `HOLD` item of a released hold: when it was released (Unix milliseconds).
+const RELEASED_ATTRIBUTE: &str = "released_ms";
 
 #[derive(Serialize, Deserialize)]
 struct HoldRow {
@@ -26,6 +33,15 @@ struct HoldRow {
     sk: String,
     #[serde(flatten)]
     hold: Hold,
+}
+
+/// What a release leaves where the `HOLD` item was.
+#[derive(Serialize)]
+struct ReleasedRow {
+    pk: String,
+    sk: String,
+    released_ms: i64,
+    expires_at: i64,
 }
 
 fn registry_sk(conversation: &ConversationId) -> String {
@@ -36,6 +52,7 @@ impl DynamoStore {
     pub(super) async fn read_hold(&self, pk: &str) -> Result<Option<Hold>, StoreError> {
         match self.get(pk.to_owned(), HOLD_SK.into()).await? {
             None => Ok(None),
+            Some(item) if item.contains_key(RELEASED_ATTRIBUTE) => Ok(None),
             Some(item) => Ok(Some(from_item::<HoldRow>(item, pk)?.hold)),
         }
     }
@@ -139,19 +156,28 @@ impl DynamoStore {
 
     pub(super) async fn delete_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
         let pk = partition_key(conversation);
-        let delete = |pk: String, sk: String| -> Result<TransactWriteItem, StoreError> {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(pk))
-                .key("sk", AttributeValue::S(sk))
-                .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-            Ok(TransactWriteItem::builder().delete(delete).build())
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let released = ReleasedRow {
+            pk: pk.clone(),
+            sk: HOLD_SK.into(),
+            released_ms: now_ms,
+            expires_at: crate::domain::hold::expires_at(now_ms, retention_days),
         };
+        let marker = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&released, &pk)?))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let registry = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(REGISTRY_PK.into()))
+            .key("sk", AttributeValue::S(registry_sk(conversation)))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         self.client
             .transact_write_items()
-            .transact_items(delete(pk.clone(), HOLD_SK.into())?)
-            .transact_items(delete(REGISTRY_PK.into(), registry_sk(conversation))?)
+            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().delete(registry).build())
             .send()
             .await
             .map_err(|e| classify(e, &pk))?;

@@ -55,6 +55,7 @@ fn activity_ms_of_key(key: &str) -> Option<i64> {
     key.split_once('#').and_then(|(inverted, _)| inverted.parse::<i64>().ok()).map(|i| MAX_MS - i)
 }
 
+mod audit;
 mod expiry;
 mod hold;
 /// redb's own default page cache.
@@ -117,6 +118,7 @@ impl EmbeddedStore {
                 }
             }
             txn.open_table(hold::HOLDS).map_err(unavailable)?;
+            txn.open_table(audit::AUDIT).map_err(unavailable)?;
             // A store from before the inbox counts: count what it has, once.
             let inbox_is_new = txn.list_tables().map_err(unavailable)?.all(|t| t.name() != INBOX.name());
             let mut inbox = txn.open_table(INBOX).map_err(unavailable)?;

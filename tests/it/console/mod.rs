@@ -82,8 +82,7 @@ pub const OPERATOR_TOKEN: &str = crate::operator::OPERATOR_TOKEN;
 pub const STAFF: &[(&str, &str, &str)] = &[("alice", "admin", ADMIN_TOKEN), ("bob", "operator", OPERATOR_TOKEN)];
 
 /// Staff answer by hand at all hours: nothing automatic besides the greeting.
-pub const CONSOLE_SETTINGS: &str = r#"
-account_name = "テスト歯科"
+pub const CONSOLE_SETTINGS: &str = r#"account_name = "テスト歯科"
 [modes]
 always = "chat"
 [greeting]

@@ -22,6 +22,7 @@ use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{create_bucket, create_table, dynamo_client, s3_client, sign};
 
 mod access;
+mod audit;
 mod bad_input;
 mod concurrency;
 mod console_api;
@@ -74,15 +75,20 @@ pub fn now_ms() -> i64 {
 
 impl Harness {
     pub async fn new(entry: Entry, backend: Backend) -> Self {
+        let (mut store_embedded, mut store_dynamo) = (None, None);
         let (store, dir): (Arc<dyn Store>, _) = match backend {
             Backend::Embedded => {
                 let dir = tempfile::tempdir().unwrap();
-                (Arc::new(EmbeddedStore::open(dir.path()).unwrap()), Some(dir))
+                let store = EmbeddedStore::open(dir.path()).unwrap();
+                store_embedded = Some(store.clone());
+                (Arc::new(store), Some(dir))
             }
             Backend::Dynamo => {
                 let client = dynamo_client().await;
                 let table = create_table(&client).await;
-                (Arc::new(DynamoStore::new(client, table)), None)
+                let store = DynamoStore::new(client, table);
+                store_dynamo = Some(store.clone());
+                (Arc::new(store), None)
             }
         };
         let standin = LineStandin::start(StandinOptions::default()).await;
@@ -111,7 +117,13 @@ impl Harness {
                 Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await))
             }
         };
-        let router = router(service.clone(), auth, exports.clone(), line_oa::service::operator::MediaCopies::new(archive.clone()));
+        let audit_log: Arc<dyn line_oa::store::AuditLog> = match backend {
+            Backend::Embedded => Arc::new(store_embedded.clone().expect("the embedded store")),
+            Backend::Dynamo => Arc::new(store_dynamo.clone().expect("the DynamoDB store")),
+        };
+        let trail = line_oa::service::audit::AuditTrail::new(audit_log, line_oa::service::system_clock(), 365);
+        let router =
+            router(service.clone(), auth, exports.clone(), line_oa::service::operator::MediaCopies::new(archive.clone()), trail.clone());
         let url = match entry {
             Entry::Local => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -229,7 +241,7 @@ fn api_gateway_event(who: Who, method: &str, path: &str, body: Option<&str>) -> 
     let mut context = json!({
         "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
         "http": { "method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "it" },
-        "requestId": "req", "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:00:00:00 +0000", "timeEpoch": 0
+        "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": "$default", "stage": "$default", "time": "25/Nov/2026:00:00:00 +0000", "timeEpoch": 0
     });
     if let Some(claims) = claims {
         context["authorizer"] = json!({ "jwt": { "claims": claims, "scopes": null } });

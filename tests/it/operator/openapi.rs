@@ -195,6 +195,9 @@ async fn real_requests_and_responses_match_the_document() {
     c.call(Who::Admin, "PUT", "/api/conversations/{id}/hold", &id, "", Some(json!({ "reason": "case 42" }))).await;
     c.call(Who::Admin, "PUT", "/api/conversations/{id}/hold", &id, "", Some(json!({ "reason": "" }))).await;
     c.call(Who::Admin, "GET", "/api/holds", &[], "", None).await;
+    c.call(Who::Admin, "GET", "/api/audit", &[], "?limit=5&action=note", None).await;
+    c.call(Who::Operator, "GET", "/api/audit", &[], "", None).await;
+    c.call(Who::Admin, "GET", "/api/audit", &[], "?from=yesterday", None).await;
     c.call(Who::Admin, "DELETE", "/api/conversations/{id}/hold", &id, "", None).await;
     let all: BTreeSet<_> = routes().iter().map(|r| (r.method.to_owned(), r.path.to_owned())).collect();
     let unchecked: Vec<_> = all.difference(&c.seen).collect();

@@ -989,14 +989,16 @@ impl CognitoStack {
         let console = console_config::from_lookup(move |k| env.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone()))
             .expect("the console's environment as template.yaml sets it");
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+        let embedded = EmbeddedStore::open(dir.path()).unwrap();
+        let store: Arc<dyn Store> = Arc::new(embedded.clone());
         let line = LineStandin::start(StandinOptions::default()).await;
         let service = service(store.clone(), &line, settings_toml);
         let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
         let exports = ExportJobs::local(store.clone(), dir.path().join("exports"), tz, line_oa::service::system_clock());
         let archive: Arc<dyn line_oa::archive::ArchiveStore> = Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive")));
         let media = line_oa::service::operator::MediaCopies::new(archive);
-        let function = operator_function_router(service.clone(), exports, media, console.clone());
+        let trail = line_oa::service::audit::AuditTrail::new(Arc::new(embedded), line_oa::service::system_clock(), 365);
+        let function = operator_function_router(service.clone(), exports, media, trail, console.clone());
         let gateway = ApiGatewayStandin::serve(listener, api_url, template_routes(), function, cognito.clone());
         Self { cognito, gateway, console, environment, service, store, line, _dir: dir }
     }
