@@ -1,10 +1,6 @@
-//! The command line's subcommands other than the server: `explain` and `archive verify`.
+//! The command line's subcommands other than the server: `explain`, `archive verify|backfill`,
+//! `export`, `operator-token`, `hold`.
 
-use std::sync::Arc;
-
-use crate::archive::dir::DirArchive;
-use crate::archive::s3::S3Archive;
-use crate::archive::{ArchiveStore, Archiver};
 use crate::config;
 use crate::domain::ids::ConversationId;
 use crate::explain::{explain as explain_rules, ExplainRequest};
@@ -20,6 +16,10 @@ pub const USAGE: &str = "usage:
                                             settings' timezone (default: the local store in DATA_DIR)
   line-oa archive verify [--conversation user:U…] [--dir DIR | --bucket BUCKET]
                                             check archive hash chains end to end (default DATA_DIR/archive)
+  line-oa archive backfill [--conversation user:U…] [--dir DIR | --table TABLE --bucket BUCKET]
+                                            archive what the archive lacks from the log (after an outage or a
+                                            dead-letter message); prints what it filled. Media too, while LINE
+                                            has them, with LINE_CHANNEL_ACCESS_TOKEN set
   line-oa operator-token NAME (operator|admin)
                                             make a token for the local operator API: prints the token once
                                             and the OPERATOR_TOKENS entry (its hash) to configure
@@ -28,7 +28,9 @@ pub const USAGE: &str = "usage:
   line-oa hold list [--table TABLE]          legal hold: a held conversation's items never expire; a
                                             release gives them their TTL back (RETENTION_DAYS)";
 
+mod archive;
 mod hold;
+pub use archive::archive;
 pub use hold::hold;
 
 /// The store a command works on: a DynamoDB table, or the local store in DATA_DIR.
@@ -84,54 +86,6 @@ pub fn explain(args: &[String]) -> CliResult {
     };
     let explanation = explain_rules(&settings, &request, jiff::Timestamp::now())?;
     println!("{}", serde_json::to_string_pretty(&explanation)?);
-    Ok(())
-}
-
-pub async fn archive(args: &[String]) -> CliResult {
-    if args.first().map(String::as_str) != Some("verify") {
-        return Err(format!("unknown archive command\n{USAGE}").into());
-    }
-    let mut conversation = None;
-    let mut store: Option<Arc<dyn ArchiveStore>> = None;
-    for (flag, value) in flags(&args[1..], &["--conversation", "--dir", "--bucket"], &[])? {
-        let value = value.unwrap_or_default();
-        match flag {
-            "--conversation" => {
-                conversation = Some(ConversationId::parse(value).ok_or_else(|| format!("{value:?} is not a conversation id like user:U…"))?)
-            }
-            "--dir" => store = Some(Arc::new(DirArchive::new(value))),
-            _ => {
-                let aws = aws_config::load_from_env().await;
-                store = Some(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), value)));
-            }
-        }
-    }
-    let store = store.unwrap_or_else(|| Arc::new(DirArchive::new(config::data_dir().join("archive"))));
-    let archiver = Archiver::new(store);
-    let conversations = match conversation {
-        Some(c) => vec![c],
-        None => archiver.conversations().await?,
-    };
-    let mut broken = 0;
-    for c in &conversations {
-        match archiver.verify(c).await? {
-            Ok(report) => {
-                let m = report.media;
-                println!(
-                    "ok      {c}: {} objects, {} items, media {} stored, {} recovered later, {} missing",
-                    report.objects, report.items, m.stored, m.recovered, m.missing
-                );
-            }
-            Err(b) => {
-                broken += 1;
-                println!("BROKEN  {c}: {b}");
-            }
-        }
-    }
-    println!("{} conversations checked, {broken} broken", conversations.len());
-    if broken > 0 {
-        return Err(format!("{broken} broken chain(s)").into());
-    }
     Ok(())
 }
 

@@ -76,7 +76,7 @@ enum Scope {
 pub struct BackfillRun {
     scope: Scope,
     now_ms: i64,
-    /// No new page is started after this long; None: to the end.
+    /// No new page is started after this long (the first always is); None: to the end.
     budget: Option<Duration>,
     /// Who holds the lease, for whoever finds it held.
     owner: String,
@@ -232,7 +232,10 @@ impl Archiver {
         let clock = || run.now_ms + ms(started.elapsed());
         let mut lease = match Lease::claim(store, run.now_ms, &run.owner).await {
             Err(BackfillError::Busy { owner, until }) if run.scope == Scope::Scheduled => {
-                return Ok(BackfillReport { skipped: Some(format!("another backfill ({owner}) holds the sweep until {until}")), ..Default::default() })
+                return Ok(BackfillReport {
+                    skipped: Some(format!("another backfill ({owner}) holds the sweep until {until}")),
+                    ..Default::default()
+                })
             }
             other => other?,
         };
@@ -253,7 +256,13 @@ impl Archiver {
         Ok(report)
     }
 
-    async fn sweep(&self, store: &dyn Store, run: &BackfillRun, lease: &mut Lease<'_>, started: Instant) -> Result<BackfillReport, BackfillError> {
+    async fn sweep(
+        &self,
+        store: &dyn Store,
+        run: &BackfillRun,
+        lease: &mut Lease<'_>,
+        started: Instant,
+    ) -> Result<BackfillReport, BackfillError> {
         let mut report = BackfillReport::default();
         let renew = |started: Instant| run.now_ms + ms(started.elapsed()) + ms(LEASE);
         let mut after = match &run.scope {
@@ -279,9 +288,6 @@ impl Archiver {
             }
         };
         loop {
-            if run.budget.is_some_and(|budget| started.elapsed() >= budget) {
-                return Ok(report);
-            }
             let page = store.conversation_ids(&PageRequest { limit: PAGE, after: after.clone() }).await?;
             let (checked, filled) = (report.checked, report.items_filled());
             self.sweep_page(store, run, page.items, &mut report).await;
@@ -298,7 +304,8 @@ impl Archiver {
                 }
             }
             lease.save(renew(started)).await?;
-            if report.pass_complete {
+            // A run always makes a page of progress, then stops once its budget is spent.
+            if report.pass_complete || run.budget.is_some_and(|budget| started.elapsed() >= budget) {
                 return Ok(report);
             }
         }

@@ -96,7 +96,11 @@ impl Archiver {
     }
 
     /// Checks one chain of a conversation end to end (an absent chain is an empty report).
-    pub(crate) async fn verify_one(&self, conversation: &ConversationId, chain: Chain) -> Result<Result<ChainReport, ChainBreak>, ArchiveError> {
+    pub(crate) async fn verify_one(
+        &self,
+        conversation: &ConversationId,
+        chain: Chain,
+    ) -> Result<Result<ChainReport, ChainBreak>, ArchiveError> {
         let head = self.read_head(&chain.head_key(conversation)).await?;
         let mut objects = Vec::new();
         for key in self.store.list(&chain.prefix(conversation)).await? {

@@ -15,7 +15,7 @@ use crate::line_api::LineApi;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
-mod backfill;
+pub mod backfill;
 mod chain;
 pub mod dir;
 mod index;

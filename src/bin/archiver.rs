@@ -1,6 +1,7 @@
 //! Lambda entrypoint for the table's DynamoDB Stream: every log item into the S3 archive,
 //! well before its TTL removes it from the table; media content fetched from LINE beside it;
-//! every TTL removal checked against the archive; on a schedule, failed media downloads tried again.
+//! every TTL removal checked against the archive; on schedules, failed media downloads tried
+//! again and the backfill sweep (what the archive lacks, archived from the table).
 
 use std::sync::Arc;
 
@@ -22,10 +23,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The access token (media downloads) from Secrets Manager.
     let env = lambda_env::environment(&aws).await?;
     let config = config::from_lookup_for(env.lookup(), config::Credentials::AccessToken)?;
-    let store = lambda_env::table(&aws).await?;
+    let store: Arc<dyn line_oa::store::Store> = Arc::new(lambda_env::table(&aws).await?);
     let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)))
         .with_media(line_api(&config, RetryPolicy::default()))
-        .with_media_retries(Arc::new(store))
+        .with_media_retries(store.clone())
+        .with_table(store)
         .with_metrics(Metrics::new(namespace, "archiver"));
     let archiver = &archiver;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {

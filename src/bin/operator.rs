@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use line_oa::archive::s3::S3Archive;
 use line_oa::export::jobs::ExportJobs;
+use line_oa::export::lambda::SnsLauncher;
 use line_oa::export::output::link_ttl_from_lookup;
+use line_oa::export::s3::S3Output;
 use line_oa::http::console::ConsoleConfig;
 use line_oa::http::console_config::{self, operator_function_router};
 use line_oa::line_api::http::RetryPolicy;
@@ -35,13 +37,12 @@ async fn main() -> Result<(), lambda_http::Error> {
     let link_ttl = link_ttl_from_lookup(|k| std::env::var(k).ok())?;
     let store = Arc::new(lambda_env::table(&aws).await?);
     let store_for_audit = store.clone();
-    // Starting a job only saves it (its stream record launches the exporter); a status call
-    // presigns the link with this function's role.
-    let exports = ExportJobs::on_aws(
+    // Starting a job saves it and publishes its id to the topic that invokes the exporter; a
+    // status call presigns the link with this function's role.
+    let exports = ExportJobs::new(
         store.clone(),
-        aws_sdk_s3::Client::new(&aws),
-        &bucket,
-        link_ttl,
+        Arc::new(S3Output::new(aws_sdk_s3::Client::new(&aws), &bucket, link_ttl)),
+        Arc::new(SnsLauncher::new(aws_sdk_sns::Client::new(&aws), lambda_env::required("EXPORT_JOB_TOPIC_ARN")?)),
         config.settings.rules.timezone.clone(),
         system_clock(),
     );

@@ -172,6 +172,22 @@ pub enum EventKind {
     Unknown,
 }
 
+/// The time a ULID encodes (its first 10 Crockford base-32 characters: 48 bits of Unix ms).
+/// LINE's `webhookEventId`s are ULIDs.
+pub fn ulid_ms(id: &str) -> Option<i64> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    if id.len() != 26 {
+        return None;
+    }
+    let mut ms: u64 = 0;
+    for b in id.as_bytes()[..10].iter() {
+        let digit = ALPHABET.iter().position(|a| a == &b.to_ascii_uppercase())? as u64;
+        ms = (ms << 5) | digit;
+    }
+    // 10 characters hold 50 bits; a valid ULID's top two are zero.
+    (ms < (1 << 48)).then_some(ms as i64)
+}
+
 /// One webhook event: the fields we act on, typed, and the raw JSON, kept verbatim.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -198,6 +214,12 @@ impl Event {
 
     pub fn conversation_id(&self) -> ConversationId {
         self.source.as_ref().map_or_else(ConversationId::none, Source::conversation_id)
+    }
+
+    /// When the event happened: its `timestamp`, else the time in its ULID id. Never the
+    /// receive time, which differs on a redelivery and would make it look new.
+    pub fn sent_ms(&self) -> Option<i64> {
+        self.timestamp_ms.or_else(|| self.webhook_event_id.as_deref().and_then(ulid_ms))
     }
 
     pub fn message(&self) -> Option<&Message> {
@@ -244,3 +266,19 @@ mod wire;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod ulid_tests {
+    use super::ulid_ms;
+
+    #[test]
+    fn a_ulid_tells_its_time() {
+        // 01ARYZ6S41… is the example of the ULID reference implementation (decodeTime): 1469918176385 ms.
+        assert_eq!(ulid_ms("01ARYZ6S41TSV4RRFFQ69G5FAV"), Some(1_469_918_176_385));
+        assert_eq!(ulid_ms("01aryz6s41tsv4rrffq69g5fav"), Some(1_469_918_176_385), "case does not matter");
+        assert_eq!(ulid_ms("01ARZ3NDEK"), None, "too short");
+        assert_eq!(ulid_ms("01ARZ3NDEKTSV4RRFFQ69G5FAU!"), None);
+        assert_eq!(ulid_ms("8ZZZZZZZZZTSV4RRFFQ69G5FAV"), None, "past 48 bits");
+        assert_eq!(ulid_ms("01ARZ3NDEITSV4RRFFQ69G5FAV"), None, "I is not Crockford");
+    }
+}

@@ -30,6 +30,9 @@ impl ApiError {
             ApiError::Service(ServiceError::Store(StoreError::Unavailable(_) | StoreError::Throttled(_))) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            // The input, not the store: a 5xx would only make LINE send it again.
+            ApiError::Service(ServiceError::Store(StoreError::Invalid(_))) => StatusCode::BAD_REQUEST,
+            ApiError::Service(ServiceError::Destination { .. }) => StatusCode::FORBIDDEN,
             ApiError::Service(ServiceError::Store(_) | ServiceError::InFlight(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -41,6 +44,8 @@ impl ApiError {
             ApiError::Service(ServiceError::Signature(SignatureError::Missing)) => "signature_missing",
             ApiError::Service(ServiceError::Signature(_)) => "signature_invalid",
             ApiError::Service(ServiceError::Malformed(_)) => "malformed_body",
+            ApiError::Service(ServiceError::Store(StoreError::Invalid(_))) => "invalid_input",
+            ApiError::Service(ServiceError::Destination { .. }) => "wrong_destination",
             ApiError::Service(ServiceError::Store(_) | ServiceError::InFlight(_)) => "store_unavailable",
         }
     }

@@ -77,7 +77,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     // must still be handled); not for refused bodies or pure duplicates.
     match &result {
         Ok(summary) if summary.new > 0 => (state.on_logged)(Logged::New(&summary.logged)),
-        Ok(_) | Err(ServiceError::Signature(_) | ServiceError::Malformed(_)) => {}
+        Ok(_) | Err(ServiceError::Signature(_) | ServiceError::Malformed(_) | ServiceError::Destination { .. }) => {}
         Err(_) => (state.on_logged)(Logged::Unknown),
     }
     let summary = result?;

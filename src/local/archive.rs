@@ -1,7 +1,8 @@
 //! The local archiver: batches what the worker handled into the archive, one object per
 //! conversation per batch (as the Lambda archiver does per stream batch), instead of one per event.
-//! The same task runs the TTL expiry sweep, so archiving and expiry never overlap, and tries
-//! failed media downloads again.
+//! The same task runs the TTL expiry sweep, so archiving and expiry never overlap, tries
+//! failed media downloads again, and runs the backfill sweep (what the archive lacks, archived
+//! now: at start, then as on AWS), so the archive has one writer here too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::archive::Archiver;
+use crate::archive::{Archiver, BackfillRun};
 use crate::domain::ids::ConversationId;
 use crate::store::embedded::{ArchiveDue, EmbeddedStore};
 use crate::store::{log_cursor_from, PageRequest, Store};
@@ -44,11 +45,19 @@ const POLL: Duration = Duration::from_secs(15);
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
 /// How often failed media downloads are tried again (LINE keeps content one to two weeks).
 const MEDIA_RETRY_INTERVAL: Duration = Duration::from_secs(900);
+/// How often the backfill sweep looks whether a pass is due (`archive::backfill::PASS_INTERVAL`).
+const BACKFILL_INTERVAL: Duration = Duration::from_secs(3600);
+/// How long one backfill run may hold up archiving; an unfinished pass goes on after `BACKFILL_AGAIN`.
+const BACKFILL_BUDGET: Duration = Duration::from_secs(10);
+const BACKFILL_AGAIN: Duration = Duration::from_secs(60);
 
 pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<Notify>) {
     // The first expiry sweep waits one interval: what a restart left is archived first.
     let mut next_expiry = Instant::now() + EXPIRY_INTERVAL;
     let mut next_media_retry = Instant::now() + MEDIA_RETRY_INTERVAL;
+    // The first backfill run right after the first pass: a server that was down may have missed nothing,
+    // but an archive folder restored from a backup, or deleted, has gaps only a sweep finds.
+    let mut next_backfill = Instant::now();
     loop {
         // First pass at start: whatever a crash left due.
         match archive_due(&store, &archiver).await {
@@ -58,6 +67,7 @@ pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<N
                     _ = tokio::time::sleep(POLL) => {}
                     _ = tokio::time::sleep_until(next_expiry) => {}
                     _ = tokio::time::sleep_until(next_media_retry) => {}
+                    _ = tokio::time::sleep_until(next_backfill) => {}
                 }
             }
             Err(e) => {
@@ -73,9 +83,25 @@ pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<N
                 Err(e) => tracing::error!(error = %e, "media retry failed; will retry"),
             }
         }
+        if Instant::now() >= next_backfill {
+            next_backfill = Instant::now() + backfill(&store, &archiver).await;
+        }
         if Instant::now() >= next_expiry {
             next_expiry = Instant::now() + EXPIRY_INTERVAL;
             expire(&store, &archiver).await;
+        }
+    }
+}
+
+/// One bounded backfill run; returns when to look again.
+async fn backfill(store: &EmbeddedStore, archiver: &Archiver) -> Duration {
+    let run = BackfillRun::scheduled(jiff::Timestamp::now().as_millisecond(), BACKFILL_BUDGET, "local server");
+    match archiver.backfill(store, &run).await {
+        Ok(report) if report.skipped.is_none() && !report.pass_complete => BACKFILL_AGAIN,
+        Ok(_) => BACKFILL_INTERVAL,
+        Err(e) => {
+            tracing::error!(error = %e, "backfill sweep failed; will retry");
+            BACKFILL_INTERVAL
         }
     }
 }

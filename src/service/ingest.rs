@@ -16,6 +16,11 @@ impl Service {
     pub async fn ingest(&self, body: &[u8], signature: Option<&str>) -> Result<IngestSummary, ServiceError> {
         self.verifier.verify(body, signature)?;
         let parsed = WebhookBody::parse(body).map_err(|e| ServiceError::Malformed(e.to_string()))?;
+        if let (Some(ours), Some(got)) = (&self.bot_user_id, &parsed.destination) {
+            if ours != got {
+                return Err(ServiceError::Destination { got: got.clone() });
+            }
+        }
         let received_ms = self.now_ms();
         let mut summary = IngestSummary::default();
         for event in &parsed.events {
@@ -41,7 +46,8 @@ impl Service {
     }
 
     fn inbound_record(&self, event: &Event, received_ms: i64) -> InboundRecord {
-        let timestamp_ms = event.timestamp_ms.unwrap_or(received_ms);
+        // Only an event with neither a timestamp nor a ULID id (never LINE's) falls back to now.
+        let timestamp_ms = event.sent_ms().unwrap_or(received_ms);
         InboundRecord {
             conversation: event.conversation_id(),
             event_id: event.id(),

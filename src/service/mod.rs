@@ -36,6 +36,9 @@ pub enum ServiceError {
     Malformed(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The body is for another bot (`destination` is not this channel's bot user id).
+    #[error("webhook for {got}, not this channel's bot")]
+    Destination { got: String },
     /// Another worker is sending this reply right now; try again later.
     #[error("reply to {0} is being sent by another worker")]
     InFlight(String),
@@ -50,6 +53,8 @@ pub struct Service {
     retention_days: u32,
     clock: Clock,
     notices: staff_notices::Notices,
+    /// This channel's bot user id (`destination` of its webhooks), when known.
+    bot_user_id: Option<String>,
 }
 
 impl Service {
@@ -61,7 +66,22 @@ impl Service {
         retention_days: u32,
         clock: Clock,
     ) -> Self {
-        Self { verifier, store, line, settings: LiveSettings::new(settings), retention_days, clock, notices: Default::default() }
+        Self {
+            verifier,
+            store,
+            line,
+            settings: LiveSettings::new(settings),
+            retention_days,
+            clock,
+            notices: Default::default(),
+            bot_user_id: None,
+        }
+    }
+
+    /// Refuses webhooks addressed to another bot (`LINE_BOT_USER_ID`).
+    pub fn with_bot_user_id(mut self, id: Option<String>) -> Self {
+        self.bot_user_id = id.filter(|i| !i.is_empty());
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

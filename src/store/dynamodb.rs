@@ -85,6 +85,10 @@ pub struct DynamoStore {
 fn classify<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(err: SdkError<E, R>, key: &str) -> StoreError {
     match err.as_service_error().and_then(|e| e.code()) {
         Some("ConditionalCheckFailedException") => StoreError::Conflict(key.to_owned()),
+        // Say what was refused, not the request (which may carry message text).
+        Some("ValidationException") => {
+            StoreError::Invalid(err.as_service_error().and_then(|e| e.message()).unwrap_or("validation failed").to_owned())
+        }
         Some("ProvisionedThroughputExceededException" | "RequestLimitExceeded" | "ThrottlingException") => {
             StoreError::Throttled(format!("{err:?}"))
         }
@@ -198,11 +202,10 @@ impl Store for DynamoStore {
             sk: log_sort_key(record.timestamp_ms, true, record.event_id.as_str()),
             item: LogItem::In(record.clone()),
         };
-        if !self.put_if_absent(&row, &row.sk).await? {
-            return Ok(Inserted::Duplicate);
-        }
+        let inserted = self.put_if_absent(&row, &row.sk).await?;
+        // A duplicate too: a redelivery is what repeats a TTL drop that failed after the write.
         self.drop_ttl_if_held(&row.pk, &row.sk).await?;
-        Ok(Inserted::New)
+        Ok(if inserted { Inserted::New } else { Inserted::Duplicate })
     }
 
     async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, StoreError> {
@@ -285,8 +288,10 @@ impl Store for DynamoStore {
             sk: log_sort_key(record.timestamp_ms, false, &record.id),
             item: LogItem::Out(record.clone()),
         };
-        if self.put_if_absent(&row, &row.sk).await? {
-            self.drop_ttl_if_held(&row.pk, &row.sk).await?;
+        let claimed = self.put_if_absent(&row, &row.sk).await?;
+        // Also when the claim exists: a retried handling repeats a TTL drop that failed.
+        self.drop_ttl_if_held(&row.pk, &row.sk).await?;
+        if claimed {
             return Ok(Claim::Claimed);
         }
         let item = self.get(row.pk, row.sk.clone()).await?.ok_or_else(|| StoreError::Conflict(row.sk.clone()))?;

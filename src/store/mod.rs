@@ -24,6 +24,10 @@ pub enum StoreError {
     /// An optimistic-concurrency check failed: someone else wrote first.
     #[error("conflicting write to {0}")]
     Conflict(String),
+    /// The backend refused the request as malformed (DynamoDB's ValidationException, e.g. a key
+    /// over its size limit): caused by the input, so retrying will not help.
+    #[error("refused by the store: {0}")]
+    Invalid(String),
     /// Stored data we cannot read back: a bug or a manual edit.
     #[error("corrupt item {key}: {problem}")]
     Corrupt { key: String, problem: String },

@@ -1,5 +1,5 @@
-//! Export jobs end to end: started, run (by the local task, or as the exporter function would
-//! from the table's stream), the file fetched through its link (a presigned GET against the
+//! Export jobs end to end: started, run (by the local task, or as the exporter function does
+//! when SNS delivers the operator function's launch), the file fetched through its link (a presigned GET against the
 //! S3-protocol server on 127.0.0.1, or the local path) and read back against the log.
 
 use std::sync::Arc;
@@ -11,6 +11,7 @@ use line_oa::domain::export::{row, HEADERS};
 use line_oa::domain::export_job::{ExportJob, ExportJobId, ExportRequest, Format, JobStatus, Scope, TimeRange};
 use line_oa::domain::ids::ConversationId;
 use line_oa::export::jobs::{ExportJobs, JobView, StreamLauncher};
+use line_oa::export::lambda::{run_export_notifications, SnsLauncher};
 use line_oa::export::output::{ExportLink, ExportOutput};
 use line_oa::export::s3::S3Output;
 use line_oa::service::Clock;
@@ -130,51 +131,77 @@ async fn wait_done(jobs: &ExportJobs, id: &ExportJobId) -> JobView {
     panic!("the export job did not finish in 30 s");
 }
 
-/// As the exporter function receives it: the job item's INSERT from the table's stream.
-async fn stream_event_for(client: &aws_sdk_dynamodb::Client, table: &str, id: &ExportJobId) -> aws_lambda_events::event::dynamodb::Event {
-    use aws_sdk_dynamodb::types::AttributeValue;
-    let item = client
-        .get_item()
-        .table_name(table)
-        .key("pk", AttributeValue::S(format!("JOB#{id}")))
-        .key("sk", AttributeValue::S("JOB".into()))
-        .send()
-        .await
+/// The operator function's jobs: saved to the table, launched by publishing to the export-job
+/// topic (on the SNS-protocol server), files and links in the export bucket.
+async fn launched_jobs(store: Arc<dyn Store>, bucket: &str, s3: aws_sdk_s3::Client) -> (ExportJobs, String) {
+    use aws_config::{BehaviorVersion, Region};
+    let creds = aws_sdk_sns::config::Credentials::new("test", "test", None, None, "tests");
+    let aws = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("ap-northeast-1"))
+        .credentials_provider(aws_sdk_sns::config::SharedCredentialsProvider::new(creds))
+        .endpoint_url(crate::support::moto_endpoint())
+        .build();
+    let sns = aws_sdk_sns::Client::new(&aws);
+    let name = format!("line-oa-export-jobs-{}", uuid::Uuid::new_v4().simple());
+    let topic = sns.create_topic().name(name).send().await.expect("create topic").topic_arn().unwrap().to_owned();
+    let output = Arc::new(S3Output::new(s3, bucket, Duration::from_secs(900)));
+    let jobs = ExportJobs::new(store, output, Arc::new(SnsLauncher::new(sns, topic.clone())), tz(), clock());
+    (jobs, topic)
+}
+
+/// As SNS invokes the exporter function: one record per message moto says was published.
+async fn sns_event_for(topic: &str) -> serde_json::Value {
+    let data: serde_json::Value =
+        reqwest::get(format!("{}/moto-api/sns.json", crate::support::moto_endpoint())).await.unwrap().json().await.unwrap();
+    let topic_data = data["sns"]["Topic"].as_array().unwrap().iter().find(|t| t["arn"] == topic).expect("the topic on moto").clone();
+    let records: Vec<serde_json::Value> = topic_data["sent_notifications"]
+        .as_array()
         .unwrap()
-        .item
-        .expect("the job item is stored under JOB#<id>");
-    assert_eq!(item.get("kind"), Some(&AttributeValue::S("export_job".into())), "the exporter's stream filter matches kind");
-    let mut record = aws_lambda_events::event::dynamodb::EventRecord::default();
-    record.event_name = "INSERT".into();
-    record.change.sequence_number = Some("1".into());
-    record.change.new_image = serde_dynamo::Item::from(item);
-    let mut event = aws_lambda_events::event::dynamodb::Event::default();
-    event.records.push(record);
-    event
+        .iter()
+        .map(|n| serde_json::json!({"EventSource": "aws:sns", "Sns": {"TopicArn": topic, "MessageId": n[0], "Message": n[1]}}))
+        .collect();
+    serde_json::json!({ "Records": records })
 }
 
 #[tokio::test]
-async fn a_conversation_job_on_dynamodb_runs_from_the_stream_and_its_presigned_link_downloads_the_log() {
+async fn a_conversation_job_on_dynamodb_runs_from_its_sns_launch_and_its_presigned_link_downloads_the_log() {
     let dynamo = crate::support::dynamo_client().await;
     let table = crate::support::create_table(&dynamo).await;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
     let conversations = fill(store.as_ref(), 2).await;
-    let (jobs, _, _) = s3_jobs(store.clone()).await;
+    let (jobs, s3, bucket) = s3_jobs(store.clone()).await;
+    let (operator_jobs, topic) = launched_jobs(store.clone(), &bucket, s3).await;
     let request =
         ExportRequest { scope: Scope::Conversation { id: conversations[1].clone() }, range: TimeRange::default(), format: Format::Csv };
-    let job = jobs.start(request).await.unwrap();
+    let job = operator_jobs.start(request).await.unwrap();
     assert_eq!(jobs.status(&job.id).await.unwrap().unwrap().job.status, JobStatus::Queued);
 
-    let response = line_oa::export::lambda::run_export_batch(&jobs, stream_event_for(&dynamo, &table, &job.id).await).await;
-    assert!(response.batch_item_failures.is_empty());
+    let event = sns_event_for(&topic).await;
+    assert_eq!(event["Records"].as_array().unwrap().len(), 1, "one launch per job: {event}");
+    let ran = run_export_notifications(&jobs, event.clone()).await.unwrap();
+    assert_eq!(ran["jobs"][0]["job"], job.id.to_string());
+    // SNS and Lambda's async retries may deliver it again: the job does not run twice.
+    let done = jobs.status(&job.id).await.unwrap().unwrap().job;
+    run_export_notifications(&jobs, event).await.unwrap();
+    assert_eq!(jobs.status(&job.id).await.unwrap().unwrap().job, done, "a redelivery changes nothing");
 
-    let view = jobs.status(&job.id).await.unwrap().unwrap();
+    let view = operator_jobs.status(&job.id).await.unwrap().unwrap();
     assert_eq!(view.job.status, JobStatus::Done);
     assert_eq!(view.job.rows, 4);
     assert_eq!(view.job.output_key.as_deref(), Some(format!("exports/{}/line-oa-user_Ujob1.csv", job.id).as_str()));
     let rows = read_back(Format::Csv, &download(view.link.as_ref().expect("a link once done")).await);
     assert_eq!(rows, expected(store.as_ref(), &conversations[1..], TimeRange::default()).await);
     assert_eq!(rows[1][6], "予約 1/0, \"OK\"\n明日");
+}
+
+#[tokio::test]
+async fn an_event_naming_an_unknown_job_fails_so_lambda_retries_it() {
+    let store = dynamo_store().await;
+    let (jobs, _, _) = s3_jobs(store).await;
+    let event = serde_json::json!({"Records": [{"Sns": {"Message": format!("{{\"job\":\"{}\"}}", ExportJobId::random())}}]});
+    let err = run_export_notifications(&jobs, event).await.unwrap_err();
+    assert!(err.contains("no export job"), "{err}");
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 mod support;
 
 mod archive_contract;
+mod archive_failures;
+mod backfill;
 mod cognito;
 mod console;
 mod console_files;
@@ -14,14 +16,17 @@ mod fixtures;
 mod fuzz_corpus;
 mod hold_contract;
 mod lambda_events;
+mod least_privilege;
 mod media;
 mod notify;
 mod operator;
 mod overload;
 mod reconcile;
+mod replays;
 mod reply_once;
 mod rules_e2e;
 mod service_contract;
 mod staff_notices;
 mod store_contract;
+mod template_alarms;
 mod webhook_edge;

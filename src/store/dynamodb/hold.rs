@@ -11,6 +11,11 @@
 //! Why the read comes after the write: a hold writes its `HOLD` item, then queries the
 //! conversation and strips TTLs. A log write that reads no hold did so before the `HOLD` item
 //! existed, so its item was already there for the hold's query to find. Nothing slips through.
+//!
+//! Why a duplicate write drops it too: the drop is a second request, and it can fail after the
+//! item is written. The caller then fails (503 to LINE, a retried stream batch), and what comes
+//! back is a redelivery that finds the item logged already: repeating the drop there is what
+//! makes a failed one good. It costs a read only on duplicates, which are rare.
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -57,7 +62,8 @@ impl DynamoStore {
         }
     }
 
-    /// Called after every log write: on a held conversation the item must not keep a TTL.
+    /// Called after every log write, and after every write that found the item there already:
+    /// on a held conversation the item must not keep a TTL.
     pub(super) async fn drop_ttl_if_held(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
         if self.read_hold(pk).await?.is_some() {
             self.set_item_ttl(pk, sk, NO_TTL).await?;
