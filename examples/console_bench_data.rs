@@ -13,7 +13,10 @@
 //!
 //!     console_bench_data --data-dir DIR [--conversations 10000] [--messages 5000]
 //!     console_bench_data --dynamo-endpoint http://127.0.0.1:PORT --table NAME [--create-table]
-//!                        [--conversations 10000] [--messages 5000] [--no-seed] [--measure]
+//!                        [--conversations 10000] [--messages 5000] [--logs all|long] [--no-seed] [--measure]
+//!
+//! `--logs long` writes the short conversations' states but not their one or two log items:
+//! no measured read touches those partitions, and moto takes minutes for them.
 //!
 //! Prints one JSON object on stdout: the long conversation's id and its newest message, and,
 //! with `--measure` (DynamoDB only), every DynamoDB request each of these made, counted
@@ -34,9 +37,9 @@
 //! unit; eventually consistent reads (GSI queries always) half a unit per 4 KB, strongly
 //! consistent a whole one.
 //!
-//! On the embedded store, seeded inbound events are marked handled and their archive marks
-//! cleared, so the server started on the directory has no backlog: nothing changes while the
-//! console idles. (The local archive then lacks them; the bench does not read it.)
+//! On the embedded store, seeded inbound events are marked handled (as the worker would), so the
+//! server started on the directory has no events to handle; it archives the seeded log on its
+//! first pass, and run.sh waits until that is done before measuring.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -347,7 +350,7 @@ where
     Ok(())
 }
 
-async fn seed(target: &Target, conversations: u64, messages: u64, now: i64) -> Result<Value, BoxError> {
+async fn seed(target: &Target, conversations: u64, messages: u64, short_logs: bool, now: i64) -> Result<Value, BoxError> {
     let started = Instant::now();
     let store = target.store();
     let in_flight = match target {
@@ -358,6 +361,12 @@ async fn seed(target: &Target, conversations: u64, messages: u64, now: i64) -> R
     let (newest_cursor, newest_id) = newest_item(&long);
     let big = long.state.id.to_string();
     let mut all: Vec<Seeded> = (1..=conversations).map(|i| short_conversation(i, now)).collect();
+    if !short_logs {
+        for s in &mut all {
+            s.inbound.clear();
+            s.outbound.clear();
+        }
+    }
     all.push(long);
     let (mut unread, mut attention, mut log_items) = (0u64, 0u64, 0u64);
     for s in &all {
@@ -404,10 +413,6 @@ async fn seed(target: &Target, conversations: u64, messages: u64, now: i64) -> R
         }
     }
     run_all(in_flight, jobs).await?;
-    if let Some(e) = &embedded {
-        let due = e.archive_due().await?;
-        e.archived(due).await?;
-    }
     let seconds = started.elapsed().as_secs_f64();
     eprintln!("{log_items} log items, {conversations}+1 conversations in {seconds:.1} s");
     Ok(json!({
@@ -749,6 +754,8 @@ struct Args {
     messages: u64,
     seed: bool,
     measure: bool,
+    /// Write the short conversations' logs too (false: their states only).
+    short_logs: bool,
 }
 
 const USAGE: &str =
@@ -765,6 +772,7 @@ fn args() -> Result<Args, BoxError> {
         messages: 5_000,
         seed: true,
         measure: false,
+        short_logs: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -778,6 +786,13 @@ fn args() -> Result<Args, BoxError> {
             "--create-table" => a.create_table = true,
             "--no-seed" => a.seed = false,
             "--measure" => a.measure = true,
+            "--logs" => {
+                a.short_logs = match value()?.as_str() {
+                    "all" => true,
+                    "long" => false,
+                    other => return Err(format!("--logs {other:?}: all or long").into()),
+                }
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
@@ -803,7 +818,7 @@ async fn main() -> Result<(), BoxError> {
     let mut out = serde_json::Map::new();
     if let Some(dir) = &a.data_dir {
         let target = Target::Embedded(EmbeddedStore::open(dir)?);
-        out.insert("seed".into(), seed(&target, a.conversations, a.messages, now).await?);
+        out.insert("seed".into(), seed(&target, a.conversations, a.messages, a.short_logs, now).await?);
     } else {
         let (endpoint, table) = (a.endpoint.as_deref().unwrap_or_default(), a.table.as_deref().unwrap_or_default());
         if a.create_table {
@@ -811,7 +826,7 @@ async fn main() -> Result<(), BoxError> {
         }
         if a.seed {
             let target = Target::Dynamo(DynamoStore::new(dynamo_client(endpoint, None), table));
-            out.insert("seed".into(), seed(&target, a.conversations, a.messages, now).await?);
+            out.insert("seed".into(), seed(&target, a.conversations, a.messages, a.short_logs, now).await?);
         }
         if a.measure {
             let big = long_conversation(1, now).state.id;

@@ -62,7 +62,7 @@ pub const RETRY_MEDIA_TASK: &str = "retry-media";
 pub const BACKFILL_TASK: &str = "backfill";
 /// How long one scheduled backfill run may start new pages (the archiver's timeout is 300 s);
 /// the next run goes on from there.
-pub const BACKFILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(180);
+pub const BACKFILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The archiver's inputs: a stream batch, or a scheduled task (trying failed media downloads
 /// again, or the backfill sweep).

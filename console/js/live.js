@@ -2,6 +2,7 @@
 // again. (The open conversation polls its own tail: views/conversation.js.)
 
 import { get } from './api.js';
+import { on } from './state.js';
 import { notifyNew, primeNotifications } from './notify.js';
 
 const INBOX_MS = 10_000;
@@ -56,6 +57,18 @@ export function startLive({ list, conversation, onMe }) {
   }
 
   document.addEventListener('visibilitychange', onVisibility);
+  // Staff changed a conversation here (read it, resolved it): the counts follow at once, not at
+  // the next poll. Coalesced, so a burst of changes is one small read.
+  let soon = 0;
+  const offChange = on('conversation', () => {
+    clearTimeout(soon);
+    soon = setTimeout(async () => {
+      try {
+        const inbox = await get('api/inbox');
+        list()?.setCounts(inbox);
+      } catch { /* the next poll */ }
+    }, 300);
+  });
   primeNotifications();
   // The first answer sets the baseline (and the counts) without reloading.
   tick();
@@ -63,6 +76,8 @@ export function startLive({ list, conversation, onMe }) {
   return () => {
     stopped = true;
     clearTimeout(timer);
+    clearTimeout(soon);
+    offChange();
     document.removeEventListener('visibilitychange', onVisibility);
   };
 }

@@ -243,10 +243,10 @@ impl ConversationState {
         }
     }
 
-    /// Whether LINE's profile should be asked for now: users only, at first contact, then daily
-    /// (hourly after a failure).
+    /// Whether LINE's profile (a user's, or a group's summary) should be asked for now: at first
+    /// contact, then daily (hourly after a failure). Rooms have no name to ask for.
     pub fn wants_profile(&self, now_ms: i64) -> bool {
-        if !self.id.is_user() {
+        if !self.id.is_user() && !self.id.as_str().starts_with("group:") {
             return false;
         }
         let Some(checked) = self.profile_checked_ms else { return true };
@@ -340,7 +340,8 @@ mod tests {
         s.profile = Some(UserProfile { display_name: Some("ゆき".into()), picture_url: None, fetched_ms: 1_000 });
         assert!(!s.wants_profile(1_000 + PROFILE_RETRY_MS), "succeeded: a day");
         assert!(s.wants_profile(1_000 + PROFILE_REFRESH_MS));
-        assert!(!ConversationState::new(ConversationId::group("C1")).wants_profile(0), "groups have no profile");
+        assert!(ConversationState::new(ConversationId::group("C1")).wants_profile(0), "a group's summary");
+        assert!(!ConversationState::new(ConversationId::parse("room:R1").unwrap()).wants_profile(0), "rooms have no name");
     }
 
     #[test]

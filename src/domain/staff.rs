@@ -106,7 +106,8 @@ impl TokenTable {
 
 fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
     let hex = hex.trim();
-    if hex.len() != 64 || !hex.is_ascii() {
+    // Digits only: `from_str_radix` would also read a sign (`+f`).
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut out = [0u8; 32];

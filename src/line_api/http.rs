@@ -224,6 +224,14 @@ impl LineApi for HttpLineApi {
         Ok(Profile { display_name, picture_url })
     }
 
+    async fn group_summary(&self, group_id: &str) -> Result<Profile, LineApiError> {
+        let url = self.url(&format!("/v2/bot/group/{group_id}/summary"));
+        let body = self.send(|| self.client.get(&url)).await?;
+        let display_name = body.get("groupName").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let picture_url = body.get("pictureUrl").and_then(Value::as_str).filter(|u| u.starts_with("https://")).map(str::to_owned);
+        Ok(Profile { display_name, picture_url })
+    }
+
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError> {
         let (kind, id) = conversation.as_str().split_once(':').unwrap_or_default();
         let url = match kind {

@@ -35,6 +35,10 @@ impl LineApi for LoggingLineApi {
         Err(LineApiError::Rejected { status: 0, message: "no access token: profile unavailable".into() })
     }
 
+    async fn group_summary(&self, _group_id: &str) -> Result<Profile, LineApiError> {
+        Err(LineApiError::Rejected { status: 0, message: "no access token: group summary unavailable".into() })
+    }
+
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError> {
         tracing::info!(%conversation, "would leave (no LINE_CHANNEL_ACCESS_TOKEN)");
         Ok(())

@@ -50,6 +50,8 @@ pub trait LineApi: Send + Sync {
     async fn reply(&self, reply_token: &str, messages: &[OutboundMessage]) -> Result<(), LineApiError>;
     async fn push(&self, to: &str, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError>;
     async fn profile(&self, user_id: &str) -> Result<Profile, LineApiError>;
+    /// A group's name and icon (LINE's group summary), as a profile.
+    async fn group_summary(&self, group_id: &str) -> Result<Profile, LineApiError>;
     /// Leaves a group or room.
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError>;
     /// The content of an image, video, audio or file message a user sent (LINE's data API).

@@ -129,7 +129,8 @@ mod tests {
         assert!(on_lambda("http://127.0.0.1:8080/hook").is_ok());
         assert!(on_lambda("https://hooks.example.com/line").is_ok());
         // A local run may post to any http URL.
-        let local = NotifyConfig::from_lookup(lookup(&[("NOTIFY_WEBHOOK_URL", "http://hooks.example.com/"), ("NOTIFY_WEBHOOK_SECRET", "s")]));
+        let local =
+            NotifyConfig::from_lookup(lookup(&[("NOTIFY_WEBHOOK_URL", "http://hooks.example.com/"), ("NOTIFY_WEBHOOK_SECRET", "s")]));
         assert!(local.is_ok());
     }
 

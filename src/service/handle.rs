@@ -57,13 +57,17 @@ impl Service {
             Ok(Some(state)) => state.wants_profile(now),
             _ => false,
         };
-        let Some(user_id) = id.line_id().filter(|_| wanted && self.line.sends()) else { return };
+        let Some(line_id) = id.line_id().filter(|_| wanted && self.line.sends()) else { return };
         let result = match looked_up {
             Some(p) => Ok(Ok(p)),
-            None => tokio::time::timeout(PROFILE_TIMEOUT, self.line.profile(user_id)).await,
+            None if id.is_user() => tokio::time::timeout(PROFILE_TIMEOUT, self.line.profile(line_id)).await,
+            None => tokio::time::timeout(PROFILE_TIMEOUT, self.line.group_summary(line_id)).await,
         };
         let fetched = match result {
-            Ok(Ok(p)) => Some(UserProfile { display_name: Some(p.display_name), picture_url: p.picture_url, fetched_ms: now }),
+            Ok(Ok(p)) => {
+                let display_name = Some(p.display_name).filter(|n| !n.is_empty());
+                Some(UserProfile { display_name, picture_url: p.picture_url, fetched_ms: now })
+            }
             Ok(Err(e)) => {
                 tracing::info!(conversation = %id, error = %e, "no LINE profile; the console shows the id");
                 None

@@ -66,7 +66,8 @@ fn once_per(value: &str) -> Result<OncePer, SettingsError> {
         "closed_period" => Ok(OncePer::ClosedPeriod),
         "every_message" => Ok(OncePer::EveryMessage),
         _ => {
-            let (n, unit) = value.split_at(value.len().saturating_sub(1));
+            // The unit is the last character, whatever its width (a byte index could fall inside it).
+            let (n, unit) = value.split_at(value.char_indices().last().map_or(0, |(i, _)| i));
             let n: i64 = n.parse().ok().filter(|n| *n > 0).ok_or_else(bad)?;
             let ms = match unit {
                 "m" => 60_000,

@@ -79,3 +79,48 @@ fn write_seed_corpora() {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 }
+
+// Crashes fuzzing found. Each was a panic or a broken invariant in the target named; each test
+// states the behaviour, then replays the input libFuzzer found (or its minimal form).
+
+/// settings_file: `once_per` was split one byte before its end, inside a multibyte character:
+/// the settings load (at start, and on every save from the console) panicked.
+#[test]
+fn a_once_per_ending_in_a_multibyte_character_is_refused_naming_the_key() {
+    for once_per in ["1時", "every_message\u{fffd}", "é"] {
+        let toml = format!("[default_response]\nonce_per = \"{once_per}\"\n");
+        let err = line_oa::settings::Settings::from_toml(&toml).unwrap_err().to_string();
+        assert!(err.contains("default_response.once_per"), "{once_per:?}: {err}");
+        line_oa::fuzzing::settings_file(toml.as_bytes());
+    }
+    line_oa::fuzzing::settings_file(b"[default_response]\nonce_per = \"every_message\x9a\x9a\"\n");
+}
+
+/// operator_tokens: `u8::from_str_radix` reads a sign, so a hash with `+` in it passed as
+/// "64 hex digits"; such an entry is a typo and is refused at its position.
+#[test]
+fn an_operator_token_hash_with_a_sign_in_it_is_refused() {
+    let hash = line_oa::domain::staff::hash_token("t");
+    let signed = format!("+{}", &hash[1..]);
+    let err = line_oa::domain::staff::TokenTable::parse(&format!("a:admin:{hash}\nb:operator:{signed}")).unwrap_err();
+    assert_eq!(err.entry, 2, "{err}");
+    assert!(err.to_string().contains("64 hex"), "{err}");
+    line_oa::fuzzing::operator_tokens(format!("alice\nadmin\na-token\ncarol:operator:{signed}").as_bytes());
+}
+
+/// cognito_groups: the claim's brackets were trimmed greedily and commas split names, so a user
+/// in a group named `[operator]`, `[admin` or `x,admin` got that role. Only the groups named
+/// `admin` and `operator` grant one; API Gateway's `[a b]` and a JSON array both still read.
+#[test]
+fn only_the_groups_named_admin_and_operator_grant_a_role() {
+    use line_oa::domain::staff::Role;
+    use line_oa::http::operator::role_from_groups;
+    for claim in ["[[operator]]", "[[admin]", "[x,admin]", "[[admin]]", "[[admin operator]]"] {
+        assert_eq!(role_from_groups(claim), None, "{claim}");
+    }
+    assert_eq!(role_from_groups("[admin operator]"), Some(Role::Admin));
+    assert_eq!(role_from_groups("[operator]"), Some(Role::Operator));
+    assert_eq!(role_from_groups(r#"["operator","x"]"#), Some(Role::Operator));
+    assert_eq!(role_from_groups(r#"["x,admin"]"#), None);
+    line_oa::fuzzing::cognito_groups(b"[operator]");
+}

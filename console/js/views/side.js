@@ -63,7 +63,8 @@ export function openSide(aside, id, { onTagFilter } = {}) {
   // Status
   const statusNow = h('p', { id: 'status-current', class: 'side-current' });
   const statusError = errorBox('status');
-  const statusButtons = ['needs_attention', 'resolved', 'open'].map((s) => {
+  // A segmented control: the pressed one is the state now (open, follow-up, resolved).
+  const statusButtons = ['open', 'needs_attention', 'resolved'].map((s) => {
     const b = h('button', { type: 'button', id: `status-${s}`, class: 'btn btn-secondary btn-small' }, t(`side.status_${s}`));
     b.addEventListener('click', () => act(b, statusError, () => put(convPath(id, '/status'), { status: s }), t(`side.status_done_${s}`)));
     return b;

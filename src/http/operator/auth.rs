@@ -58,14 +58,16 @@ impl Authenticator {
     }
 }
 
-/// API Gateway flattens the `cognito:groups` array to `[admin operator]`; accept JSON too.
+/// API Gateway flattens the `cognito:groups` array to `[admin operator]` (group names hold no
+/// whitespace, but may hold brackets and commas); accept a JSON array too. Only a group named
+/// exactly `admin` or `operator` grants a role.
 pub fn role_from_groups(groups: &str) -> Option<Role> {
-    let names: Vec<&str> = groups
-        .trim_matches(|c| c == '[' || c == ']')
-        .split(|c: char| c == ',' || c.is_whitespace())
-        .map(|g| g.trim_matches('"'))
-        .filter(|g| !g.is_empty())
-        .collect();
+    let groups = groups.trim();
+    let names: Vec<String> = serde_json::from_str(groups).unwrap_or_else(|_| {
+        let inner = groups.strip_prefix('[').and_then(|g| g.strip_suffix(']')).unwrap_or(groups);
+        inner.split_whitespace().map(str::to_owned).collect()
+    });
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     if names.contains(&"admin") {
         Some(Role::Admin)
     } else if names.contains(&"operator") {

@@ -166,7 +166,7 @@ async fn groups_are_answered_by_hand(entry: Entry, backend: Backend) {
     deliver(&h, &group_event("ev-g-1", "message", message), &group).await;
     let (_, view) = h.call(Who::Operator, "GET", "/api/conversations/group:Cgroup0001", None).await;
     assert_eq!((view["can_reply"].as_bool(), view["mode"]["reason"].as_str()), (Some(true), Some("groups and rooms are answered by hand")));
-    assert!(view["display_name"].is_null(), "no profile lookups for groups: {view}");
+    assert_eq!(view["display_name"], "グループ0001", "the group's name from its summary: {view}");
     let body = json!({ "messages": [{ "type": "text", "text": "10時です" }], "client_id": "g-1" });
     let (status, sent) = h.call(Who::Operator, "POST", "/api/conversations/group:Cgroup0001/messages", Some(body.clone())).await;
     assert_eq!(status, 201, "{sent}");

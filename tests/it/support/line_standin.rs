@@ -127,10 +127,10 @@ impl LineStandin {
     /// In the order they were answered, without profile lookups (the handler looks a new
     /// user's profile up after answering; tests count what was sent).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.all_requests().into_iter().filter(|r| !r.path.starts_with("/v2/bot/profile/")).collect()
+        self.all_requests().into_iter().filter(|r| !is_lookup(&r.path)).collect()
     }
 
-    /// Every request, profile lookups too.
+    /// Every request, profile and group-summary lookups too.
     pub fn all_requests(&self) -> Vec<RecordedRequest> {
         self.inner.lock().requests.clone()
     }
@@ -204,6 +204,11 @@ impl Inner {
         // One panicking test must not hide the recorded requests from its assertions.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// A profile or group summary lookup: reads the handler makes after answering.
+fn is_lookup(path: &str) -> bool {
+    path.starts_with("/v2/bot/profile/") || (path.starts_with("/v2/bot/group/") && path.ends_with("/summary"))
 }
 
 async fn handle(State(inner): State<Arc<Inner>>, parts: Parts, body: Bytes) -> Response {
@@ -293,6 +298,10 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> (Response, bool
                     }
                     (None, false, None) => (404, message("Not found")),
                 }
+            }
+            ("getGroupSummary", _) => {
+                let group_id = path.split('/').nth(4).unwrap_or_default();
+                (200, json!({ "groupId": group_id, "groupName": format!("グループ{}", &group_id[group_id.len().saturating_sub(4)..]) }))
             }
             ("getProfile", _) => {
                 let user_id = path.rsplit('/').next().unwrap_or_default();
