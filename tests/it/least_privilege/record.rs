@@ -35,7 +35,16 @@ impl Intercept for Recorder {
     ) -> Result<(), BoxError> {
         let request = context.request();
         let target = request.headers().get("x-amz-target").unwrap_or_default().to_owned();
-        let body: Value = request.body().bytes().and_then(|b| serde_json::from_slice(b).ok()).unwrap_or(Value::Null);
+        let bytes = request.body().bytes().unwrap_or_default();
+        if target.is_empty() {
+            // The query protocol (SNS): a form body naming the action.
+            let form: std::collections::HashMap<String, String> = serde_urlencoded::from_bytes(bytes).expect("a form body");
+            let action = form.get("Action").expect("Action");
+            let resource = form.get("TopicArn").cloned().unwrap_or_default();
+            self.0.lock().unwrap().push(Request { action: format!("sns:{action}"), resource, leading_keys: vec![] });
+            return Ok(());
+        }
+        let body: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
         let requests = match target.split_once('.') {
             Some((service, operation)) if service.starts_with("DynamoDB_") => dynamodb_requests(operation, &body),
             Some(("secretsmanager", operation)) => vec![Request {
@@ -112,6 +121,19 @@ pub fn dynamo_client() -> (aws_sdk_dynamodb::Client, Recorder) {
         .interceptor(recorder.clone())
         .build();
     (aws_sdk_dynamodb::Client::from_conf(config), recorder)
+}
+
+/// An SNS client for the protocol server that records what it sends.
+pub fn sns_client() -> (aws_sdk_sns::Client, Recorder) {
+    let recorder = Recorder::default();
+    let config = aws_sdk_sns::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_sns::config::Region::new("ap-northeast-1"))
+        .credentials_provider(aws_sdk_sns::config::Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(moto_endpoint())
+        .interceptor(recorder.clone())
+        .build();
+    (aws_sdk_sns::Client::from_conf(config), recorder)
 }
 
 /// A Secrets Manager client for the protocol server that records what it sends.

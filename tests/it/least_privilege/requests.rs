@@ -14,6 +14,8 @@ use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::{hash_token, TokenTable};
 use line_oa::export::jobs::ExportJobs;
+use line_oa::export::lambda::SnsLauncher;
+use line_oa::export::s3::S3Output;
 use line_oa::http::operator::Authenticator;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
@@ -148,6 +150,9 @@ async fn the_webhook_and_the_worker_do_only_what_their_roles_allow() {
 
 struct Operator {
     router: axum::Router,
+    /// What the operator function published (the export launch), with the topic's ARN.
+    sns: record::Recorder,
+    topic_arn: String,
 }
 
 impl Operator {
@@ -177,13 +182,24 @@ async fn operator_over(dynamo: &DynamoStore, standin: &LineStandin) -> Operator 
     let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
     let s3 = s3_client().await;
     let bucket = create_bucket(&s3).await;
-    let exports = ExportJobs::on_aws(store.clone(), s3.clone(), &bucket, Duration::from_secs(900), tz, system_clock());
+    // As on AWS: a saved job is launched through the topic the exporter function is subscribed to.
+    let (sns, sns_recorder) = record::sns_client();
+    let topic = format!("line-oa-export-jobs-{}", uuid::Uuid::new_v4().simple());
+    let topic_arn = sns.create_topic().name(topic).send().await.expect("CreateTopic").topic_arn.unwrap();
+    sns_recorder.take();
+    let exports = ExportJobs::new(
+        store.clone(),
+        Arc::new(S3Output::new(s3.clone(), &bucket, Duration::from_secs(900))),
+        Arc::new(SnsLauncher::new(sns, topic_arn.clone())),
+        tz,
+        system_clock(),
+    );
     let archive = Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await));
     let auth = Authenticator::Tokens(Arc::new(TokenTable::parse(&format!("alice:admin:{}", hash_token(ADMIN_TOKEN))).unwrap()));
     let service = service(store.clone(), standin, SETTINGS);
     let trail = AuditTrail::new(Arc::new(dynamo.clone()), system_clock(), 365);
     let router = line_oa::http::operator::router(service, auth, exports, MediaCopies::new(archive), trail);
-    Operator { router }
+    Operator { router, sns: sns_recorder, topic_arn }
 }
 
 #[tokio::test]
@@ -232,7 +248,10 @@ async fn staff_actions_do_only_what_the_operator_role_allows_and_delete_nothing_
     let job = op.ok("POST", "/api/exports", Some(json!({ "scope": { "kind": "conversation", "id": u1 }, "format": "csv" }))).await;
     op.ok("GET", &format!("/api/exports/{}", job["id"].as_str().unwrap()), None).await;
 
-    let requests = recorder.take();
+    let mut requests = recorder.take();
+    let published = op.sns.take();
+    assert_eq!(published.len(), 1, "the export was launched once: {published:?}");
+    requests.extend(published.into_iter().map(|r| Request { resource: r.resource.replace(&op.topic_arn, "!Ref ExportJobTopic"), ..r }));
     assert_all_allowed("OperatorFunction", &role("OperatorFunction"), &requests);
     let deletes: Vec<&Request> = requests.iter().filter(|r| r.action == "dynamodb:DeleteItem").collect();
     assert!(
