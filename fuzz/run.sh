@@ -8,14 +8,14 @@
 #   fuzz/run.sh --seed               write the built seeds into fuzz/corpus/ (a stable cargo test)
 #   fuzz/run.sh --repro <target> <file>...   run inputs once (e.g. a crash in fuzz/artifacts/)
 #
-# Env: SECONDS_PER_TARGET (default 150: ~10 million executions in all on 2 shared cores, see
+# Env: SECONDS_PER_TARGET (default 120: ~10 million executions in all on 2 shared cores, see
 # README "Fuzzing"), SANITIZER (none | address; default none: the crate forbids unsafe code, and
 # the targets look for panics and broken invariants, with overflow checks and debug assertions on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGETS=(webhook_body signature settings_file archive_object operator_tokens cognito_groups conversation_id manual_reply)
-SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-150}
+SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-120}
 SANITIZER=${SANITIZER:-none}
 TARGET_DIR=fuzz/target
 BIN_DIR=$TARGET_DIR/x86_64-unknown-linux-gnu/release
@@ -24,6 +24,9 @@ build() {
   echo "+ cargo +nightly fuzz build -s $SANITIZER (target dir $TARGET_DIR)" >&2
   cargo +nightly fuzz build --sanitizer "$SANITIZER" --target-dir "$TARGET_DIR" "$@" >&2
 }
+
+# Crashes (panics), timeouts and out-of-memory inputs libFuzzer kept (not its slow-unit notes).
+findings() { find "$1" -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l; }
 
 case "${1:-}" in
   --seed)
@@ -50,19 +53,21 @@ for target in "${selected[@]}"; do
   work=$TARGET_DIR/corpus/$target
   artifacts=fuzz/artifacts/$target
   mkdir -p "$work" "$artifacts"
-  before=$(find "$artifacts" -type f | wc -l)
+  before=$(findings "$artifacts")
   log=$TARGET_DIR/logs/$target.log
+  dict=()
+  [ -f "fuzz/dicts/$target.dict" ] && dict=(-dict="fuzz/dicts/$target.dict")
   start=$(date +%s)
   # The committed corpus is read, never written: new inputs land in the working corpus.
   "$BIN_DIR/$target" "$work" "fuzz/corpus/$target" \
     -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-    -artifact_prefix="$artifacts/" >"$log" 2>&1 || true
+    -artifact_prefix="$artifacts/" "${dict[@]}" >"$log" 2>&1 || true
   elapsed=$(( $(date +%s) - start ))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   # A crash ends the run before the final stats: take the last status line's count.
   [ -n "$runs" ] || runs=$(grep -oE '^#[0-9]+' "$log" | tail -1 | tr -d '#')
   runs=${runs:-0}
-  crashes=$(( $(find "$artifacts" -type f | wc -l) - before ))
+  crashes=$(( $(findings "$artifacts") - before ))
   printf '%-18s %8d %14d %10d %8d\n' "$target" "$elapsed" "$runs" $(( runs / (elapsed > 0 ? elapsed : 1) )) "$crashes" | tee -a "$summary"
   total_runs=$(( total_runs + runs )) total_crashes=$(( total_crashes + crashes ))
   if [ "$merge" = 1 ]; then

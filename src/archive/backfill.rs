@@ -187,7 +187,10 @@ impl<'a> Lease<'a> {
         let mut lease = Lease { store, state, version };
         lease.state.lease_owner = owner.to_owned();
         match lease.save(now_ms + ms(LEASE)).await {
-            Err(BackfillError::Store(StoreError::Conflict(_))) => Err(busy(&lease.state)),
+            // Someone wrote the state since we read it: another run claimed the sweep first.
+            Err(BackfillError::Store(StoreError::Conflict(_))) => {
+                Err(BackfillError::Busy { owner: "another run, just now".into(), until: timestamp(now_ms + ms(LEASE)) })
+            }
             other => other.map(|()| lease),
         }
     }
@@ -229,7 +232,6 @@ impl Archiver {
     /// run, or not due, reports so and sweeps nothing; the others fail with `Busy`.
     pub async fn backfill(&self, store: &dyn Store, run: &BackfillRun) -> Result<BackfillReport, BackfillError> {
         let started = Instant::now();
-        let clock = || run.now_ms + ms(started.elapsed());
         let mut lease = match Lease::claim(store, run.now_ms, &run.owner).await {
             Err(BackfillError::Busy { owner, until }) if run.scope == Scope::Scheduled => {
                 return Ok(BackfillReport {
@@ -250,7 +252,7 @@ impl Archiver {
             filled = report.items_filled(),
             failed = report.failed.len(),
             pass_complete = report.pass_complete,
-            elapsed_ms = clock() - run.now_ms,
+            elapsed_ms = ms(started.elapsed()),
             "backfill run done"
         );
         Ok(report)

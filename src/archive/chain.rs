@@ -87,12 +87,7 @@ pub(crate) fn head_after(head: &ChainHead, key: &str, bytes: &[u8]) -> Option<Ch
 
 impl Archiver {
     pub(crate) async fn read_head(&self, key: &str) -> Result<ChainHead, ArchiveError> {
-        match self.store.get(key).await? {
-            None => Ok(ChainHead::default()),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() })
-            }
-        }
+        self.read_json(key).await
     }
 
     /// Checks one chain of a conversation end to end (an absent chain is an empty report).

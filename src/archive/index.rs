@@ -14,12 +14,7 @@ use crate::domain::log::LogItem;
 
 impl Archiver {
     pub(super) async fn day_index(&self, key: &str) -> Result<DayIndex, ArchiveError> {
-        match self.store.get(key).await? {
-            None => Ok(DayIndex::default()),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() })
-            }
-        }
+        self.read_json(key).await
     }
 
     /// Lists `items` as held by `object` in `chain`'s day indexes; rewrites only indexes that

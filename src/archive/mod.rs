@@ -108,6 +108,16 @@ impl Archiver {
         self
     }
 
+    /// A small JSON object of ours (a head, a day index); absent reads as empty.
+    async fn read_json<T: Default + serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, ArchiveError> {
+        match self.store.get(key).await? {
+            None => Ok(T::default()),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() })
+            }
+        }
+    }
+
     pub(crate) fn metrics(&self) -> &Metrics {
         &self.metrics
     }

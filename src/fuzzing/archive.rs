@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::domain::archive::index::{index_key, DayIndex};
-use crate::domain::archive::{next_object, next_object_with_media, parse_object, sha256_hex, verify_chain, version_of, ChainHead, MediaOutcome};
+use crate::domain::archive::{
+    next_object, next_object_with_media, parse_object, sha256_hex, verify_chain, version_of, ChainHead, MediaOutcome,
+};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
 use crate::domain::media::{media_key, media_message};
@@ -16,8 +18,7 @@ use crate::domain::media::{media_key, media_message};
 pub fn archive_object(data: &[u8]) {
     let objects: Vec<(String, &[u8])> = data.split(|&b| b == 0).enumerate().map(|(i, o)| (format!("{:010}.jsonl", i + 1), o)).collect();
     let parsed: Vec<_> = objects.iter().map(|(key, bytes)| parse_object(key, bytes)).collect();
-    let conversation =
-        parsed.iter().flatten().next().map_or_else(|| ConversationId::user("U1"), |(header, _)| header.conversation.clone());
+    let conversation = parsed.iter().flatten().next().map_or_else(|| ConversationId::user("U1"), |(header, _)| header.conversation.clone());
     let chain = || objects.iter().map(|(key, bytes)| (key.as_str(), *bytes));
     if let Ok(report) = verify_chain(&conversation, chain(), None) {
         assert_eq!(report.objects, objects.len());

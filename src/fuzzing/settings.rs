@@ -3,6 +3,7 @@
 
 use jiff::Timestamp;
 
+use crate::domain::rules::OncePer;
 use crate::settings::{Settings, SettingsError};
 
 /// The file's top-level keys: an error about a value names one of them first.
@@ -44,6 +45,9 @@ pub fn settings_file(data: &[u8]) {
         Ok(settings) => {
             assert_eq!(&*settings.source, text.as_ref());
             assert!(Settings::from_toml(&settings.source).is_ok(), "loaded settings load again");
+            if let OncePer::Interval(ms) = settings.rules.once_per {
+                assert!(ms > 0, "default_response.once_per loaded as {ms} ms");
+            }
             for at in instants(data) {
                 let (mode, open) = settings.rules.mode_at(at);
                 assert_eq!(open.is_some(), settings.rules.schedule.is_some());

@@ -23,7 +23,13 @@ pub const CONSOLE_API_BASE: &str = "CONSOLE_API_BASE";
 
 /// The router the operator Lambda hands to `lambda_http::run`: `/api/...` (claims from the JWT
 /// authorizer) and `/console/...` (no credential). Tests run this same router in-process.
-pub fn operator_function_router(service: Service, exports: ExportJobs, media: MediaCopies, trail: AuditTrail, console: ConsoleConfig) -> Router {
+pub fn operator_function_router(
+    service: Service,
+    exports: ExportJobs,
+    media: MediaCopies,
+    trail: AuditTrail,
+    console: ConsoleConfig,
+) -> Router {
     operator::router(service, Authenticator::ApiGatewayJwt, exports, media, trail).merge(console::router(console))
 }
 

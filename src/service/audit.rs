@@ -46,14 +46,23 @@ impl AuditTrail {
             request_id: action.request_id,
             status: action.status,
             // Kept as long as the chat log; rule and retention changes for good.
-            expires_at: if AuditRecord::is_long_lived(action.name) { 0 } else { crate::domain::hold::expires_at(at_ms, self.retention_days) },
+            expires_at: if AuditRecord::is_long_lived(action.name) {
+                0
+            } else {
+                crate::domain::hold::expires_at(at_ms, self.retention_days)
+            },
         };
         self.log.append_audit(&record).await?;
         Ok(record)
     }
 
     /// Newest first, filtered; a filtered page may come back short, with a cursor to go on.
-    pub async fn list(&self, filter: &AuditFilter, limit: Option<usize>, after: Option<String>) -> Result<Page<AuditRecord>, OperatorError> {
+    pub async fn list(
+        &self,
+        filter: &AuditFilter,
+        limit: Option<usize>,
+        after: Option<String>,
+    ) -> Result<Page<AuditRecord>, OperatorError> {
         let limit = match limit {
             None => 100,
             Some(n) if (1..=MAX_PAGE).contains(&n) => n,

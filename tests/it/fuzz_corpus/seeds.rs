@@ -22,7 +22,8 @@ fn seed(target: &'static str, name: impl Into<String>, bytes: impl Into<Vec<u8>>
 fn webhook_fixtures() -> Vec<Seed> {
     let mut out = Vec::new();
     for dir in ["go", "java", "python", "docs", "signature-vectors"] {
-        let mut paths: Vec<_> = std::fs::read_dir(shared_dir().join("line/fixtures").join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut paths: Vec<_> =
+            std::fs::read_dir(shared_dir().join("line/fixtures").join(dir)).unwrap().map(|e| e.unwrap().path()).collect();
         paths.sort();
         for path in paths {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -131,7 +132,8 @@ fn archive_objects() -> Vec<Seed> {
     let text = inbound("e1", 1_764_000_000_000, "text", r#"{"type":"message","message":{"id":"1","type":"text","text":"こんにちは"}}"#);
     let image = inbound("e2", 1_764_000_060_000, "image", r#"{"type":"message","message":{"id":"2","type":"image"}}"#);
     let video = inbound("e3", 1_764_000_120_000, "video", r#"{"type":"message","message":{"id":"3","type":"video"}}"#);
-    let first = next_object(&conv(), &ChainHead::default(), &[text.clone(), outbound("e1", 1_764_000_000_000, OutboundStatus::Sending)]).unwrap();
+    let first =
+        next_object(&conv(), &ChainHead::default(), &[text.clone(), outbound("e1", 1_764_000_000_000, OutboundStatus::Sending)]).unwrap();
     let second = next_object(&conv(), &first.head, &[outbound("e1", 1_764_000_000_000, OutboundStatus::Sent), image.clone()]).unwrap();
     let media = [
         (
@@ -162,7 +164,8 @@ fn archive_objects() -> Vec<Seed> {
 }
 
 fn token_tables() -> Vec<Seed> {
-    let table = format!("alice:admin:{}, bob:operator:{}\ncarol:operator:{}", hash_token("a-token"), hash_token("b-token"), hash_token("c"));
+    let table =
+        format!("alice:admin:{}, bob:operator:{}\ncarol:operator:{}", hash_token("a-token"), hash_token("b-token"), hash_token("c"));
     vec![
         seed("operator_tokens", "seed-alice", format!("alice\nadmin\na-token\n{table}")),
         seed("operator_tokens", "seed-bob", format!("bob\noperator\nb-token\n{table}")),

@@ -121,6 +121,10 @@ async fn the_webhook_and_the_worker_do_only_what_their_roles_allow() {
     }
     let requests = recorder.take();
     assert_all_allowed("WebhookFunction", &role("WebhookFunction"), &requests);
+    for sid in ["ConversationItems", "WarmUp"] {
+        let without: Vec<Statement> = role("WebhookFunction").into_iter().filter(|s| s.sid != sid).collect();
+        assert!(!refused(&without, &requests).is_empty(), "nothing needed {sid}");
+    }
     assert!(writes(&requests).all(|r| r.leading_keys.iter().all(|k| k.starts_with("CONV#"))), "{requests:#?}");
     assert!(
         requests.iter().any(|r| r.action == "dynamodb:UpdateItem" && r.leading_keys == ["CONV#user:Uheld"]),
@@ -253,6 +257,11 @@ async fn staff_actions_do_only_what_the_operator_role_allows_and_delete_nothing_
     assert_eq!(published.len(), 1, "the export was launched once: {published:?}");
     requests.extend(published.into_iter().map(|r| Request { resource: r.resource.replace(&op.topic_arn, "!Ref ExportJobTopic"), ..r }));
     assert_all_allowed("OperatorFunction", &role("OperatorFunction"), &requests);
+    // The check has teeth: without a grant, the same traffic is refused.
+    for sid in ["DeleteOutsideTheLog", "TtlAndCounts", "ExportLaunch"] {
+        let without: Vec<Statement> = role("OperatorFunction").into_iter().filter(|s| s.sid != sid).collect();
+        assert!(!refused(&without, &requests).is_empty(), "nothing needed {sid}");
+    }
     let deletes: Vec<&Request> = requests.iter().filter(|r| r.action == "dynamodb:DeleteItem").collect();
     assert!(
         deletes.iter().all(|r| r.leading_keys.iter().all(|k| !k.starts_with("CONV#"))),
@@ -281,4 +290,33 @@ async fn staff_actions_do_only_what_the_operator_role_allows_and_delete_nothing_
     assert_all_allowed("ExporterFunction", &role("ExporterFunction"), &requests);
     assert!(writes(&requests).count() >= 1, "the job's progress was written");
     assert!(writes(&requests).all(|r| r.leading_keys.iter().all(|k| k.starts_with("JOB#"))), "only export-job items: {requests:#?}");
+}
+
+#[tokio::test]
+async fn the_archivers_backfill_sweep_and_media_retries_do_only_what_its_role_allows() {
+    use line_oa::domain::conversation::ConversationState;
+    let Table { setup, recorded, recorder, .. } = table().await;
+    // Two conversations the archive never saw, one under legal hold, settled long ago.
+    let long_ago = jiff::Timestamp::now().as_millisecond() - 48 * 3_600_000;
+    for user in ["U1", "Uheld"] {
+        for i in 0..2 {
+            setup.put_inbound(&crate::store_contract::inbound(user, &format!("{user}-{i}"), long_ago + i * 60_000)).await.unwrap();
+        }
+        setup.save_conversation(&ConversationState::new(ConversationId::user(user))).await.unwrap();
+    }
+    setup.set_hold(&Hold { conversation: ConversationId::user("Uheld"), reason: "claim".into(), since_ms: long_ago }).await.unwrap();
+    recorder.take();
+
+    // The archiver as src/bin/archiver.rs builds it: media retries and the sweep on the table.
+    recorded.warm().await.unwrap();
+    let table: Arc<dyn Store> = Arc::new(recorded.clone());
+    let archiver = line_oa::archive::Archiver::new(crate::archive_contract::dir_archive().await)
+        .with_media_retries(Arc::new(recorded.clone()))
+        .with_table(table);
+    let report = line_oa::worker::handle_archiver_event(&archiver, json!({ "task": "backfill" })).await.expect("the sweep runs");
+    assert!(report.to_string().contains("Uheld"), "the sweep filled the conversations: {report}");
+    line_oa::worker::handle_archiver_event(&archiver, json!({ "task": "retry-media" })).await.expect("the retry runs");
+    let requests = recorder.take();
+    assert_all_allowed("ArchiverFunction", &role("ArchiverFunction"), &requests);
+    assert!(writes(&requests).all(|r| r.leading_keys.iter().all(|k| k.starts_with("DOC#"))), "only its own documents: {requests:#?}");
 }

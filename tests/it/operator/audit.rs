@@ -39,7 +39,13 @@ async fn every_action_is_recorded_once(entry: Entry, backend: Backend) {
         call(op, "conversation.read", "GET", c(""), None),
         call(op, "conversation.read", "GET", c("/messages?order=newest"), None),
         call(op, "conversation.mark_read", "POST", c("/read"), None),
-        call(op, "reply", "POST", c("/messages"), Some(json!({ "messages": [{ "type": "text", "text": "秘密の内容" }], "client_id": "a1" }))),
+        call(
+            op,
+            "reply",
+            "POST",
+            c("/messages"),
+            Some(json!({ "messages": [{ "type": "text", "text": "秘密の内容" }], "client_id": "a1" })),
+        ),
         call(op, "status", "PUT", c("/status"), Some(json!({ "status": "resolved" }))),
         call(op, "pin.set", "PUT", c("/pin"), Some(json!({ "mode": "chat", "minutes": 120 }))),
         call(op, "pin.release", "DELETE", c("/pin"), None),
@@ -57,7 +63,13 @@ async fn every_action_is_recorded_once(entry: Entry, backend: Backend) {
         call(op, "canned.update", "PUT", "/api/canned-replies/{canned}".into(), Some(json!({ "name": "住所", "text": "東京都世田谷区" }))),
         call(op, "canned.delete", "DELETE", "/api/canned-replies/{canned}".into(), None),
         call(admin, "settings.save", "PUT", "/api/settings".into(), Some(json!({ "toml": "account_name = \"監査歯科\"\n", "version": 0 }))),
-        call(op, "export.start", "POST", "/api/exports".into(), Some(json!({ "scope": { "kind": "conversation", "id": conv }, "format": "csv" }))),
+        call(
+            op,
+            "export.start",
+            "POST",
+            "/api/exports".into(),
+            Some(json!({ "scope": { "kind": "conversation", "id": conv }, "format": "csv" })),
+        ),
         call(op, "export.download", "GET", "/api/exports/{job}/file".into(), None),
         call(admin, "hold.set", "PUT", c("/hold"), Some(json!({ "reason": "claim 42" }))),
         call(admin, "hold.release", "DELETE", c("/hold"), None),
@@ -87,7 +99,9 @@ async fn every_action_is_recorded_once(entry: Entry, backend: Backend) {
         }
         let (status, answer) = h.call(who, method, &path, body).await;
         assert!(status < 300, "{method} {path}: {status} {answer}");
-        for (key, field) in [("note", "/api/conversations/"), ("tag", "/api/tags"), ("canned", "/api/canned-replies"), ("job", "/api/exports")] {
+        for (key, field) in
+            [("note", "/api/conversations/"), ("tag", "/api/tags"), ("canned", "/api/canned-replies"), ("job", "/api/exports")]
+        {
             if method == "POST" && path.starts_with(field) && (key != "note" || path.ends_with("/notes")) {
                 ids.insert(key, answer["id"].as_str().unwrap().to_owned());
             }
@@ -101,11 +115,9 @@ async fn every_action_is_recorded_once(entry: Entry, backend: Backend) {
     let mut seen: Vec<(String, String)> =
         records.iter().map(|r| (r["action"].as_str().unwrap().to_owned(), r["actor"].as_str().unwrap().to_owned())).collect();
     seen.reverse(); // newest first → in the order they happened
-    // The download is recorded as alice's (Harness::download signs in as the admin).
-    let expect: Vec<(String, String)> = expect
-        .iter()
-        .map(|(a, who)| (a.to_string(), if *a == "export.download" { "alice".to_owned() } else { who.to_string() }))
-        .collect();
+                    // The download is recorded as alice's (Harness::download signs in as the admin).
+    let expect: Vec<(String, String)> =
+        expect.iter().map(|(a, who)| (a.to_string(), if *a == "export.download" { "alice".to_owned() } else { who.to_string() })).collect();
     assert_eq!(seen, expect, "exactly one record per action, in order, with its actor");
     for r in &records {
         request_ids.insert(r["request_id"].as_str().unwrap().to_owned());
