@@ -288,7 +288,7 @@ fn long_conversation_from(messages: u64, now: i64, start: i64) -> (Seeded, i64) 
         }
         if written < messages && rng.chance(20) {
             ts += STEP_MS / 2;
-            let (r, t) = reply(&id, format!("manual-{:012}", n), ts, true, &mut rng);
+            let (r, t) = reply(&id, format!("manual-{n:012}"), ts, true, &mut rng);
             outbound_items.push(r);
             (written, last_text) = (written + 1, t);
         }

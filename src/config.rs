@@ -59,6 +59,9 @@ pub struct Config {
     pub settings: Settings,
     /// The local server's operator tokens (hashed); empty = the operator API refuses everyone.
     pub operator_tokens: std::sync::Arc<TokenTable>,
+    /// `LINE_BOT_USER_ID`: this channel's bot user id (the `destination` of its webhooks, shown
+    /// in the LINE Developers console as "Your user ID"); a body for another bot is refused.
+    pub bot_user_id: Option<String>,
 }
 
 /// The local server's configuration; reads from a lookup function so tests never touch the
@@ -107,6 +110,7 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
         retention_days,
         settings,
         operator_tokens: std::sync::Arc::new(operator_tokens),
+        bot_user_id: non_empty("LINE_BOT_USER_ID").map(|v| v.trim().to_owned()),
     })
 }
 

@@ -51,7 +51,8 @@ if browser:
     minute = idle["received"] * 60 / idle["seconds"]
     sent_minute = idle["sent"] * 60 / idle["seconds"]
     load_ = b["cold_load"]
-    print(f"## Browser (headless Chromium, median of {b['runs']} runs, min – max)\n")
+    loadavg = open(os.path.join(work, "loadavg")).read().strip() if os.path.exists(os.path.join(work, "loadavg")) else "?"
+    print(f"## Browser (headless Chromium, median of {b['runs']} runs, min – max; load average before: {loadavg})\n")
     print("| measurement | cold (fresh profile) | warm (same profile, reload) |")
     print("| --- | --- | --- |")
     print(f"| time to the first list page (navigation start → first row on screen) | {ms(b['cold_list_ms'])} | {ms(b['warm_list_ms'])} |")
@@ -73,6 +74,15 @@ if browser:
         print(f"| {k} | {d['requests']} | {kb(d['received_median'])} | {kb(d['sent_median'])} |")
     print(f"| **per minute** | {idle['requests'] * 60 / idle['seconds']:.1f} | **{kb(minute)}** received | {kb(sent_minute)} sent |")
     print()
+    # What a console re-reading the list's first page every 10 s (instead of /api/inbox) would take.
+    page = load_["by_route"].get("GET /api/conversations (list page)")
+    inbox = idle["routes"].get("GET /api/inbox")
+    if page and inbox:
+        per_page = page["received"] / page["requests"]
+        extra = 6 * (per_page - inbox["received_median"]) * idle["seconds"] / 60
+        naive_minute = (idle["received"] + extra) * 60 / idle["seconds"]
+        print(f"A naive poll, the list's first page again every 10 s instead of `/api/inbox`: {kb(per_page)} received per poll "
+              f"(against {kb(inbox['received_median'])}), {kb(naive_minute)} received per minute (against {kb(minute)}).\n")
 
 if dynamo:
     m = dynamo["measure"]

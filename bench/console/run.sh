@@ -136,7 +136,8 @@ PY
     [ "$API_NEWEST" = "$NEWEST" ] || die "newest message: the API says $API_NEWEST, the seed $NEWEST"
     curl -fsS -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/inbox" >"$WORK/inbox.json"
 
-    log "browser: $RUNS cold + $RUNS warm loads and opens, then ${IDLE}s idle (headless Chromium)"
+    cut -d' ' -f1-3 /proc/loadavg >"$WORK/loadavg"
+    log "browser: $RUNS cold + $RUNS warm loads and opens, then ${IDLE}s idle (headless Chromium; load average $(cat "$WORK/loadavg"))"
     timeout $((RUNS * 120 + IDLE + SETTLE + 300)) python3 "$BENCH/browser.py" --base "http://127.0.0.1:$PORT" --token "$TOKEN" \
         --big "$BIG" --newest "$NEWEST" --runs "$RUNS" --idle "$IDLE" --settle "$SETTLE" --work "$WORK" \
         >"$WORK/browser.json" 2>"$WORK/browser.log" || { tail -30 "$WORK/browser.log" >&2; die "the browser part failed"; }

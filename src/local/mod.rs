@@ -74,7 +74,8 @@ impl LocalApp {
             config.retention_days,
             system_clock(),
         )
-        .with_notices(notifier, notices);
+        .with_notices(notifier, notices)
+        .with_bot_user_id(config.bot_user_id.clone());
         tokio::spawn(run_renotify(service.clone()));
         let archive = Arc::new(DirArchive::new(data_dir.join("archive")));
         let archiver = Archiver::new(archive.clone());
