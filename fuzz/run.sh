@@ -5,20 +5,23 @@
 #
 #   fuzz/run.sh [target...]          fuzz (default: all targets), then print the table
 #   fuzz/run.sh --merge [target...]  the same, then minimise what was found into fuzz/corpus/<target>
+#                                    (the seeds stay; found inputs are cut to MERGE_MAX_LEN, 512 bytes)
 #   fuzz/run.sh --seed               write the built seeds into fuzz/corpus/ (a stable cargo test)
 #   fuzz/run.sh --repro <target> <file>...   run inputs once (e.g. a crash in fuzz/artifacts/)
 #
-# Env: SECONDS_PER_TARGET (default 120: ~10 million executions in all on 2 shared cores, see
+# Env: SECONDS_PER_TARGET (default 60: ~10 million executions in all on 2 shared cores, see
 # README "Fuzzing"), SANITIZER (none | address; default none: the crate forbids unsafe code, and
 # the targets look for panics and broken invariants, with overflow checks and debug assertions on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGETS=(webhook_body signature settings_file archive_object operator_tokens cognito_groups conversation_id manual_reply)
-SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-120}
+SECONDS_PER_TARGET=${SECONDS_PER_TARGET:-60}
 SANITIZER=${SANITIZER:-none}
 TARGET_DIR=fuzz/target
 BIN_DIR=$TARGET_DIR/x86_64-unknown-linux-gnu/release
+FIXTURES=../shared/line/fixtures
+MERGE_MAX_LEN=${MERGE_MAX_LEN:-512}
 
 build() {
   echo "+ cargo +nightly fuzz build -s $SANITIZER (target dir $TARGET_DIR)" >&2
@@ -57,9 +60,12 @@ for target in "${selected[@]}"; do
   log=$TARGET_DIR/logs/$target.log
   dict=()
   [ -f "fuzz/dicts/$target.dict" ] && dict=(-dict="fuzz/dicts/$target.dict")
+  # LINE's fixtures seed the webhook target where they live (read, never written).
+  extra=()
+  [ "$target" = webhook_body ] && extra=("$FIXTURES")
   start=$(date +%s)
   # The committed corpus is read, never written: new inputs land in the working corpus.
-  "$BIN_DIR/$target" "$work" "fuzz/corpus/$target" \
+  "$BIN_DIR/$target" "$work" "fuzz/corpus/$target" "${extra[@]}" \
     -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "${dict[@]}" >"$log" 2>&1 || true
   elapsed=$(( $(date +%s) - start ))
@@ -71,10 +77,17 @@ for target in "${selected[@]}"; do
   printf '%-18s %8d %14d %10d %8d\n' "$target" "$elapsed" "$runs" $(( runs / (elapsed > 0 ? elapsed : 1) )) "$crashes" | tee -a "$summary"
   total_runs=$(( total_runs + runs )) total_crashes=$(( total_crashes + crashes ))
   if [ "$merge" = 1 ]; then
-    # Keep the smallest set of inputs with the same coverage: the committed corpus stays small.
+    # The committed corpus: the seeds, plus the fewest found inputs (cut to MERGE_MAX_LEN bytes)
+    # that reach edges the seeds and LINE's fixtures do not. Kept small for the repository.
     merged=$TARGET_DIR/merged/$target
     rm -rf "$merged" && mkdir -p "$merged"
-    "$BIN_DIR/$target" -merge=1 "$merged" "fuzz/corpus/$target" "$work" >"$TARGET_DIR/logs/$target.merge.log" 2>&1
+    cp fuzz/corpus/"$target"/seed-* "$merged"/ 2>/dev/null || true
+    if [ "$target" = webhook_body ]; then
+      find "$FIXTURES" -name '*.json' -exec sh -c 'for f; do cp "$f" "$0/fixture-$(basename "$(dirname "$f")")-$(basename "$f")"; done' "$merged" {} +
+    fi
+    "$BIN_DIR/$target" -merge=1 -set_cover_merge=1 -use_counters=0 -max_len="$MERGE_MAX_LEN" \
+      "$merged" "fuzz/corpus/$target" "$work" >"$TARGET_DIR/logs/$target.merge.log" 2>&1
+    rm -f "$merged"/fixture-*
     rm -rf "fuzz/corpus/$target" && mv "$merged" "fuzz/corpus/$target"
   fi
 done

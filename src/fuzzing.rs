@@ -19,8 +19,11 @@ pub use signature::signature;
 pub use staff::{cognito_groups, operator_tokens};
 pub use webhook::webhook_body;
 
+/// A target's entry: the fuzzer's bytes in, a panic out if an invariant breaks.
+pub type Entry = fn(&[u8]);
+
 /// Every target, by the name of its `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/`.
-pub const TARGETS: [(&str, fn(&[u8])); 8] = [
+pub const TARGETS: [(&str, Entry); 8] = [
     ("webhook_body", webhook_body),
     ("signature", signature),
     ("settings_file", settings_file),

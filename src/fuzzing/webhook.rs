@@ -29,7 +29,9 @@ fn rule_sets() -> &'static [Settings; 2] {
 /// request), folds into a conversation once however often it is delivered, and is decided.
 pub fn webhook_body(data: &[u8]) {
     let Ok(body) = WebhookBody::parse(data) else { return };
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
+    // serde also reads the body's struct from an array of its fields (`["U1", []]`): compare
+    // with the JSON only for the object LINE sends.
+    if let Ok(value @ serde_json::Value::Object(_)) = serde_json::from_slice::<serde_json::Value>(data) {
         let expected = value.get("events").and_then(|e| e.as_array()).map_or(0, Vec::len);
         assert_eq!(body.events.len(), expected, "every event of the array is kept");
         assert_eq!(body.destination.as_deref(), value.get("destination").and_then(|d| d.as_str()));

@@ -75,7 +75,7 @@ fn once_per(value: &str) -> Result<OncePer, SettingsError> {
                 "d" => 86_400_000,
                 _ => return Err(bad()),
             };
-            Ok(OncePer::Interval(n * ms))
+            n.checked_mul(ms).map(OncePer::Interval).ok_or_else(bad)
         }
     }
 }

@@ -15,7 +15,7 @@ fn corpus_dir(target: &str) -> PathBuf {
     repo_dir().join("fuzz/corpus").join(target)
 }
 
-fn entry(target: &str) -> fn(&[u8]) {
+fn entry(target: &str) -> line_oa::fuzzing::Entry {
     TARGETS.iter().find(|(name, _)| *name == target).unwrap_or_else(|| panic!("no fuzz target {target}")).1
 }
 
@@ -73,7 +73,7 @@ fn every_fuzz_target_is_a_cargo_fuzz_binary() {
 #[test]
 #[ignore = "writes fuzz/corpus; run by fuzz/run.sh --seed"]
 fn write_seed_corpora() {
-    for (target, name, bytes) in seeds::all() {
+    for (target, name, bytes) in seeds::all().into_iter().filter(|(_, name, _)| !name.starts_with(seeds::FIXTURE)) {
         let dir = corpus_dir(target);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), bytes).unwrap();
@@ -123,4 +123,31 @@ fn only_the_groups_named_admin_and_operator_grant_a_role() {
     assert_eq!(role_from_groups(r#"["operator","x"]"#), Some(Role::Operator));
     assert_eq!(role_from_groups(r#"["x,admin"]"#), None);
     line_oa::fuzzing::cognito_groups(b"[operator]");
+}
+
+/// webhook_body and manual_reply: serde reads a struct from an array of its fields too
+/// (`["U1", []]` is a body with a destination and no events), which the targets' own checks
+/// first took for objects. Not a fault of the parsers (a signed body is LINE's object; a manual
+/// reply is checked the same either way); the targets now allow for it.
+#[test]
+fn the_targets_allow_for_structs_written_as_arrays() {
+    let body = line_oa::domain::event::WebhookBody::parse(br#"["s"]"#).unwrap();
+    assert_eq!((body.destination.as_deref(), body.events.len()), (Some("s"), 0));
+    line_oa::fuzzing::webhook_body(br#"["s"]"#);
+    line_oa::fuzzing::manual_reply(b"[[]]");
+    line_oa::fuzzing::manual_reply(br#"[[["canned","c1"],["text","hi"]],"key"]"#);
+}
+
+/// settings_file (found reading `once_per` for the target, then by its check that an interval
+/// is positive): `n * unit` overflowed for a count past 106 751 991 167 days, a panic in a debug
+/// build and a wrapped, negative throttle in a release one. It is refused, naming the key.
+#[test]
+fn a_once_per_too_long_to_count_in_milliseconds_is_refused() {
+    for once_per in ["9223372036854775807d", "106751991168d", "153722867280913m"] {
+        let toml = format!("[default_response]\nonce_per = \"{once_per}\"\n");
+        let err = line_oa::settings::Settings::from_toml(&toml).unwrap_err().to_string();
+        assert!(err.contains("default_response.once_per"), "{once_per:?}: {err}");
+        line_oa::fuzzing::settings_file(toml.as_bytes());
+    }
+    assert!(line_oa::settings::Settings::from_toml("[default_response]\nonce_per = \"106751991167d\"\n").is_ok());
 }

@@ -1,6 +1,7 @@
 //! The fuzz targets' seed inputs that are built, not found: signature vectors in the target's
 //! `secret \n header \n body` form, hash-chained archive objects, token tables with real hashes,
-//! and handwritten edge cases. Written into `fuzz/corpus/` by `fuzz/run.sh --seed`; run here too.
+//! and handwritten edge cases. Written into `fuzz/corpus/` by `fuzz/run.sh --seed`; run here too,
+//! with every LINE fixture body for the webhook target.
 
 use line_oa::domain::archive::{next_object, next_object_with_media, ChainHead, MediaOutcome};
 use line_oa::domain::ids::{ConversationId, EventId};
@@ -18,6 +19,10 @@ fn seed(target: &'static str, name: impl Into<String>, bytes: impl Into<Vec<u8>>
     (target, name.into(), bytes.into())
 }
 
+/// Seeds named so are LINE's fixtures, read from `../shared` where they live (by this test, and by
+/// `fuzz/run.sh` as a read-only corpus): not copied into `fuzz/corpus`.
+pub const FIXTURE: &str = "fixture-";
+
 /// Every LINE fixture body, as the webhook receives it.
 fn webhook_fixtures() -> Vec<Seed> {
     let mut out = Vec::new();
@@ -28,7 +33,7 @@ fn webhook_fixtures() -> Vec<Seed> {
         for path in paths {
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             if name != "test-vectors.json" {
-                out.push(seed("webhook_body", format!("seed-{dir}-{name}"), std::fs::read(&path).unwrap()));
+                out.push(seed("webhook_body", format!("{FIXTURE}{dir}-{name}"), std::fs::read(&path).unwrap()));
             }
         }
     }
