@@ -108,7 +108,6 @@ class Browser:
         self.driver.set_page_load_timeout(60)
         self.driver.set_script_timeout(60)
         self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH_FIRST_ROW})
-        self.events = []
 
     def drain(self):
         """Network events logged since the last drain."""
