@@ -80,6 +80,14 @@ fn write_seed_corpora() {
     }
 }
 
+/// The settings refuse this `once_per`, naming the key, and the settings target holds on it.
+fn assert_once_per_refused(once_per: &str) {
+    let toml = format!("[default_response]\nonce_per = \"{once_per}\"\n");
+    let err = line_oa::settings::Settings::from_toml(&toml).unwrap_err().to_string();
+    assert!(err.contains("default_response.once_per"), "{once_per:?}: {err}");
+    line_oa::fuzzing::settings_file(toml.as_bytes());
+}
+
 // Crashes fuzzing found. Each was a panic or a broken invariant in the target named; each test
 // states the behaviour, then replays the input libFuzzer found (or its minimal form).
 
@@ -88,10 +96,7 @@ fn write_seed_corpora() {
 #[test]
 fn a_once_per_ending_in_a_multibyte_character_is_refused_naming_the_key() {
     for once_per in ["1時", "every_message\u{fffd}", "é"] {
-        let toml = format!("[default_response]\nonce_per = \"{once_per}\"\n");
-        let err = line_oa::settings::Settings::from_toml(&toml).unwrap_err().to_string();
-        assert!(err.contains("default_response.once_per"), "{once_per:?}: {err}");
-        line_oa::fuzzing::settings_file(toml.as_bytes());
+        assert_once_per_refused(once_per);
     }
     line_oa::fuzzing::settings_file(b"[default_response]\nonce_per = \"every_message\x9a\x9a\"\n");
 }
@@ -138,16 +143,14 @@ fn the_targets_allow_for_structs_written_as_arrays() {
     line_oa::fuzzing::manual_reply(br#"[[["canned","c1"],["text","hi"]],"key"]"#);
 }
 
-/// settings_file (found reading `once_per` for the target, then by its check that an interval
-/// is positive): `n * unit` overflowed for a count past 106 751 991 167 days, a panic in a debug
-/// build and a wrapped, negative throttle in a release one. It is refused, naming the key.
+/// settings_file, found by reading `once_per` while writing the target (libFuzzer did not reach
+/// it; the target now checks that an interval is positive): `n * unit` overflowed past
+/// 106 751 991 167 days, a panic in a debug build and a wrapped, negative throttle in a release
+/// one. It is refused, naming the key.
 #[test]
 fn a_once_per_too_long_to_count_in_milliseconds_is_refused() {
     for once_per in ["9223372036854775807d", "106751991168d", "153722867280913m"] {
-        let toml = format!("[default_response]\nonce_per = \"{once_per}\"\n");
-        let err = line_oa::settings::Settings::from_toml(&toml).unwrap_err().to_string();
-        assert!(err.contains("default_response.once_per"), "{once_per:?}: {err}");
-        line_oa::fuzzing::settings_file(toml.as_bytes());
+        assert_once_per_refused(once_per);
     }
     assert!(line_oa::settings::Settings::from_toml("[default_response]\nonce_per = \"106751991167d\"\n").is_ok());
 }
