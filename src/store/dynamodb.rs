@@ -164,6 +164,30 @@ impl DynamoStore {
 
     /// A page of one partition (`:pk` bound), resuming after the sort key `page.after`; the
     /// caller adds its key condition.
+    /// One page of a conversation's log, oldest first (`forward`) or newest first.
+    async fn log_page(&self, id: &ConversationId, page: &PageRequest, forward: bool) -> Result<Page<LogItem>, StoreError> {
+        let pk = partition_key(id);
+        let out = self
+            .page_of_partition(&pk, page)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
+            .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
+            .scan_index_forward(forward)
+            .send()
+            .await
+            .map_err(|e| classify(e, &pk))?;
+        let mut items = Vec::new();
+        let mut last_sk = None;
+        for item in out.items.unwrap_or_default() {
+            let row: LogRow = from_item(item, &pk)?;
+            last_sk = Some(row.sk);
+            items.push(row.item);
+        }
+        // DynamoDB returns a LastEvaluatedKey when the page is full even if nothing follows;
+        // a next page that turns out empty is harmless.
+        let next = out.last_evaluated_key.and(last_sk);
+        Ok(Page { items, next })
+    }
+
     fn page_of_partition(&self, pk: &str, page: &PageRequest) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let request = self
             .client
@@ -313,46 +337,11 @@ impl Store for DynamoStore {
     }
 
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
-        let pk = partition_key(id);
-        let out = self
-            .page_of_partition(&pk, page)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
-            .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
-            .send()
-            .await
-            .map_err(|e| classify(e, &pk))?;
-        let mut items = Vec::new();
-        let mut last_sk = None;
-        for item in out.items.unwrap_or_default() {
-            let row: LogRow = from_item(item, &pk)?;
-            last_sk = Some(row.sk);
-            items.push(row.item);
-        }
-        // DynamoDB returns a LastEvaluatedKey when the page is full even if nothing follows;
-        // a next page that turns out empty is harmless.
-        let next = out.last_evaluated_key.and(last_sk);
-        Ok(Page { items, next })
+        self.log_page(id, page, true).await
     }
 
     async fn log_newest(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
-        let pk = partition_key(id);
-        let out = self
-            .page_of_partition(&pk, page)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :msg)")
-            .expression_attribute_values(":msg", AttributeValue::S("MSG#".into()))
-            .scan_index_forward(false)
-            .send()
-            .await
-            .map_err(|e| classify(e, &pk))?;
-        let mut items = Vec::new();
-        let mut last_sk = None;
-        for item in out.items.unwrap_or_default() {
-            let row: LogRow = from_item(item, &pk)?;
-            last_sk = Some(row.sk);
-            items.push(row.item);
-        }
-        let next = out.last_evaluated_key.and(last_sk);
-        Ok(Page { items, next })
+        self.log_page(id, page, false).await
     }
 
     async fn inbox(&self) -> Result<InboxCounts, StoreError> {
