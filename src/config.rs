@@ -56,6 +56,9 @@ pub struct Config {
     /// `LINE_DATA_API_BASE_URL`: where message content is downloaded from.
     pub line_data_api_base_url: String,
     pub retention_days: u32,
+    /// `REPLAY_WINDOW_DAYS`: events older than this (by their own time) are acknowledged and
+    /// ignored, since their log items may be gone (see `domain::replay`). At most the retention.
+    pub replay_window_days: u32,
     pub settings: Settings,
     /// The local server's operator tokens (hashed); empty = the operator API refuses everyone.
     pub operator_tokens: std::sync::Arc<TokenTable>,
@@ -99,6 +102,7 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
     let line_data_api_base_url = non_empty("LINE_DATA_API_BASE_URL").unwrap_or_else(|| DEFAULT_LINE_DATA_API_BASE_URL.to_owned());
     let line_data_api_base_url = checked_url("LINE_DATA_API_BASE_URL", &line_data_api_base_url, on_lambda)?;
     let retention_days = retention_days_from_lookup(&get)?;
+    let replay_window_days = replay_window_days_from_lookup(&get, retention_days)?;
     let settings = settings_from_lookup(&get)?;
     let operator_tokens = TokenTable::parse(&get("OPERATOR_TOKENS").unwrap_or_default())
         .map_err(|e| ConfigError::Invalid { key: "OPERATOR_TOKENS", problem: e.to_string() })?;
@@ -108,6 +112,7 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
         line_api_base_url: line_api_base_url.trim_end_matches('/').to_owned(),
         line_data_api_base_url: line_data_api_base_url.trim_end_matches('/').to_owned(),
         retention_days,
+        replay_window_days,
         settings,
         operator_tokens: std::sync::Arc::new(operator_tokens),
         bot_user_id: non_empty("LINE_BOT_USER_ID").map(|v| v.trim().to_owned()),
@@ -165,6 +170,28 @@ pub fn retention_days_from_lookup(get: impl Fn(&str) -> Option<String>) -> Resul
     }
 }
 
+/// `REPLAY_WINDOW_DAYS`: a week unless set, and never longer than the retention (a longer one
+/// would accept a replay whose original is no longer in the log to be recognised by).
+pub fn replay_window_days_from_lookup(get: impl Fn(&str) -> Option<String>, retention_days: u32) -> Result<u32, ConfigError> {
+    let invalid = |problem: String| ConfigError::Invalid { key: "REPLAY_WINDOW_DAYS", problem };
+    let asked = match get("REPLAY_WINDOW_DAYS").filter(|v| !v.trim().is_empty()) {
+        None => None,
+        Some(v) => Some(
+            v.trim()
+                .parse()
+                .ok()
+                .filter(|d: &u32| *d > 0)
+                .ok_or_else(|| invalid(format!("{v:?} is not a positive whole number of days")))?,
+        ),
+    };
+    match asked {
+        Some(days) if days > retention_days => Err(invalid(format!(
+            "{days} days is longer than RETENTION_DAYS ({retention_days}): a replayed event whose log item had expired would be acted on again"
+        ))),
+        asked => Ok(crate::domain::replay::window_days(asked, retention_days)),
+    }
+}
+
 /// The settings: `SETTINGS_TOML` inline, else `SETTINGS_FILE`, else `./settings.toml` if present.
 pub fn settings_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
     let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
@@ -213,6 +240,24 @@ mod tests {
     fn a_bad_retention_is_named() {
         let err = from_lookup(lookup(&[("LINE_CHANNEL_SECRET", "s"), ("RETENTION_DAYS", "forever")])).unwrap_err();
         assert!(err.to_string().contains("RETENTION_DAYS"), "{err}");
+    }
+
+    #[test]
+    fn the_replay_window_is_a_week_unless_set_and_never_beyond_the_retention() {
+        let window = |pairs: &[(&str, &str)]| {
+            let mut env = vec![("LINE_CHANNEL_SECRET", "s")];
+            env.extend_from_slice(pairs);
+            from_lookup(lookup(&env)).map(|c| c.replay_window_days).map_err(|e| e.to_string())
+        };
+        assert_eq!(window(&[]), Ok(7));
+        assert_eq!(window(&[("RETENTION_DAYS", "3")]), Ok(3), "a short retention shortens the default");
+        assert_eq!(window(&[("REPLAY_WINDOW_DAYS", "30")]), Ok(30));
+        let err = window(&[("RETENTION_DAYS", "10"), ("REPLAY_WINDOW_DAYS", "30")]).unwrap_err();
+        assert!(err.contains("REPLAY_WINDOW_DAYS") && err.contains("RETENTION_DAYS (10)"), "{err}");
+        for bad in ["0", "-1", "a week"] {
+            let err = window(&[("REPLAY_WINDOW_DAYS", bad)]).unwrap_err();
+            assert!(err.contains("REPLAY_WINDOW_DAYS"), "{bad}: {err}");
+        }
     }
 
     #[test]

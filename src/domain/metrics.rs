@@ -14,6 +14,9 @@ pub const MEDIA_GIVEN_UP: &str = "MediaGivenUp";
 pub const ARCHIVE_BACKFILLED: &str = "ArchiveBackfilled";
 /// Stream records of log items the archiver could not read: the batch fails (retried, then parked).
 pub const UNREADABLE_STREAM_RECORDS: &str = "UnreadableStreamRecords";
+/// Webhook events older than the replay window, acknowledged and ignored (likely a replay of a
+/// captured request; LINE's own redeliveries come far sooner).
+pub const STALE_EVENTS_IGNORED: &str = "StaleEventsIgnored";
 /// The dimension every metric carries: which process reported it (`archiver`, `local`).
 pub const SOURCE_DIMENSION: &str = "Source";
 

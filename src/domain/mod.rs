@@ -17,6 +17,7 @@ pub mod media;
 pub mod metrics;
 pub mod notice;
 pub mod outbound;
+pub mod replay;
 pub mod rules;
 pub mod schedule;
 pub mod signature;

@@ -81,5 +81,5 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
         Err(_) => (state.on_logged)(Logged::Unknown),
     }
     let summary = result?;
-    Ok(Json(json!({ "status": "ok", "logged": summary.new, "duplicates": summary.duplicates })))
+    Ok(Json(json!({ "status": "ok", "logged": summary.new, "duplicates": summary.duplicates, "stale": summary.stale })))
 }

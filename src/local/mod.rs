@@ -75,7 +75,9 @@ impl LocalApp {
             system_clock(),
         )
         .with_notices(notifier, notices)
-        .with_bot_user_id(config.bot_user_id.clone());
+        .with_bot_user_id(config.bot_user_id.clone())
+        .with_replay_window_days(config.replay_window_days)
+        .with_metrics(crate::metrics::Metrics::default());
         tokio::spawn(run_renotify(service.clone()));
         let archive = Arc::new(DirArchive::new(data_dir.join("archive")));
         let archiver = Archiver::new(archive.clone());

@@ -2,12 +2,16 @@
 
 use super::{Service, ServiceError};
 use crate::domain::event::{Event, Mode, WebhookBody};
+use crate::domain::metrics::STALE_EVENTS_IGNORED;
+use crate::domain::replay::is_stale;
 use crate::store::{InboundRecord, Inserted};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestSummary {
     pub new: usize,
     pub duplicates: usize,
+    /// Events older than the replay window: acknowledged, not logged, not acted on.
+    pub stale: usize,
     /// The records logged by this call (the new ones), for a worker fed in-process.
     pub logged: Vec<InboundRecord>,
 }
@@ -24,6 +28,18 @@ impl Service {
         let received_ms = self.now_ms();
         let mut summary = IngestSummary::default();
         for event in &parsed.events {
+            if let Some(sent_ms) = event.sent_ms().filter(|sent| is_stale(*sent, received_ms, self.replay_window_days)) {
+                // A replay (LINE stops redelivering long before): its log item may be gone, so
+                // it could not be recognised as a duplicate. Counted; alarmed on AWS.
+                tracing::warn!(
+                    event_id = %event.id(),
+                    age_days = (received_ms - sent_ms) / 86_400_000,
+                    window_days = self.replay_window_days,
+                    "event older than the replay window ignored"
+                );
+                summary.stale += 1;
+                continue;
+            }
             let record = self.inbound_record(event, received_ms);
             let inserted = self.store.put_inbound(&record).await?;
             tracing::info!(
@@ -42,6 +58,7 @@ impl Service {
                 Inserted::Duplicate => summary.duplicates += 1,
             }
         }
+        self.metrics.count(STALE_EVENTS_IGNORED, summary.stale as u64);
         Ok(summary)
     }
 

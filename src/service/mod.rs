@@ -51,7 +51,10 @@ pub struct Service {
     line: Arc<dyn LineApi>,
     settings: LiveSettings,
     retention_days: u32,
+    /// Events older than this many days (by their own time) are ignored: `domain::replay`.
+    replay_window_days: u32,
     clock: Clock,
+    metrics: crate::metrics::Metrics,
     notices: staff_notices::Notices,
     /// This channel's bot user id (`destination` of its webhooks), when known.
     bot_user_id: Option<String>,
@@ -72,7 +75,9 @@ impl Service {
             line,
             settings: LiveSettings::new(settings),
             retention_days,
+            replay_window_days: crate::domain::replay::window_days(None, retention_days),
             clock,
+            metrics: crate::metrics::Metrics::off(),
             notices: Default::default(),
             bot_user_id: None,
         }
@@ -81,6 +86,18 @@ impl Service {
     /// Refuses webhooks addressed to another bot (`LINE_BOT_USER_ID`).
     pub fn with_bot_user_id(mut self, id: Option<String>) -> Self {
         self.bot_user_id = id.filter(|i| !i.is_empty());
+        self
+    }
+
+    /// The replay window (`REPLAY_WINDOW_DAYS`), capped at the retention.
+    pub fn with_replay_window_days(mut self, days: u32) -> Self {
+        self.replay_window_days = crate::domain::replay::window_days(Some(days), self.retention_days);
+        self
+    }
+
+    /// Where the use cases' counts go (EMF lines); none unless given.
+    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = metrics;
         self
     }
 

@@ -47,6 +47,9 @@ async fn start_server(standin: &LineStandin, settings: &str) -> Server {
         .env("LINE_CHANNEL_SECRET", TEST_SECRET)
         .env("LINE_CHANNEL_ACCESS_TOKEN", "e2e-token")
         .env("LINE_API_BASE_URL", standin.base_url())
+        // LINE's fixtures are years old: widened as in `test_config`.
+        .env("RETENTION_DAYS", crate::support::apps::WIDE_WINDOW_DAYS)
+        .env("REPLAY_WINDOW_DAYS", crate::support::apps::WIDE_WINDOW_DAYS)
         .env("OPERATOR_TOKENS", format!("alice:admin:{}", line_oa::domain::staff::hash_token(E2E_ADMIN_TOKEN)))
         .stdout(Stdio::null())
         .stderr(Stdio::null())

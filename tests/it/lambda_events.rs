@@ -29,13 +29,18 @@ async fn invoke(app: &axum::Router, name: &str) -> (u16, serde_json::Value) {
     (status, serde_json::from_slice(&bytes).unwrap_or_default())
 }
 
+/// Retention and replay window for events dated 2025 (`REPLAY_WINDOW_DAYS`, `RETENTION_DAYS`).
+const WIDE: u32 = 36_500;
+
 #[tokio::test]
 async fn committed_events_get_their_statuses_and_the_worker_replies_once() {
     let client = dynamo_client().await;
     let table = create_table(&client).await;
     let store = DynamoStore::new(client.clone(), table.clone());
     let verifier = SignatureVerifier::new(ChannelSecret::new(EVENTS_SECRET).unwrap(), None);
-    let webhook = Service::new(verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), 365, system_clock());
+    // The events are dated 2025: the window widened as events/README.md says to.
+    let webhook = Service::new(verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())
+        .with_replay_window_days(WIDE);
     let app = router(AppState { service: webhook, on_logged: ignore_logged() });
 
     assert_eq!(invoke(&app, "bad-signature.json").await.0, 401);
@@ -80,7 +85,8 @@ async fn a_store_outage_is_503_so_line_redelivers_and_nothing_is_sent() {
     let verifier = SignatureVerifier::new(ChannelSecret::new(EVENTS_SECRET).unwrap(), None);
     let standin = LineStandin::start(StandinOptions::default()).await;
     let webhook = service(Arc::new(store), &standin, SETTINGS);
-    let webhook = Service::new(verifier, webhook.store().clone(), Arc::new(LoggingLineApi), Settings::default(), 365, system_clock());
+    let webhook = Service::new(verifier, webhook.store().clone(), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())
+        .with_replay_window_days(WIDE);
     let app = router(AppState { service: webhook, on_logged: ignore_logged() });
     let (status, body) = invoke(&app, "text.json").await;
     assert!(status >= 500, "{status} {body}");

@@ -29,10 +29,17 @@ pub fn test_config(standin: &LineStandin, settings_toml: &str) -> Config {
         "LINE_CHANNEL_ACCESS_TOKEN" => Some("it-access-token".into()),
         "LINE_API_BASE_URL" | "LINE_DATA_API_BASE_URL" => Some(base.clone()),
         "SETTINGS_TOML" => Some(settings.clone()),
+        // The bodies here carry fixed times from 2025 (and LINE's fixtures older ones), so the
+        // replay window (a week by default) and the retention it may not outlast are widened
+        // to a century; `replays.rs` proves the window as deployed.
+        "RETENTION_DAYS" | "REPLAY_WINDOW_DAYS" => Some(WIDE_WINDOW_DAYS.into()),
         _ => None,
     })
     .expect("test config")
 }
+
+/// The test servers' retention and replay window (see `test_config`).
+pub const WIDE_WINDOW_DAYS: &str = "36500";
 
 pub const SETTINGS: &str = r#"
 account_name = "テスト歯科"
@@ -121,6 +128,7 @@ pub fn service(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str
     let config = test_config(standin, settings_toml);
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry());
     Service::new(config.verifier, store, Arc::new(line), config.settings, config.retention_days, system_clock())
+        .with_replay_window_days(config.replay_window_days)
 }
 
 /// A one-event body from a user, as LINE sends it, with the event-specific `fields` merged in.
