@@ -7,8 +7,8 @@
 
 use super::hold::expires_at;
 
-/// The window when none is set: a week, far longer than LINE keeps redelivering a webhook
-/// (minutes to hours), and short enough that a captured body is soon worthless.
+/// The window when none is set: a week, meant to lie far beyond the (unpublished) time LINE
+/// keeps redelivering a webhook, and short enough that a captured body is soon worthless.
 pub const DEFAULT_WINDOW_DAYS: u32 = 7;
 
 /// Whether an event sent at `sent_ms` is too old to act on at `now_ms`. Computed in whole

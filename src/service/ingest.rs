@@ -33,6 +33,7 @@ impl Service {
                 // it could not be recognised as a duplicate. Counted; alarmed on AWS.
                 tracing::warn!(
                     event_id = %event.id(),
+                    redelivery = event.is_redelivery,
                     age_days = (received_ms - sent_ms) / 86_400_000,
                     window_days = self.replay_window_days,
                     "event older than the replay window ignored"
