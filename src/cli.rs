@@ -2,8 +2,8 @@
 //! `export`, `operator-token`, `hold`.
 
 use crate::config;
+use crate::domain::explain::{explain as explain_rules, ExplainRequest};
 use crate::domain::ids::ConversationId;
-use crate::explain::{explain as explain_rules, ExplainRequest};
 use crate::settings::Settings;
 
 pub const USAGE: &str = "usage:
@@ -84,7 +84,7 @@ pub fn explain(args: &[String]) -> CliResult {
         Some(path) => Settings::load(path.as_ref())?,
         None => config::settings_from_lookup(|k| std::env::var(k).ok())?,
     };
-    let explanation = explain_rules(&settings, &request, jiff::Timestamp::now())?;
+    let explanation = explain_rules(&settings.rules, &request, jiff::Timestamp::now())?;
     println!("{}", serde_json::to_string_pretty(&explanation)?);
     Ok(())
 }
