@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use line_oa::domain::event::WebhookBody;
-use line_oa::domain::signature::{ChannelSecret, SignatureVerifier};
+use line_oa::domain::secret::Secret;
+use line_oa::domain::signature::{sign, SignatureVerifier};
 
 const SECRET: &str = "bench-channel-secret";
 
@@ -19,8 +20,8 @@ const SECRET: &str = "bench-channel-secret";
 const BODY: &str = r#"{"destination":"U34137fbc8684fb119f3edea63d23879a","events":[{"type":"message","message":{"type":"text","id":"560400319141879097","quoteToken":"9AOmL2gIl9kmy9ApzUTWnNL-_hienJpKyoUbmWU02Otxyr6BvDl-SueLdycOn3OW","text":"営業時間は何時から何時までですか？土日も開いていますか？"},"webhookEventId":"01JWQ3AF7CMRM2AWZQ2BTAHHXE","deliveryContext":{"isRedelivery":false},"timestamp":1748826930412,"source":{"type":"user","userId":"Ue455fe43e6d9a72a5efcdecac2709f78"},"replyToken":"4df1a4d367368bf4498025485b309a7b","mode":"active"}]}"#;
 
 fn verify_parse(c: &mut Criterion) {
-    let secret = ChannelSecret::new(SECRET).unwrap();
-    let signature = secret.sign(BODY.as_bytes());
+    let secret = Secret::new(SECRET).unwrap();
+    let signature = sign(&secret, BODY.as_bytes());
     let verifier = SignatureVerifier::new(secret, None);
     let body = BODY.as_bytes().to_vec();
 

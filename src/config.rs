@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 
-use crate::domain::signature::{ChannelSecret, SignatureVerifier};
+use crate::domain::secret::Secret;
+use crate::domain::signature::SignatureVerifier;
 use crate::domain::staff::TokenTable;
 use crate::settings::{Settings, SettingsError};
 
@@ -79,10 +80,9 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
     let verifier = match credentials {
         Credentials::Local | Credentials::ChannelSecret => {
             let secret = non_empty("LINE_CHANNEL_SECRET").ok_or(ConfigError::Missing("LINE_CHANNEL_SECRET"))?;
-            let current =
-                ChannelSecret::new(secret).map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET", problem: e.to_string() })?;
+            let current = Secret::new(secret).map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET", problem: e.to_string() })?;
             let next = non_empty("LINE_CHANNEL_SECRET_NEXT")
-                .map(ChannelSecret::new)
+                .map(Secret::new)
                 .transpose()
                 .map_err(|e| ConfigError::Invalid { key: "LINE_CHANNEL_SECRET_NEXT", problem: e.to_string() })?;
             SignatureVerifier::new(current, next)
@@ -123,7 +123,7 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
 /// 256-bit secret that exists nowhere else, so no signature ever matches.
 fn unheld_verifier() -> SignatureVerifier {
     let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    SignatureVerifier::new(ChannelSecret::new(key).expect("a uuid is not empty"), None)
+    SignatureVerifier::new(Secret::new(key).expect("a uuid is not empty"), None)
 }
 
 /// Whether the process runs on Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set there by Lambda).
@@ -271,7 +271,7 @@ mod tests {
     fn the_webhook_holds_no_access_token_and_the_line_callers_no_channel_secret() {
         let env = [("LINE_CHANNEL_SECRET", "s3cret"), ("LINE_CHANNEL_ACCESS_TOKEN", "tok3n")];
         let body = br#"{"destination":"U1","events":[]}"#;
-        let signature = ChannelSecret::new("s3cret").unwrap().sign(body);
+        let signature = crate::domain::signature::sign(&Secret::new("s3cret").unwrap(), body);
 
         let webhook = from_lookup_for(lookup(&env), Credentials::ChannelSecret).unwrap();
         assert!(webhook.access_token.is_none());

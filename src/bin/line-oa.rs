@@ -1,32 +1,31 @@
 //! The local server: `cargo run --release`. Embedded store under ./data, no AWS account needed.
-//! Also `explain`: a dry run of the response rules from the command line.
+//! With a command, the command line (`line-oa --help`; see `line_oa::cli`).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use line_oa::cli::{self, USAGE};
+use clap::Parser;
+use line_oa::cli::Cli;
 use line_oa::config;
-use line_oa::line_api::http::RetryPolicy;
 use line_oa::local::LocalApp;
+use line_oa::retry::RetryPolicy;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.first().map(String::as_str) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` are not errors; a usage error exits 1 like any other.
+        Err(e) => {
+            e.print().ok();
+            return if e.use_stderr() { ExitCode::FAILURE } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match cli.command {
         None => {
             init_tracing();
             serve().await
         }
-        Some("explain") => cli::explain(&args[1..]),
-        Some("archive") => cli::archive(&args[1..]).await,
-        Some("export") => cli::export(&args[1..]).await,
-        Some("operator-token") => cli::operator_token(&args[1..]),
-        Some("hold") => cli::hold(&args[1..]).await,
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}").into()),
+        Some(command) => command.run().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,30 +2,78 @@
 //! lacks from the log (after an outage, or a batch parked in the dead-letter queue), on the
 //! local store and folder or on a DynamoDB table and S3 bucket.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{flags, open_store, CliResult, USAGE};
+use super::{conversation, open_store, CliResult};
 use crate::archive::dir::DirArchive;
 use crate::archive::s3::S3Archive;
 use crate::archive::{ArchiveStore, Archiver, BackfillRun};
 use crate::config;
 use crate::domain::ids::ConversationId;
-use crate::line_api::http::{HttpLineApi, RetryPolicy};
+use crate::line_api::http::HttpLineApi;
 use crate::metrics::Metrics;
+use crate::retry::RetryPolicy;
+use crate::store::embedded::DEFAULT_CACHE_BYTES;
 
 /// Who the sweep's lease names while the command runs.
 const OWNER: &str = "line-oa archive backfill";
 
-pub async fn archive(args: &[String]) -> CliResult {
-    match args.first().map(String::as_str) {
-        Some("verify") => verify(&args[1..]).await,
-        Some("backfill") => backfill(&args[1..]).await,
-        _ => Err(format!("unknown archive command\n{USAGE}").into()),
-    }
+/// The conversation archive: hash chains and the backfill sweep.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Check archive hash chains end to end [default: DATA_DIR/archive]
+    Verify {
+        /// Only this conversation [default: every one in the archive]
+        #[arg(long, value_name = "ID", value_parser = conversation)]
+        conversation: Option<ConversationId>,
+        /// An archive folder
+        #[arg(long, value_name = "DIR", conflicts_with = "bucket")]
+        dir: Option<PathBuf>,
+        /// An S3 bucket
+        #[arg(long)]
+        bucket: Option<String>,
+    },
+    /// Archive what the archive lacks from the log (after an outage or a dead-letter message);
+    /// prints what it filled. Media too, while LINE has them, with LINE_CHANNEL_ACCESS_TOKEN set.
+    ///
+    /// Give --table and --bucket together (AWS), or neither (the local store and DATA_DIR/archive,
+    /// with the server stopped; --dir for another folder).
+    Backfill {
+        /// Only this conversation [default: every one in the log]
+        #[arg(long, value_name = "ID", value_parser = conversation)]
+        conversation: Option<ConversationId>,
+        /// An archive folder, beside the local store
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["table", "bucket"])]
+        dir: Option<PathBuf>,
+        /// The DynamoDB table
+        #[arg(long, requires = "bucket")]
+        table: Option<String>,
+        /// The S3 bucket
+        #[arg(long, requires = "table")]
+        bucket: Option<String>,
+    },
 }
 
-fn conversation_flag(value: &str) -> Result<ConversationId, String> {
-    ConversationId::parse(value).ok_or_else(|| format!("{value:?} is not a conversation id like user:U…"))
+pub async fn run(command: Command) -> CliResult {
+    match command {
+        Command::Verify { conversation, dir, bucket } => {
+            let store = match (dir, bucket) {
+                (Some(dir), _) => Arc::new(DirArchive::new(dir)),
+                (None, Some(bucket)) => s3_archive(&bucket).await,
+                (None, None) => local_archive(),
+            };
+            verify(store, conversation).await
+        }
+        Command::Backfill { conversation, dir, table, bucket } => {
+            let archive = match (bucket, dir) {
+                (Some(bucket), _) => s3_archive(&bucket).await,
+                (None, Some(dir)) => Arc::new(DirArchive::new(dir)),
+                (None, None) => local_archive(),
+            };
+            backfill(archive, table, conversation).await
+        }
+    }
 }
 
 async fn s3_archive(bucket: &str) -> Arc<dyn ArchiveStore> {
@@ -37,18 +85,8 @@ fn local_archive() -> Arc<dyn ArchiveStore> {
     Arc::new(DirArchive::new(config::data_dir().join("archive")))
 }
 
-async fn verify(args: &[String]) -> CliResult {
-    let mut conversation = None;
-    let mut store: Option<Arc<dyn ArchiveStore>> = None;
-    for (flag, value) in flags(args, &["--conversation", "--dir", "--bucket"], &[])? {
-        let value = value.unwrap_or_default();
-        match flag {
-            "--conversation" => conversation = Some(conversation_flag(value)?),
-            "--dir" => store = Some(Arc::new(DirArchive::new(value))),
-            _ => store = Some(s3_archive(value).await),
-        }
-    }
-    let archiver = Archiver::new(store.unwrap_or_else(local_archive));
+async fn verify(store: Arc<dyn ArchiveStore>, conversation: Option<ConversationId>) -> CliResult {
+    let archiver = Archiver::new(store);
     let conversations = match conversation {
         Some(c) => vec![c],
         None => archiver.conversations().await?,
@@ -89,29 +127,8 @@ fn media_source() -> Option<Arc<dyn crate::line_api::LineApi>> {
     Some(Arc::new(api))
 }
 
-async fn backfill(args: &[String]) -> CliResult {
-    let (mut conversation, mut dir, mut table, mut bucket) = (None, None, None, None);
-    for (flag, value) in flags(args, &["--conversation", "--dir", "--table", "--bucket"], &[])? {
-        let value = value.unwrap_or_default().to_owned();
-        match flag {
-            "--conversation" => conversation = Some(conversation_flag(&value)?),
-            "--dir" => dir = Some(value),
-            "--table" => table = Some(value),
-            _ => bucket = Some(value),
-        }
-    }
-    let archive = match (&table, bucket, dir) {
-        (Some(_), Some(bucket), None) => s3_archive(&bucket).await,
-        (None, None, Some(dir)) => Arc::new(DirArchive::new(dir)),
-        (None, None, None) => local_archive(),
-        _ => {
-            return Err(format!(
-                "give --table and --bucket together (AWS), or neither (the local store; --dir for another folder)\n{USAGE}"
-            )
-            .into())
-        }
-    };
-    let store: Arc<dyn crate::store::Store> = Arc::from(open_store(table).await?);
+async fn backfill(archive: Arc<dyn ArchiveStore>, table: Option<String>, conversation: Option<ConversationId>) -> CliResult {
+    let store: Arc<dyn crate::store::Store> = Arc::from(open_store(table, DEFAULT_CACHE_BYTES).await?);
     let mut archiver = Archiver::new(archive).with_metrics(Metrics::off());
     if let Some(line) = media_source() {
         archiver = archiver.with_media(line).with_media_retries(store.clone());

@@ -70,7 +70,7 @@ pub struct ArchiveObject {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// An item's version: the same item in the same state always has the same version.

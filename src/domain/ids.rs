@@ -55,6 +55,46 @@ impl fmt::Display for ConversationId {
     }
 }
 
+/// A LINE user, group or room id (`U…`, `C…`, `R…`): what the Messaging API addresses, without
+/// the `user:` prefix a [`ConversationId`] has.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LineId(String);
+
+impl LineId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for LineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The token LINE gives with an event to reply to it once, within about a minute. Its `Debug`
+/// is redacted: whoever holds it can answer the user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReplyToken(String);
+
+impl ReplyToken {
+    pub fn new(token: impl Into<String>) -> Self {
+        Self(token.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ReplyToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyToken(***)")
+    }
+}
+
 /// The identity of a webhook event (LINE's `webhookEventId`, or a digest for old payloads).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(transparent)]
@@ -66,8 +106,7 @@ impl EventId {
     }
     pub fn from_raw_digest(raw: &[u8]) -> Self {
         let digest = Sha256::digest(raw);
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        Self(format!("sha256-{hex}"))
+        Self(format!("sha256-{}", hex::encode(&digest[..16])))
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -2,8 +2,9 @@
 
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 use hmac::{Hmac, Mac};
-use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+
+use super::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -20,40 +21,17 @@ pub enum SignatureError {
     Mismatch,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the channel secret is empty")]
-pub struct EmptySecret;
-
-/// A channel secret. `Debug` is redacted so it never reaches a log line.
-#[derive(Clone)]
-pub struct ChannelSecret(SecretString);
-
-impl ChannelSecret {
-    pub fn new(secret: impl Into<String>) -> Result<Self, EmptySecret> {
-        let secret: String = secret.into();
-        if secret.trim().is_empty() {
-            return Err(EmptySecret);
-        }
-        Ok(Self(SecretString::from(secret)))
-    }
-
-    fn mac(&self) -> HmacSha256 {
-        // HMAC takes keys of any length, so this cannot fail.
-        HmacSha256::new_from_slice(self.0.expose_secret().as_bytes()).expect("HMAC accepts any key length")
-    }
-
-    /// Signs a body the way LINE does; used by tests, the event generator and the bench.
-    pub fn sign(&self, body: &[u8]) -> String {
-        let mut mac = self.mac();
-        mac.update(body);
-        BASE64.encode(mac.finalize().into_bytes())
-    }
+/// A keyed HMAC state for one secret: HMAC takes keys of any length, so this cannot fail.
+fn keyed(secret: &Secret) -> HmacSha256 {
+    HmacSha256::new_from_slice(secret.expose()).expect("HMAC accepts any key length")
 }
 
-impl std::fmt::Debug for ChannelSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ChannelSecret(***)")
-    }
+/// Signs a body the way LINE does with a channel secret; used by tests, the event generator and
+/// the bench.
+pub fn sign(secret: &Secret, body: &[u8]) -> String {
+    let mut mac = keyed(secret);
+    mac.update(body);
+    BASE64.encode(mac.finalize().into_bytes())
 }
 
 /// The secrets a webhook accepts: the current one and, during rotation, the next one.
@@ -71,8 +49,9 @@ impl std::fmt::Debug for SignatureVerifier {
 }
 
 impl SignatureVerifier {
-    pub fn new(current: ChannelSecret, next: Option<ChannelSecret>) -> Self {
-        Self { keyed: std::iter::once(current).chain(next).map(|s| s.mac()).collect() }
+    /// The channel secret and, during rotation, the next one.
+    pub fn new(current: Secret, next: Option<Secret>) -> Self {
+        Self { keyed: std::iter::once(current).chain(next).map(|s| keyed(&s)).collect() }
     }
 
     /// Verifies the raw body bytes; never a parsed and re-serialised body.
@@ -100,9 +79,10 @@ impl SignatureVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::secret::EmptySecret;
 
     fn verifier(secret: &str) -> SignatureVerifier {
-        SignatureVerifier::new(ChannelSecret::new(secret).unwrap(), None)
+        SignatureVerifier::new(Secret::new(secret).unwrap(), None)
     }
 
     #[test]
@@ -115,7 +95,7 @@ mod tests {
     #[test]
     fn a_one_bit_change_in_the_body_is_a_mismatch() {
         let v = verifier("s3cret");
-        let sig = ChannelSecret::new("s3cret").unwrap().sign(b"{\"events\":[]}");
+        let sig = sign(&Secret::new("s3cret").unwrap(), b"{\"events\":[]}");
         assert_eq!(v.verify(b"{\"events\":[ ]}", Some(&sig)), Err(SignatureError::Mismatch));
     }
 
@@ -129,14 +109,16 @@ mod tests {
 
     #[test]
     fn the_next_secret_is_accepted_during_rotation() {
-        let next = ChannelSecret::new("next").unwrap();
-        let v = SignatureVerifier::new(ChannelSecret::new("current").unwrap(), Some(next.clone()));
-        assert_eq!(v.verify(b"{}", Some(&next.sign(b"{}"))), Ok(()));
+        let next = Secret::new("next").unwrap();
+        let v = SignatureVerifier::new(Secret::new("current").unwrap(), Some(next.clone()));
+        assert_eq!(v.verify(b"{}", Some(&sign(&next, b"{}"))), Ok(()));
     }
 
     #[test]
-    fn an_empty_secret_is_refused_and_debug_is_redacted() {
-        assert_eq!(ChannelSecret::new("  ").unwrap_err(), EmptySecret);
-        assert_eq!(format!("{:?}", ChannelSecret::new("abc").unwrap()), "ChannelSecret(***)");
+    fn an_empty_channel_secret_is_refused_and_neither_secret_nor_verifier_shows_it() {
+        assert_eq!(Secret::new("  ").unwrap_err(), EmptySecret);
+        assert_eq!(format!("{:?}", Secret::new("abc").unwrap()), "Secret(***)");
+        let v = SignatureVerifier::new(Secret::new("abc").unwrap(), Some(Secret::new("def").unwrap()));
+        assert_eq!(format!("{v:?}"), "SignatureVerifier(2 secrets, ***)");
     }
 }

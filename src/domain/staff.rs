@@ -49,7 +49,7 @@ pub struct TokenTableError {
 /// SHA-256 of a token, hex. Tokens are 256-bit random strings, so an unsalted hash is enough:
 /// the table on disk or in the environment does not let anyone log in.
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 struct Entry {
@@ -104,16 +104,11 @@ impl TokenTable {
     }
 }
 
-fn decode_hex32(hex: &str) -> Option<[u8; 32]> {
-    let hex = hex.trim();
-    // Digits only: `from_str_radix` would also read a sign (`+f`).
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
+/// Exactly 64 hex digits (either case); `hex` refuses any other length and any non-digit, a
+/// sign (`+f`) included.
+fn decode_hex32(digits: &str) -> Option<[u8; 32]> {
     let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[i * 2..i * 2 + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(digits.trim(), &mut out).ok()?;
     Some(out)
 }
 
@@ -138,6 +133,11 @@ mod tests {
         let err = TokenTable::parse(&format!("a:admin:{},b:admin:zz", hash_token("t"))).unwrap_err();
         assert_eq!(err.entry, 2);
         assert!(err.to_string().contains("64 hex"), "{err}");
+        let hash = hash_token("t");
+        for bad in [format!("+{}", &hash[1..]), hash[..62].to_owned(), format!("{hash}00"), format!("{}g", &hash[..63])] {
+            assert!(TokenTable::parse(&format!("a:admin:{bad}")).is_err(), "{bad}");
+        }
+        assert!(TokenTable::parse(&format!("a:admin: {} ", hash.to_ascii_uppercase())).is_ok(), "either case, trimmed");
     }
 
     #[test]

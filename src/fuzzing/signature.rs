@@ -4,7 +4,8 @@
 use axum::http::HeaderValue;
 use base64::{engine::general_purpose::STANDARD as BASE64, Engine as _};
 
-use crate::domain::signature::{ChannelSecret, SignatureError, SignatureVerifier};
+use crate::domain::secret::Secret;
+use crate::domain::signature::{sign, SignatureError, SignatureVerifier};
 
 /// Any secret, header and body: verification never panics and its error says the right thing
 /// (missing, malformed, or a mismatch); LINE's own signature always verifies, with either secret
@@ -13,11 +14,11 @@ use crate::domain::signature::{ChannelSecret, SignatureError, SignatureVerifier}
 pub fn signature(data: &[u8]) {
     let [secret, header, body] = super::fields::<3>(data);
     let secret = super::text(secret);
-    let Ok(channel) = ChannelSecret::new(secret.as_ref()) else {
+    let Ok(channel) = Secret::new(secret.as_ref()) else {
         assert!(secret.trim().is_empty(), "only an empty secret is refused");
         return;
     };
-    assert_eq!(format!("{channel:?}"), "ChannelSecret(***)");
+    assert_eq!(format!("{channel:?}"), "Secret(***)");
     let verifier = SignatureVerifier::new(channel.clone(), None);
     assert_eq!(format!("{verifier:?}"), "SignatureVerifier(1 secrets, ***)");
 
@@ -35,12 +36,12 @@ pub fn signature(data: &[u8]) {
                 Err(SignatureError::Missing) => panic!("a present header was called missing"),
             }
             if result.is_ok() {
-                assert_eq!(BASE64.decode(h.trim()).ok(), BASE64.decode(channel.sign(body)).ok(), "only the body's own MAC verifies");
+                assert_eq!(BASE64.decode(h.trim()).ok(), BASE64.decode(sign(&channel, body)).ok(), "only the body's own MAC verifies");
             }
         }
     }
 
-    let signed = channel.sign(body);
+    let signed = sign(&channel, body);
     assert_eq!(verifier.verify(body, Some(&signed)), Ok(()));
     assert_eq!(verifier.verify(body, Some(&format!(" {signed}\t"))), Ok(()));
     let mut longer = body.to_vec();
@@ -48,7 +49,7 @@ pub fn signature(data: &[u8]) {
     assert_eq!(verifier.verify(&longer, Some(&signed)), Err(SignatureError::Mismatch));
 
     // Rotation: the next secret verifies too; a verifier without it does not (unless equal).
-    let other = ChannelSecret::new(format!("{secret}-old")).expect("not empty");
+    let other = Secret::new(format!("{secret}-old")).expect("not empty");
     let rotating = SignatureVerifier::new(other.clone(), Some(channel.clone()));
     assert_eq!(rotating.verify(body, Some(&signed)), Ok(()));
     let old_only = SignatureVerifier::new(other, None);

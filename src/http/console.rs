@@ -124,7 +124,7 @@ fn serve(path: &str, console: &Console, headers: &HeaderMap) -> Response {
 }
 
 fn hex16(hash: &[u8; 32]) -> String {
-    hash[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&hash[..16])
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::domain::explain::{explain, ExplainRequest, Explanation};
 use crate::domain::signature::SIGNATURE_HEADER;
-use crate::explain::{explain, ExplainRequest, Explanation};
 use crate::service::{Service, ServiceError};
 use crate::store::InboundRecord;
 
@@ -61,7 +61,7 @@ async fn explain_handler(State(service): State<Service>, body: Body) -> Result<J
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
     let request: ExplainRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
     let settings = service.settings().await;
-    explain(&settings, &request, jiff::Timestamp::now()).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
+    explain(&settings.rules, &request, jiff::Timestamp::now()).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 async fn health() -> Json<Value> {

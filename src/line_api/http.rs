@@ -1,7 +1,5 @@
 //! The real LINE Messaging API over HTTPS: bearer token, retry of 5xx and timeouts with
-//! backoff, never of 4xx.
-
-use std::time::Duration;
+//! backoff (the shared `crate::retry` policy), never of 4xx.
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
@@ -9,28 +7,17 @@ use serde_json::{json, Value};
 
 use super::{Content, LineApi, LineApiError, Profile};
 use crate::config::DEFAULT_LINE_DATA_API_BASE_URL;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::OutboundMessage;
+/// The policy `HttpLineApi::new` takes (its home is `crate::retry`).
+pub use crate::retry::RetryPolicy;
+use crate::retry::{self, Failure, Stopped};
 
 const RETRY_KEY_HEADER: &str = "X-Line-Retry-Key";
 const ACCEPTED_REQUEST_ID_HEADER: &str = "x-line-accepted-request-id";
 /// Largest media content kept in memory; LINE allows bigger files, which are flagged instead
 /// of exhausting a 256 MB Lambda.
 pub const MAX_CONTENT_BYTES: usize = 64 * 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub struct RetryPolicy {
-    pub attempts: u32,
-    pub first_backoff: Duration,
-    /// Per attempt; LINE is usually fast, but a slow answer must not be taken for a failure.
-    pub timeout: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self { attempts: 4, first_backoff: Duration::from_millis(500), timeout: Duration::from_secs(10) }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct HttpLineApi {
@@ -42,30 +29,13 @@ pub struct HttpLineApi {
     retry: RetryPolicy,
 }
 
-/// The longest `Retry-After` honoured: a reply token lives about a minute, and a wait past
-/// the request's own deadline helps nobody (LINE's rate limits are per second or minute).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-
-/// Why an attempt did not succeed: worth another try, or not.
-enum Outcome {
-    /// Failed, and LINE may or may not have acted on it (timeout, dropped connection, 5xx).
-    Retry(String),
-    /// Refused before anything was done (connection refused, 429): safe to repeat.
-    RetryClean {
-        reason: String,
-        wait: Option<Duration>,
-    },
-    Fail(LineApiError),
-}
+/// Why an attempt did not succeed: worth another try (possibly acted on by LINE, or refused
+/// before anything was done), or not.
+type Outcome = Failure<LineApiError>;
 
 impl HttpLineApi {
     pub fn new(base_url: &str, token: SecretString, retry: RetryPolicy) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(retry.timeout)
-            .connect_timeout(Duration::from_secs(3))
-            .user_agent(concat!("line-oa/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a TLS client with default settings builds");
+        let client = retry.http_client().build().expect("a TLS client with default settings builds");
         let base_url = base_url.trim_end_matches('/').to_owned();
         Self { client, base_url, data_base_url: DEFAULT_LINE_DATA_API_BASE_URL.to_owned(), token, retry }
     }
@@ -79,19 +49,19 @@ impl HttpLineApi {
     async fn content_attempt(&self, url: &str) -> Result<Content, Outcome> {
         let response = match self.client.get(url).bearer_auth(self.token.expose_secret()).send().await {
             Ok(r) => r,
-            Err(e) => return Err(Outcome::Retry(e.to_string())),
+            Err(e) => return Err(Outcome::interrupted(e.to_string())),
         };
         let status = response.status().as_u16();
         if status == 202 {
-            return Err(Outcome::Retry("202: content still being prepared".into()));
+            return Err(Outcome::interrupted("202: content still being prepared"));
         }
         if status != 200 {
             let body: Value = response.json().await.unwrap_or(Value::Null);
             let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
             return Err(if status >= 500 {
-                Outcome::Retry(format!("{status}: {message}"))
+                Outcome::interrupted(format!("{status}: {message}"))
             } else {
-                Outcome::Fail(LineApiError::Rejected { status, message })
+                Outcome::GiveUp(LineApiError::Rejected { status, message })
             });
         }
         let content_type = response
@@ -106,11 +76,11 @@ impl HttpLineApi {
             match response.chunk().await {
                 Ok(Some(chunk)) if bytes.len() + chunk.len() > MAX_CONTENT_BYTES => {
                     let message = format!("content larger than {MAX_CONTENT_BYTES} bytes");
-                    return Err(Outcome::Fail(LineApiError::Rejected { status, message }));
+                    return Err(Outcome::GiveUp(LineApiError::Rejected { status, message }));
                 }
                 Ok(Some(chunk)) => bytes.extend_from_slice(&chunk),
                 Ok(None) => return Ok(Content { bytes, content_type }),
-                Err(e) => return Err(Outcome::Retry(e.to_string())),
+                Err(e) => return Err(Outcome::interrupted(e.to_string())),
             }
         }
     }
@@ -119,32 +89,27 @@ impl HttpLineApi {
         let response = match request.bearer_auth(self.token.expose_secret()).send().await {
             Ok(r) => r,
             // Never connected: LINE saw nothing.
-            Err(e) if e.is_connect() => return Err(Outcome::RetryClean { reason: e.to_string(), wait: None }),
-            Err(e) => return Err(Outcome::Retry(e.to_string())),
+            Err(e) if e.is_connect() => return Err(Outcome::refused(e.to_string(), None)),
+            Err(e) => return Err(Outcome::interrupted(e.to_string())),
         };
         let status = response.status();
         let accepted_id = response.headers().get(ACCEPTED_REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry::retry_after(response.headers());
         let body: Value = response.json().await.unwrap_or(Value::Null);
         let message = body.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
         match status.as_u16() {
             200..=299 => Ok(body),
             409 if accepted_id.is_some() => {
-                Err(Outcome::Fail(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() }))
+                Err(Outcome::GiveUp(LineApiError::AlreadyAccepted { request_id: accepted_id.unwrap_or_default() }))
             }
-            400 if message.to_ascii_lowercase().contains("reply token") => Err(Outcome::Fail(LineApiError::InvalidReplyToken)),
+            400 if message.to_ascii_lowercase().contains("reply token") => Err(Outcome::GiveUp(LineApiError::InvalidReplyToken)),
             // Rate limited: try again after the wait LINE asks for, if it is short enough.
-            429 => match retry_after.filter(|wait| *wait <= MAX_RETRY_AFTER) {
-                Some(wait) => Err(Outcome::RetryClean { reason: format!("429: {message}"), wait: Some(wait) }),
-                None => Err(Outcome::Fail(LineApiError::Rejected { status: 429, message })),
+            429 => match retry_after {
+                Some(wait) => Err(Outcome::refused(format!("429: {message}"), Some(wait))),
+                None => Err(Outcome::GiveUp(LineApiError::Rejected { status: 429, message })),
             },
-            s if s >= 500 => Err(Outcome::Retry(format!("{s}: {message}"))),
-            s => Err(Outcome::Fail(LineApiError::Rejected { status: s, message })),
+            s if s >= 500 => Err(Outcome::interrupted(format!("{s}: {message}"))),
+            s => Err(Outcome::GiveUp(LineApiError::Rejected { status: s, message })),
         }
     }
 
@@ -153,37 +118,21 @@ impl HttpLineApi {
         self.with_retries(|| self.attempt(build())).await
     }
 
-    /// Runs `once` until it succeeds, fails for good, or the attempts run out, with backoff.
+    /// Runs `once` under the retry policy. A spent reply token after an interrupted attempt is
+    /// most likely that attempt's doing: whether the message went out is unknown.
     async fn with_retries<T, F: std::future::Future<Output = Result<T, Outcome>>>(&self, once: impl Fn() -> F) -> Result<T, LineApiError> {
-        let mut backoff = self.retry.first_backoff;
-        let mut last = String::new();
-        // An earlier attempt that LINE may have acted on (a reply token it then spent).
-        let mut interrupted: Option<String> = None;
-        for attempt in 1..=self.retry.attempts {
-            let mut wait = backoff;
-            match once().await {
-                Ok(v) => return Ok(v),
-                Err(Outcome::Fail(LineApiError::InvalidReplyToken)) if interrupted.is_some() => {
-                    return Err(LineApiError::OutcomeUnknown { interrupted: interrupted.unwrap_or_default() })
-                }
-                Err(Outcome::Fail(e)) => return Err(e),
-                Err(Outcome::Retry(reason)) => {
-                    tracing::warn!(attempt, %reason, "LINE API call failed; will retry");
-                    interrupted = Some(reason.clone());
-                    last = reason;
-                }
-                Err(Outcome::RetryClean { reason, wait: asked }) => {
-                    tracing::warn!(attempt, %reason, "LINE API call refused; will retry");
-                    wait = asked.unwrap_or(backoff);
-                    last = reason;
-                }
+        let log = |attempt: u32, reason: &str, interrupted: bool| match interrupted {
+            true => tracing::warn!(attempt, %reason, "LINE API call failed; will retry"),
+            false => tracing::warn!(attempt, %reason, "LINE API call refused; will retry"),
+        };
+        match retry::run(&self.retry, once, log).await {
+            Ok(v) => Ok(v),
+            Err(Stopped::GaveUp { error: LineApiError::InvalidReplyToken, interrupted: Some(interrupted) }) => {
+                Err(LineApiError::OutcomeUnknown { interrupted })
             }
-            if attempt < self.retry.attempts {
-                tokio::time::sleep(wait).await;
-                backoff *= 2;
-            }
+            Err(Stopped::GaveUp { error, .. }) => Err(error),
+            Err(Stopped::Exhausted { attempts, last }) => Err(LineApiError::Unavailable { attempts, last }),
         }
-        Err(LineApiError::Unavailable { attempts: self.retry.attempts, last })
     }
 
     fn url(&self, path: &str) -> String {
@@ -201,21 +150,21 @@ impl LineApi for HttpLineApi {
         true
     }
 
-    async fn reply(&self, reply_token: &str, messages: &[OutboundMessage]) -> Result<(), LineApiError> {
-        let body = json!({ "replyToken": reply_token, "messages": wire(messages) });
+    async fn reply(&self, reply_token: &ReplyToken, messages: &[OutboundMessage]) -> Result<(), LineApiError> {
+        let body = json!({ "replyToken": reply_token.as_str(), "messages": wire(messages) });
         let url = self.url("/v2/bot/message/reply");
         self.send(|| self.client.post(&url).json(&body)).await.map(|_| ())
     }
 
-    async fn push(&self, to: &str, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError> {
-        let body = json!({ "to": to, "messages": wire(messages) });
+    async fn push(&self, to: &LineId, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError> {
+        let body = json!({ "to": to.as_str(), "messages": wire(messages) });
         let url = self.url("/v2/bot/message/push");
         // The same retry key on every attempt: LINE sends the message at most once.
         let key = retry_key.to_string();
         self.send(|| self.client.post(&url).header(RETRY_KEY_HEADER, &key).json(&body)).await.map(|_| ())
     }
 
-    async fn profile(&self, user_id: &str) -> Result<Profile, LineApiError> {
+    async fn profile(&self, user_id: &LineId) -> Result<Profile, LineApiError> {
         let url = self.url(&format!("/v2/bot/profile/{user_id}"));
         let body = self.send(|| self.client.get(&url)).await?;
         let display_name = body.get("displayName").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -224,7 +173,7 @@ impl LineApi for HttpLineApi {
         Ok(Profile { display_name, picture_url })
     }
 
-    async fn group_summary(&self, group_id: &str) -> Result<Profile, LineApiError> {
+    async fn group_summary(&self, group_id: &LineId) -> Result<Profile, LineApiError> {
         let url = self.url(&format!("/v2/bot/group/{group_id}/summary"));
         let body = self.send(|| self.client.get(&url)).await?;
         let display_name = body.get("groupName").and_then(Value::as_str).unwrap_or_default().to_owned();

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use super::{Content, LineApi, LineApiError, Profile};
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::OutboundMessage;
 
 #[derive(Debug, Default, Clone)]
@@ -19,23 +19,23 @@ impl LineApi for LoggingLineApi {
         false
     }
 
-    async fn reply(&self, _reply_token: &str, messages: &[OutboundMessage]) -> Result<(), LineApiError> {
+    async fn reply(&self, _reply_token: &ReplyToken, messages: &[OutboundMessage]) -> Result<(), LineApiError> {
         // Types only at info: message text stays out of logs.
         tracing::info!(messages = %summary(messages), "would reply (no LINE_CHANNEL_ACCESS_TOKEN)");
         tracing::debug!(?messages, "reply body");
         Ok(())
     }
 
-    async fn push(&self, to: &str, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError> {
-        tracing::info!(to, %retry_key, messages = %summary(messages), "would push (no LINE_CHANNEL_ACCESS_TOKEN)");
+    async fn push(&self, to: &LineId, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError> {
+        tracing::info!(%to, %retry_key, messages = %summary(messages), "would push (no LINE_CHANNEL_ACCESS_TOKEN)");
         Ok(())
     }
 
-    async fn profile(&self, _user_id: &str) -> Result<Profile, LineApiError> {
+    async fn profile(&self, _user_id: &LineId) -> Result<Profile, LineApiError> {
         Err(LineApiError::Rejected { status: 0, message: "no access token: profile unavailable".into() })
     }
 
-    async fn group_summary(&self, _group_id: &str) -> Result<Profile, LineApiError> {
+    async fn group_summary(&self, _group_id: &LineId) -> Result<Profile, LineApiError> {
         Err(LineApiError::Rejected { status: 0, message: "no access token: group summary unavailable".into() })
     }
 

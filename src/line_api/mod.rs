@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::OutboundMessage;
 
 pub mod http;
@@ -47,11 +47,11 @@ pub struct Content {
 pub trait LineApi: Send + Sync {
     /// Whether messages really go out (false for the logging adapter).
     fn sends(&self) -> bool;
-    async fn reply(&self, reply_token: &str, messages: &[OutboundMessage]) -> Result<(), LineApiError>;
-    async fn push(&self, to: &str, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError>;
-    async fn profile(&self, user_id: &str) -> Result<Profile, LineApiError>;
+    async fn reply(&self, reply_token: &ReplyToken, messages: &[OutboundMessage]) -> Result<(), LineApiError>;
+    async fn push(&self, to: &LineId, messages: &[OutboundMessage], retry_key: uuid::Uuid) -> Result<(), LineApiError>;
+    async fn profile(&self, user_id: &LineId) -> Result<Profile, LineApiError>;
     /// A group's name and icon (LINE's group summary), as a profile.
-    async fn group_summary(&self, group_id: &str) -> Result<Profile, LineApiError>;
+    async fn group_summary(&self, group_id: &LineId) -> Result<Profile, LineApiError>;
     /// Leaves a group or room.
     async fn leave(&self, conversation: &ConversationId) -> Result<(), LineApiError>;
     /// The content of an image, video, audio or file message a user sent (LINE's data API).

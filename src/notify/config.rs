@@ -2,7 +2,8 @@
 
 use crate::config::ConfigError;
 use crate::domain::notice::{RenotifyDelay, CONSOLE_URL_PLACEHOLDER};
-use crate::notify::webhook::{WebhookConfig, WebhookSecret};
+use crate::domain::secret::Secret;
+use crate::notify::webhook::WebhookConfig;
 
 pub const TOPIC_ARN_KEY: &str = "NOTIFY_TOPIC_ARN";
 pub const WEBHOOK_URL_KEY: &str = "NOTIFY_WEBHOOK_URL";
@@ -39,7 +40,7 @@ impl NotifyConfig {
             (Some(url), Some(secret)) => {
                 // Staff notices carry customers' names and text: no plain http from Lambda.
                 let url = crate::config::checked_url(WEBHOOK_URL_KEY, &url, crate::config::runs_on_lambda(&get))?;
-                let secret = WebhookSecret::new(secret).map_err(|e| invalid(WEBHOOK_SECRET_KEY, &e.to_string()))?;
+                let secret = Secret::new(secret).map_err(|e| invalid(WEBHOOK_SECRET_KEY, &e.to_string()))?;
                 Some(WebhookConfig::new(url, secret))
             }
         };

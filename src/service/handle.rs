@@ -4,7 +4,7 @@
 use crate::domain::conversation::{ConversationState, UserProfile};
 use crate::domain::event::Event;
 use crate::domain::event::EventKind;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::notice::reasons;
 use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::rules::{decide, Decision, ResponseMode};
@@ -60,8 +60,8 @@ impl Service {
         let Some(line_id) = id.line_id().filter(|_| wanted && self.line.sends()) else { return };
         let result = match looked_up {
             Some(p) => Ok(Ok(p)),
-            None if id.is_user() => tokio::time::timeout(PROFILE_TIMEOUT, self.line.profile(line_id)).await,
-            None => tokio::time::timeout(PROFILE_TIMEOUT, self.line.group_summary(line_id)).await,
+            None if id.is_user() => tokio::time::timeout(PROFILE_TIMEOUT, self.line.profile(&LineId::new(line_id))).await,
+            None => tokio::time::timeout(PROFILE_TIMEOUT, self.line.group_summary(&LineId::new(line_id))).await,
         };
         let fetched = match result {
             Ok(Ok(p)) => {
@@ -135,7 +135,7 @@ impl Service {
             return Ok(HandleOutcome::NoReply("no reply token".into()));
         };
         let messages = self.render(&decision.reply, &event, looked_up).await;
-        self.reply_once(record, token, &messages, &decision.reason, settings.push_fallback).await
+        self.reply_once(record, &ReplyToken::new(token), &messages, &decision.reason, settings.push_fallback).await
     }
 
     /// Read, change, write with a version check; re-read on conflict. A conversation not
@@ -186,7 +186,7 @@ impl Service {
     async fn render(&self, messages: &[OutboundMessage], event: &Event, looked_up: &mut Option<Profile>) -> Vec<OutboundMessage> {
         let wants_nickname = messages.iter().any(|m| matches!(m, OutboundMessage::Text { text } if text.contains("{nickname}")));
         let nickname = match (wants_nickname, event.source.as_ref().and_then(|s| s.user_id())) {
-            (true, Some(user_id)) => match self.line.profile(user_id).await {
+            (true, Some(user_id)) => match self.line.profile(&LineId::new(user_id)).await {
                 Ok(p) => {
                     let name = p.display_name.clone();
                     *looked_up = Some(p);
@@ -208,7 +208,7 @@ impl Service {
     async fn reply_once(
         &self,
         record: &InboundRecord,
-        token: &str,
+        token: &ReplyToken,
         messages: &[OutboundMessage],
         reason: &str,
         push_fallback: bool,
@@ -271,7 +271,7 @@ impl Service {
 
     async fn push(&self, conversation: &ConversationId, messages: &[OutboundMessage], record: &InboundRecord) -> Result<(), LineApiError> {
         let to = conversation.line_id().ok_or_else(|| LineApiError::Rejected { status: 0, message: "no push target".into() })?;
-        match self.line.push(to, messages, record.event_id.retry_key()).await {
+        match self.line.push(&LineId::new(to), messages, record.event_id.retry_key()).await {
             // Accepted on an earlier try: it went out once, which is what we want.
             Ok(()) | Err(LineApiError::AlreadyAccepted { .. }) => Ok(()),
             Err(e) => Err(e),

@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use line_oa::domain::ids::EventId;
+use line_oa::domain::ids::{EventId, LineId};
 use line_oa::domain::outbound::OutboundMessage;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::line_api::LineApi;
@@ -148,13 +148,13 @@ async fn a_push_retried_after_a_server_error_keeps_its_retry_key() {
     let api = HttpLineApi::new(&standin.base_url(), SecretString::from("t"), test_retry());
     standin.fail_next(500, 2);
     let key = EventId::new("push-evt".into()).retry_key();
-    api.push("Upush", &[OutboundMessage::text("hello")], key).await.unwrap();
+    api.push(&LineId::new("Upush"), &[OutboundMessage::text("hello")], key).await.unwrap();
     let requests = standin.requests();
     assert_eq!(requests.len(), 3);
     let keys: Vec<_> = requests.iter().map(|r| r.headers.iter().find(|(k, _)| k == "x-line-retry-key").unwrap().1.clone()).collect();
     assert!(keys.iter().all(|k| *k == key.to_string()), "{keys:?}");
     // The same key again: LINE says it was accepted already, which counts as sent once.
-    let again = api.push("Upush", &[OutboundMessage::text("hello")], key).await;
+    let again = api.push(&LineId::new("Upush"), &[OutboundMessage::text("hello")], key).await;
     assert!(matches!(again, Err(line_oa::line_api::LineApiError::AlreadyAccepted { .. })), "{again:?}");
     standin.assert_all_valid();
 }

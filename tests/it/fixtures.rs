@@ -1,7 +1,8 @@
 //! Every LINE fixture parses; every signature vector verifies (or fails) as recorded.
 
 use line_oa::domain::event::{EventKind, WebhookBody};
-use line_oa::domain::signature::{ChannelSecret, SignatureVerifier};
+use line_oa::domain::secret::Secret;
+use line_oa::domain::signature::SignatureVerifier;
 use serde::Deserialize;
 
 use crate::support::shared_dir;
@@ -76,7 +77,7 @@ fn every_signature_vector_verifies_as_recorded() {
     assert!(vectors.len() >= 14);
     for v in &vectors {
         let body = std::fs::read(line.join(&v.body_file)).unwrap();
-        let verifier = SignatureVerifier::new(ChannelSecret::new(v.channel_secret.clone()).unwrap(), None);
+        let verifier = SignatureVerifier::new(Secret::new(v.channel_secret.clone()).unwrap(), None);
         let result = verifier.verify(&body, Some(&v.x_line_signature));
         assert_eq!(result.is_ok(), v.valid, "{} with {}: {result:?}", v.body_file, v.x_line_signature);
     }
@@ -87,7 +88,7 @@ fn a_re_serialised_body_does_not_verify() {
     // Parsing and re-serialising changes bytes (here: escaped emoji), so only raw bytes are verified.
     let line = shared_dir().join("line");
     let body = std::fs::read(line.join("fixtures/signature-vectors/nodejs-middleware-spec-webhook-body.json")).unwrap();
-    let verifier = SignatureVerifier::new(ChannelSecret::new("test_channel_secret").unwrap(), None);
+    let verifier = SignatureVerifier::new(Secret::new("test_channel_secret").unwrap(), None);
     assert!(verifier.verify(&body, Some("OgmPTpRbH/YN+TikEezgT16sc8rzu08WyZFRYOe4yJI=")).is_err());
     assert!(verifier.verify(&body, Some("eRdWYcVCzZV3MVZ3M9/rHJCl/a3oSbsRb04cLovpVwM=")).is_ok());
 }

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
-use line_oa::domain::signature::{ChannelSecret, SignatureVerifier};
+use line_oa::domain::secret::Secret;
+use line_oa::domain::signature::SignatureVerifier;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::{system_clock, Service};
@@ -37,7 +38,7 @@ async fn committed_events_get_their_statuses_and_the_worker_replies_once() {
     let client = dynamo_client().await;
     let table = create_table(&client).await;
     let store = DynamoStore::new(client.clone(), table.clone());
-    let verifier = SignatureVerifier::new(ChannelSecret::new(EVENTS_SECRET).unwrap(), None);
+    let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
     // The events are dated 2025: the window widened as events/README.md says to.
     let webhook = Service::new(verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())
         .with_replay_window_days(WIDE);
@@ -82,7 +83,7 @@ async fn a_store_outage_is_503_so_line_redelivers_and_nothing_is_sent() {
     // A table that does not exist stands in for DynamoDB failing.
     let client = dynamo_client().await;
     let store = DynamoStore::new(client, "no-such-table");
-    let verifier = SignatureVerifier::new(ChannelSecret::new(EVENTS_SECRET).unwrap(), None);
+    let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
     let standin = LineStandin::start(StandinOptions::default()).await;
     let webhook = service(Arc::new(store), &standin, SETTINGS);
     let webhook = Service::new(verifier, webhook.store().clone(), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())

@@ -13,9 +13,11 @@ use axum::Router;
 use hmac::{Hmac, Mac};
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::notice::{reasons, RenotifyDelay, StaffNotice};
+use line_oa::domain::secret::Secret;
 use line_oa::notify::sns::SnsNotifier;
-use line_oa::notify::webhook::{WebhookConfig, WebhookNotifier, WebhookRetry, WebhookSecret};
+use line_oa::notify::webhook::{WebhookConfig, WebhookNotifier};
 use line_oa::notify::{combine, from_config, FanOut, Notifier, NotifyConfig, NotifyError};
+use line_oa::retry::RetryPolicy;
 use serde_json::Value;
 use sha2::Sha256;
 
@@ -135,14 +137,14 @@ fn verify(secret: &str, headers: &HeaderMap, body: &[u8]) -> Result<(), &'static
     mac.verify_slice(&expected).map_err(|_| "signature mismatch")
 }
 
-fn webhook(url: &str, retry: WebhookRetry) -> WebhookNotifier {
-    let mut config = WebhookConfig::new(url.to_owned(), WebhookSecret::new(SECRET).unwrap());
+fn webhook(url: &str, retry: RetryPolicy) -> WebhookNotifier {
+    let mut config = WebhookConfig::new(url.to_owned(), Secret::new(SECRET).unwrap());
     config.retry = retry;
     WebhookNotifier::new(config)
 }
 
-fn quick_retry(attempts: u32) -> WebhookRetry {
-    WebhookRetry { attempts, first_backoff: Duration::from_millis(20), timeout: Duration::from_secs(2) }
+fn quick_retry(attempts: u32) -> RetryPolicy {
+    RetryPolicy { attempts, first_backoff: Duration::from_millis(20), timeout: Duration::from_secs(2) }
 }
 
 #[tokio::test]
@@ -206,7 +208,7 @@ async fn a_receiver_that_keeps_failing_is_given_up_after_the_configured_attempts
 async fn a_receiver_that_does_not_answer_times_out_and_is_retried() {
     let receiver = Receiver::start(&[]).await;
     *receiver.state.stall.lock().unwrap() = Some(Duration::from_secs(5));
-    let retry = WebhookRetry { attempts: 2, first_backoff: Duration::from_millis(10), timeout: Duration::from_millis(300) };
+    let retry = RetryPolicy { attempts: 2, first_backoff: Duration::from_millis(10), timeout: Duration::from_millis(300) };
     let started = std::time::Instant::now();
     let err = webhook(&receiver.url, retry).notify(&notice()).await.unwrap_err();
     assert!(matches!(err, NotifyError::WebhookUnavailable { attempts: 2, .. }), "{err:?}");

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use line_oa::domain::ids::ConversationId;
+use line_oa::domain::ids::{ConversationId, LineId};
 use line_oa::domain::outbound::OutboundMessage;
 use line_oa::domain::staff::{Role, Staff};
 use line_oa::line_api::http::HttpLineApi;
@@ -135,13 +135,13 @@ async fn a_429_is_retried_after_the_wait_line_asks_for() {
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry());
     standin.rate_limit_next(1, 1);
     let started = Instant::now();
-    line.push("U429", &[OutboundMessage::text("こんにちは")], uuid::Uuid::new_v4()).await.expect("sent after the wait");
+    line.push(&LineId::new("U429"), &[OutboundMessage::text("こんにちは")], uuid::Uuid::new_v4()).await.expect("sent after the wait");
     assert!(started.elapsed() >= Duration::from_secs(1), "waited for Retry-After: {:?}", started.elapsed());
     let requests = standin.requests();
     assert_eq!(requests.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
     // A wait longer than a reply token lives is not waited for: the 429 is the answer.
     standin.rate_limit_next(1, 3600);
-    let refused = line.push("U429", &[OutboundMessage::text("again")], uuid::Uuid::new_v4()).await.unwrap_err();
+    let refused = line.push(&LineId::new("U429"), &[OutboundMessage::text("again")], uuid::Uuid::new_v4()).await.unwrap_err();
     assert!(refused.to_string().contains("429"), "{refused}");
     assert_eq!(standin.requests().len(), 3);
 }

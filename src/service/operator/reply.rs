@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::OperatorError;
 use crate::domain::conversation::ReplyBlocked;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::staff::Staff;
 use crate::line_api::LineApiError;
@@ -112,7 +112,7 @@ impl Service {
         })
         .await?;
         let result = match token {
-            Some(t) => match self.line.reply(&t.token, &prepared).await {
+            Some(t) => match self.line.reply(&ReplyToken::new(t.token), &prepared).await {
                 Ok(()) => {
                     out.method = "reply".into();
                     Ok(())
@@ -152,7 +152,7 @@ impl Service {
 
     async fn push_manual(&self, conversation: &ConversationId, messages: &[OutboundMessage], id: &str) -> Result<(), LineApiError> {
         let to = conversation.line_id().unwrap_or_default();
-        match self.line.push(to, messages, uuid::Uuid::new_v5(&MANUAL_NAMESPACE, id.as_bytes())).await {
+        match self.line.push(&LineId::new(to), messages, uuid::Uuid::new_v5(&MANUAL_NAMESPACE, id.as_bytes())).await {
             Ok(()) | Err(LineApiError::AlreadyAccepted { .. }) => Ok(()),
             Err(e) => Err(e),
         }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use line_oa::config::{self, ConfigError, Credentials};
-use line_oa::domain::signature::ChannelSecret;
+use line_oa::domain::secret::Secret;
 use line_oa::lambda_env::Environment;
 use line_oa::notify::webhook::sign;
 use line_oa::notify::NotifyConfig;
@@ -106,7 +106,7 @@ async fn each_function_reads_only_its_own_secrets_and_gets_its_credential() {
     let resource_of = |arn: &str| arns.iter().find(|(_, a)| a.as_str() == arn).map(|(name, _)| format!("!Ref {name}")).unwrap();
     recorder.take();
     let body = br#"{"destination":"U1","events":[]}"#;
-    let signature = ChannelSecret::new(CHANNEL_SECRET).unwrap().sign(body);
+    let signature = line_oa::domain::signature::sign(&Secret::new(CHANNEL_SECRET).unwrap(), body);
 
     let mut read = BTreeMap::new();
     for function in super::template_checks::FUNCTIONS {
@@ -136,7 +136,7 @@ async fn each_function_reads_only_its_own_secrets_and_gets_its_credential() {
         if function == "WorkerFunction" {
             let notices = NotifyConfig::from_lookup(environment.lookup()).expect("the worker's notification settings");
             let webhook = notices.webhook.expect("the signed webhook is configured");
-            let expected = line_oa::notify::webhook::WebhookSecret::new(NOTIFY_SECRET).unwrap();
+            let expected = Secret::new(NOTIFY_SECRET).unwrap();
             assert_eq!(sign(&webhook.secret, 1, b"{}"), sign(&expected, 1, b"{}"), "signed with the stored secret");
         }
     }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
-use line_oa::domain::signature::ChannelSecret;
+use line_oa::domain::secret::Secret;
 
 pub const TEST_SECRET: &str = "it-channel-secret";
 
@@ -25,7 +25,7 @@ pub fn repo_dir() -> PathBuf {
 }
 
 pub fn sign(body: &[u8]) -> String {
-    ChannelSecret::new(TEST_SECRET).unwrap().sign(body)
+    line_oa::domain::signature::sign(&Secret::new(TEST_SECRET).unwrap(), body)
 }
 
 /// The DynamoDB/S3-protocol server the test command started (moto in server mode).

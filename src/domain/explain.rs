@@ -1,5 +1,6 @@
-//! Dry run: what would happen to this message from a user at time T, and why. Pure, so the
-//! command line and the local server's `/explain` give the same answer as the worker would.
+//! Dry run: what would happen to this message from a user at time T, and why. Pure (`now` is an
+//! argument), so the command line and the local server's `/explain` give the same answer as the
+//! worker would.
 
 use jiff::civil::DateTime;
 use jiff::Timestamp;
@@ -9,8 +10,7 @@ use crate::domain::conversation::ConversationState;
 use crate::domain::event::WebhookBody;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
-use crate::domain::rules::decide;
-use crate::settings::Settings;
+use crate::domain::rules::{decide, Rules};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,8 +44,7 @@ pub enum ExplainError {
     NothingToExplain,
 }
 
-pub fn explain(settings: &Settings, request: &ExplainRequest, now: Timestamp) -> Result<Explanation, ExplainError> {
-    let rules = &settings.rules;
+pub fn explain(rules: &Rules, request: &ExplainRequest, now: Timestamp) -> Result<Explanation, ExplainError> {
     let at = match request.at.as_deref() {
         None => now,
         Some(s) => s
@@ -86,9 +85,10 @@ pub fn explain(settings: &Settings, request: &ExplainRequest, now: Timestamp) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::Settings;
 
-    fn example() -> Settings {
-        Settings::load(concat!(env!("CARGO_MANIFEST_DIR"), "/settings.example.toml").as_ref()).unwrap()
+    fn example() -> Rules {
+        Settings::load(concat!(env!("CARGO_MANIFEST_DIR"), "/settings.example.toml").as_ref()).unwrap().rules
     }
 
     #[test]
