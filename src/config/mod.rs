@@ -1,8 +1,12 @@
-//! Process configuration from the environment, read once in `main`. Secrets stay wrapped.
+//! Process configuration from the environment, read once in `main`: the one place the
+//! environment is read ([`process_env`]); everything else takes a lookup function, so tests never
+//! touch the process environment. Errors name the key; secrets stay wrapped.
 //!
 //! Each Lambda function is given only the LINE credential it uses (template.yaml): the webhook
 //! the channel secret, the functions that call LINE the access token ([`Credentials`]). On Lambda
-//! those come from Secrets Manager (`lambda_env::Environment`); locally from the environment.
+//! those come from Secrets Manager (`lambda::init::Environment`); locally from the environment.
+//! Beside this: the staff notices' settings ([`notify`]), the console's sign-in ([`console`]) and
+//! what only the Lambda functions read ([`lambda`]).
 
 use std::path::PathBuf;
 
@@ -11,6 +15,10 @@ use secrecy::SecretString;
 use crate::domain::signature::{ChannelSecret, SignatureVerifier};
 use crate::domain::staff::TokenTable;
 use crate::settings::{Settings, SettingsError};
+
+pub mod console;
+pub mod lambda;
+pub mod notify;
 
 pub const DEFAULT_LINE_API_BASE_URL: &str = "https://api.line.me";
 /// LINE serves message content (images, video, audio, files) from its own host.
@@ -45,6 +53,16 @@ pub enum Credentials {
     /// Functions that call LINE (worker, operator, archiver): the access token, required. They
     /// take no webhooks and hold no channel secret: their verifier matches no signature.
     AccessToken,
+}
+
+/// The process environment as a lookup function: the only read of it, besides [`data_dir`].
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// `key`, which must be set (it may be empty, as `std::env::var` has it).
+pub fn required(get: impl Fn(&str) -> Option<String>, key: &'static str) -> Result<String, ConfigError> {
+    get(key).ok_or(ConfigError::Missing(key))
 }
 
 /// What every entrypoint needs.
@@ -207,7 +225,7 @@ pub fn settings_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Sett
 }
 
 pub fn from_env() -> Result<Config, ConfigError> {
-    from_lookup(|k| std::env::var(k).ok())
+    from_lookup(process_env)
 }
 
 /// Where the local server keeps its embedded store.
@@ -216,9 +234,14 @@ pub fn data_dir() -> PathBuf {
 }
 
 pub fn port() -> Result<u16, ConfigError> {
-    match std::env::var("PORT") {
-        Err(_) => Ok(DEFAULT_PORT),
-        Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { key: "PORT", problem: format!("{v:?} is not a port number") }),
+    port_from_lookup(process_env)
+}
+
+/// `PORT`: where the local server listens.
+pub fn port_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<u16, ConfigError> {
+    match get("PORT") {
+        None => Ok(DEFAULT_PORT),
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { key: "PORT", problem: format!("{v:?} is not a port number") }),
     }
 }
 
