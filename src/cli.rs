@@ -82,7 +82,7 @@ pub fn explain(args: &[String]) -> CliResult {
     }
     let settings = match settings_file {
         Some(path) => Settings::load(path.as_ref())?,
-        None => config::settings_from_lookup(|k| std::env::var(k).ok())?,
+        None => config::settings_from_lookup(config::process_env)?,
     };
     let explanation = explain_rules(&settings, &request, jiff::Timestamp::now())?;
     println!("{}", serde_json::to_string_pretty(&explanation)?);
@@ -126,7 +126,7 @@ pub async fn export(args: &[String]) -> CliResult {
     };
     let out = out.ok_or(format!("--out is required\n{USAGE}"))?;
     let format = format.unwrap_or(if out.extension().is_some_and(|e| e == "xlsx") { Format::Xlsx } else { Format::Csv });
-    let settings = config::settings_from_lookup(|k| std::env::var(k).ok())?;
+    let settings = config::settings_from_lookup(config::process_env)?;
     let tz = settings.rules.timezone.clone();
     // Dates are whole days in the account's timezone; --to is inclusive.
     let day_start = |flag: &str, d: &str, plus: i64| -> Result<i64, String> {

@@ -33,7 +33,7 @@ pub async fn hold(args: &[String]) -> CliResult {
         return Ok(());
     }
     let conversation = conversation.ok_or(format!("--conversation is required\n{USAGE}"))?;
-    let retention_days = config::retention_days_from_lookup(|k| std::env::var(k).ok())?;
+    let retention_days = config::retention_days_from_lookup(config::process_env)?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
     match set_hold(store.as_ref(), &conversation, command == "set", &reason, retention_days, now_ms).await? {
         HoldChange::Held { items, .. } => println!("{conversation} on hold; {items} item(s) no longer expire"),

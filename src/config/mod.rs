@@ -137,6 +137,27 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
     })
 }
 
+/// What a command-line run needs to call LINE (media downloads for the archive), when an access
+/// token is at hand: no channel secret (it takes no webhooks), LINE's own hosts unless set.
+#[derive(Debug, Clone)]
+pub struct LineAccess {
+    pub access_token: SecretString,
+    pub api_base_url: String,
+    pub data_api_base_url: String,
+}
+
+/// `LINE_CHANNEL_ACCESS_TOKEN` with `LINE_API_BASE_URL` and `LINE_DATA_API_BASE_URL`; None
+/// without a token.
+pub fn line_access_from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<LineAccess> {
+    let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+    let base = |key: &str, default: &str| non_empty(key).unwrap_or_else(|| default.to_owned());
+    Some(LineAccess {
+        access_token: SecretString::from(non_empty("LINE_CHANNEL_ACCESS_TOKEN")?),
+        api_base_url: base("LINE_API_BASE_URL", DEFAULT_LINE_API_BASE_URL),
+        data_api_base_url: base("LINE_DATA_API_BASE_URL", DEFAULT_LINE_DATA_API_BASE_URL),
+    })
+}
+
 /// `Service` wants a verifier; a function that takes no webhooks gets one keyed by a random
 /// 256-bit secret that exists nowhere else, so no signature ever matches.
 fn unheld_verifier() -> SignatureVerifier {
@@ -311,6 +332,24 @@ mod tests {
         assert!(err.contains("LINE_CHANNEL_ACCESS_TOKEN"), "a LINE caller needs the token: {err}");
         let err = from_lookup_for(lookup(&env[1..]), Credentials::ChannelSecret).unwrap_err().to_string();
         assert!(err.contains("LINE_CHANNEL_SECRET"), "the webhook needs the secret: {err}");
+    }
+
+    #[test]
+    fn a_command_line_run_calls_line_only_with_a_token_and_on_lines_hosts_unless_told() {
+        assert!(line_access_from_lookup(lookup(&[("LINE_CHANNEL_ACCESS_TOKEN", " "), ("LINE_API_BASE_URL", "http://x")])).is_none());
+        let access = line_access_from_lookup(lookup(&[("LINE_CHANNEL_ACCESS_TOKEN", "tok3n")])).unwrap();
+        assert_eq!(
+            (access.api_base_url.as_str(), access.data_api_base_url.as_str()),
+            (DEFAULT_LINE_API_BASE_URL, DEFAULT_LINE_DATA_API_BASE_URL)
+        );
+        assert!(!format!("{access:?}").contains("tok3n"));
+        let env = [
+            ("LINE_CHANNEL_ACCESS_TOKEN", "t"),
+            ("LINE_API_BASE_URL", "http://127.0.0.1:9"),
+            ("LINE_DATA_API_BASE_URL", "http://127.0.0.1:8"),
+        ];
+        let access = line_access_from_lookup(lookup(&env)).unwrap();
+        assert_eq!((access.api_base_url.as_str(), access.data_api_base_url.as_str()), ("http://127.0.0.1:9", "http://127.0.0.1:8"));
     }
 
     #[test]
