@@ -642,7 +642,7 @@ fn api(store: &DynamoStore, scratch: &std::path::Path) -> Result<(axum::Router, 
     let service = line_oa::service::Service::new(
         config.verifier.clone(),
         store.clone(),
-        line_oa::local::line_api(&config, line_oa::line_api::http::RetryPolicy::default()),
+        line_oa::line_api::from_config(&config, line_oa::line_api::http::RetryPolicy::default()),
         config.settings.clone(),
         config.retention_days,
         line_oa::service::system_clock(),

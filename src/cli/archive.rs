@@ -120,10 +120,9 @@ async fn verify(store: Arc<dyn ArchiveStore>, conversation: Option<ConversationI
 
 /// The LINE content API for media still on LINE, when an access token is at hand.
 fn media_source() -> Option<Arc<dyn crate::line_api::LineApi>> {
-    let token = std::env::var("LINE_CHANNEL_ACCESS_TOKEN").ok().filter(|t| !t.trim().is_empty())?;
-    let base = |key: &str, default: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty()).unwrap_or_else(|| default.to_owned());
-    let api = HttpLineApi::new(&base("LINE_API_BASE_URL", config::DEFAULT_LINE_API_BASE_URL), token.into(), RetryPolicy::default())
-        .with_data_base_url(&base("LINE_DATA_API_BASE_URL", config::DEFAULT_LINE_DATA_API_BASE_URL));
+    let access = config::line_access_from_lookup(config::process_env)?;
+    let api =
+        HttpLineApi::new(&access.api_base_url, access.access_token, RetryPolicy::default()).with_data_base_url(&access.data_api_base_url);
     Some(Arc::new(api))
 }
 

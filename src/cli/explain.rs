@@ -31,7 +31,7 @@ pub fn run(args: Args) -> CliResult {
     let request = ExplainRequest { at: args.at, text: args.text, follow: args.follow };
     let settings = match args.settings {
         Some(path) => Settings::load(&path)?,
-        None => config::settings_from_lookup(|k| std::env::var(k).ok())?,
+        None => config::settings_from_lookup(config::process_env)?,
     };
     let explanation = explain(&settings.rules, &request, jiff::Timestamp::now())?;
     println!("{}", serde_json::to_string_pretty(&explanation)?);

@@ -65,7 +65,7 @@ pub async fn run(mut args: Args) -> CliResult {
         None if args.out.extension().is_some_and(|e| e == "xlsx") => Format::Xlsx,
         None => Format::Csv,
     };
-    let settings = config::settings_from_lookup(|k| std::env::var(k).ok())?;
+    let settings = config::settings_from_lookup(config::process_env)?;
     let tz = settings.rules.timezone.clone();
     // Dates are whole days in the account's timezone; --to is inclusive.
     let day_start = |date: Date, plus: i64| -> Result<i64, String> {

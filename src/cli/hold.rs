@@ -45,7 +45,7 @@ pub async fn run(command: Command) -> CliResult {
         Command::List { table } => return list(table).await,
     };
     let store = open_store(table, DEFAULT_CACHE_BYTES).await?;
-    let retention_days = config::retention_days_from_lookup(|k| std::env::var(k).ok())?;
+    let retention_days = config::retention_days_from_lookup(config::process_env)?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
     match set_hold(store.as_ref(), &conversation, held, &reason, retention_days, now_ms).await? {
         HoldChange::Held { items, .. } => println!("{conversation} on hold; {items} item(s) no longer expire"),

@@ -14,10 +14,13 @@ pub const MEDIA_GIVEN_UP: &str = "MediaGivenUp";
 pub const ARCHIVE_BACKFILLED: &str = "ArchiveBackfilled";
 /// Stream records of log items the archiver could not read: the batch fails (retried, then parked).
 pub const UNREADABLE_STREAM_RECORDS: &str = "UnreadableStreamRecords";
+/// Stream records the worker could not handle and will not retry (unreadable, or refused by the
+/// store for good): logged with their keys and passed over, so the records behind them go on.
+pub const SKIPPED_STREAM_RECORDS: &str = "SkippedStreamRecords";
 /// Webhook events older than the replay window, acknowledged and ignored (likely a replay of a
 /// captured request; LINE's own redeliveries come far sooner).
 pub const STALE_EVENTS_IGNORED: &str = "StaleEventsIgnored";
-/// The dimension every metric carries: which process reported it (`archiver`, `local`).
+/// The dimension every metric carries: which process reported it (`archiver`, `worker`, `local`).
 pub const SOURCE_DIMENSION: &str = "Source";
 
 /// The EMF line for `count` of `metric` at `at_ms`.

@@ -16,10 +16,10 @@ use crate::store::{log_cursor_from, PageRequest, Store, StoreError};
 use self::sink::Sink;
 
 pub mod jobs;
-pub mod lambda;
 pub mod output;
 pub mod s3;
 mod sink;
+pub mod sns;
 
 const PAGE: usize = 500;
 /// Conversations listed per store request when exporting all of them.

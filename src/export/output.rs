@@ -2,7 +2,6 @@
 //! adapter (keys under `DATA_DIR`, so files land in `DATA_DIR/exports/<job id>/`). The S3 adapter is in `super::s3`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -77,36 +76,9 @@ impl ExportOutput for DirOutput {
     }
 }
 
-/// Default lifetime of a presigned link: long enough to click, short enough not to leak.
-pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
-
-/// `EXPORT_LINK_TTL_SECONDS`: how long a presigned link works (default 15 minutes; S3 allows
-/// up to 7 days, but a link is a bearer credential).
-pub fn link_ttl_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Duration, crate::config::ConfigError> {
-    const KEY: &str = "EXPORT_LINK_TTL_SECONDS";
-    match get(KEY).filter(|v| !v.trim().is_empty()) {
-        None => Ok(DEFAULT_LINK_TTL),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|s| (1..=7 * 86_400).contains(s))
-            .map(Duration::from_secs)
-            .ok_or_else(|| crate::config::ConfigError::Invalid { key: KEY, problem: format!("{v:?} is not 1 to 604800 seconds") }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_link_ttl_defaults_to_fifteen_minutes_and_bad_values_are_named() {
-        assert_eq!(link_ttl_from_lookup(|_| None).unwrap(), DEFAULT_LINK_TTL);
-        assert_eq!(link_ttl_from_lookup(|_| Some("60".into())).unwrap(), Duration::from_secs(60));
-        let err = link_ttl_from_lookup(|_| Some("0".into())).unwrap_err().to_string();
-        assert!(err.contains("EXPORT_LINK_TTL_SECONDS"), "{err}");
-    }
 
     #[tokio::test]
     async fn a_dir_output_moves_the_file_under_its_key_and_refuses_escapes() {

@@ -57,3 +57,14 @@ pub trait LineApi: Send + Sync {
     /// The content of an image, video, audio or file message a user sent (LINE's data API).
     async fn content(&self, message_id: &str) -> Result<Content, LineApiError>;
 }
+
+/// The adapter a configuration calls for: the real API with the access token, or, without one
+/// (a local run), the logging one.
+pub fn from_config(config: &crate::config::Config, retry: http::RetryPolicy) -> std::sync::Arc<dyn LineApi> {
+    match &config.access_token {
+        Some(token) => std::sync::Arc::new(
+            http::HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url),
+        ),
+        None => std::sync::Arc::new(logging::LoggingLineApi),
+    }
+}

@@ -15,9 +15,6 @@ use crate::export::jobs::ExportJobs;
 use crate::http::console::{self, ConsoleConfig};
 use crate::http::operator::{self, Authenticator};
 use crate::http::{explain_routes, router, AppState, Logged};
-use crate::line_api::http::HttpLineApi;
-use crate::line_api::logging::LoggingLineApi;
-use crate::line_api::LineApi;
 use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::retry::RetryPolicy;
 use crate::service::audit::AuditTrail;
@@ -42,15 +39,6 @@ pub struct LocalApp {
     pub exports: ExportJobs,
 }
 
-pub fn line_api(config: &Config, retry: RetryPolicy) -> Arc<dyn LineApi> {
-    match &config.access_token {
-        Some(token) => {
-            Arc::new(HttpLineApi::new(&config.line_api_base_url, token.clone(), retry).with_data_base_url(&config.line_data_api_base_url))
-        }
-        None => Arc::new(LoggingLineApi),
-    }
-}
-
 impl LocalApp {
     /// Opens the store and starts the background worker and archiver; the router is ready to serve.
     pub fn start(config: &Config, data_dir: &Path, retry: RetryPolicy) -> Result<Self, StoreError> {
@@ -66,7 +54,7 @@ impl LocalApp {
         notices: &NotifyConfig,
     ) -> Result<Self, StoreError> {
         let store = EmbeddedStore::open(data_dir)?;
-        let line = line_api(config, retry);
+        let line = crate::line_api::from_config(config, retry);
         let service = Service::new(
             config.verifier.clone(),
             Arc::new(store.clone()),

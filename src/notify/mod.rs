@@ -1,7 +1,6 @@
 //! Telling staff that a conversation needs a person: the `Notifier` port, its error, and the
 //! adapters beside it (SNS topic on AWS, signed outgoing webhook in both modes, fan-out, off).
 
-pub mod config;
 pub mod sns;
 pub mod webhook;
 
@@ -9,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use self::config::NotifyConfig;
+pub use crate::config::notify::NotifyConfig;
 use crate::domain::notice::StaffNotice;
 
 #[derive(Debug, thiserror::Error)]

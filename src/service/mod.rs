@@ -101,6 +101,11 @@ impl Service {
         self
     }
 
+    /// Where this service's counts go (the worker's glue counts into it too).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

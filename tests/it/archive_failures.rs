@@ -17,10 +17,10 @@ use line_oa::archive::Archiver;
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::metrics::UNREADABLE_STREAM_RECORDS;
+use line_oa::lambda::archiver::archive_stream_batch;
 use line_oa::metrics::Metrics;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{log_sort_key, Claim, Inserted, OutboundRecord, OutboundStatus, Store, StoreError};
-use line_oa::worker::archive_stream_batch;
 
 use crate::store_contract::inbound;
 

@@ -266,7 +266,7 @@ async fn scheduled_runs_are_bounded_go_on_where_the_last_stopped_and_start_a_new
     let idle = archiver.backfill(store.as_ref(), &BackfillRun::scheduled(now, Duration::ZERO, "it")).await.unwrap();
     assert!(idle.skipped.as_deref().is_some_and(|s| s.starts_with("not due")), "{idle:?}");
     // As the archiver function gets it from the schedule.
-    let out = line_oa::worker::handle_archiver_event(&archiver, serde_json::json!({ "task": "backfill" })).await.unwrap();
+    let out = line_oa::lambda::archiver::handle_archiver_event(&archiver, serde_json::json!({ "task": "backfill" })).await.unwrap();
     assert!(out["skipped"].as_str().is_some_and(|s| s.starts_with("not due")), "{out}");
     let later = now + line_oa::archive::backfill::PASS_INTERVAL.as_millis() as i64 + 1;
     let next = archiver.backfill(store.as_ref(), &BackfillRun::scheduled(later, Duration::from_secs(60), "it")).await.unwrap();

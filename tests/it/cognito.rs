@@ -1,7 +1,7 @@
 //! Staff sign-in on AWS, end to end on 127.0.0.1: the authorization code flow with PKCE against
 //! the Cognito stand-in (as the console runs it), then the operator function behind the API
 //! Gateway stand-in (template.yaml's routes and JWT authorizer) with the ID token; and
-//! template.yaml itself: the function gets the console settings `src/http/console_config.rs`
+//! template.yaml itself: the function gets the console settings `src/config/console.rs`
 //! reads, and the app client's callback URL is the console's URL.
 
 use std::collections::BTreeMap;
@@ -460,14 +460,14 @@ fn template_serves_the_console_from_the_operator_function() {
     let console_url = text(&t["Outputs"]["ConsoleUrl"]["Value"]);
     assert_eq!(console_url, "!Sub https://${OperatorHttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/console/");
 
-    // The function gets what console_config::from_env needs, pointing at this stack's pieces.
+    // The function gets what config::console::from_env needs, pointing at this stack's pieces.
     let env = &r["OperatorFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(text(&env["CONSOLE_AUTH"]), "cognito");
     assert_eq!(text(&env["COGNITO_CLIENT_ID"]), "!Ref OperatorUserPoolClient");
     assert_eq!(text(&env["COGNITO_DOMAIN"]), "!Sub https://${OperatorUserPoolDomain}.auth.${AWS::Region}.amazoncognito.com");
     assert_eq!(text(&env["CONSOLE_REDIRECT_URI"]), console_url);
     let vars: Vec<(String, String)> = env.as_mapping().unwrap().iter().map(|(k, v)| (text(k), text(v))).collect();
-    let config = line_oa::http::console_config::from_lookup(|k| {
+    let config = line_oa::config::console::from_lookup(|k| {
         // Intrinsics resolved the way CloudFormation would, with made-up ids.
         vars.iter().find(|(key, _)| key == k).map(|(_, v)| {
             v.trim_start_matches("!Sub ")

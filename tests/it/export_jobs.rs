@@ -11,9 +11,10 @@ use line_oa::domain::export::{row, HEADERS};
 use line_oa::domain::export_job::{ExportJob, ExportJobId, ExportRequest, Format, JobStatus, Scope, TimeRange};
 use line_oa::domain::ids::ConversationId;
 use line_oa::export::jobs::{ExportJobs, JobView, StreamLauncher};
-use line_oa::export::lambda::{run_export_notifications, SnsLauncher};
 use line_oa::export::output::{ExportLink, ExportOutput};
 use line_oa::export::s3::S3Output;
+use line_oa::export::sns::SnsLauncher;
+use line_oa::lambda::exporter::run_export_notifications;
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
@@ -201,7 +202,12 @@ async fn an_event_naming_an_unknown_job_fails_so_lambda_retries_it() {
     let (jobs, _, _) = s3_jobs(store).await;
     let event = serde_json::json!({"Records": [{"Sns": {"Message": format!("{{\"job\":\"{}\"}}", ExportJobId::random())}}]});
     let err = run_export_notifications(&jobs, event).await.unwrap_err();
-    assert!(err.contains("no export job"), "{err}");
+    assert!(err.to_string().contains("no export job"), "{err}");
+    assert_eq!(err.error_type(), "Retryable.UnknownJob", "saved before it is published: worth Lambda's retries");
+    // A message that names no job fails the same way every time, and says so.
+    let event = serde_json::json!({"Records": [{"Sns": {"Message": "{\"job\":\"../x\"}"}}]});
+    let err = run_export_notifications(&jobs, event).await.unwrap_err();
+    assert_eq!(err.error_type(), "Permanent.MalformedRecord", "{err}");
 }
 
 #[tokio::test]

@@ -11,10 +11,10 @@ use line_oa::archive::s3::S3Archive;
 use line_oa::archive::{ArchiveStore, Archiver};
 use line_oa::domain::archive::{parse_object, sha256_hex, Line};
 use line_oa::domain::ids::ConversationId;
+use line_oa::lambda::archiver::{archive_stream_records, handle_archiver_event};
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{InboundRecord, Store};
-use line_oa::worker::{archive_stream_records, handle_archiver_event};
 use secrecy::SecretString;
 
 use crate::support::apps::{image_body, test_retry, LocalTestApp, SETTINGS};

@@ -13,10 +13,10 @@ use line_oa::domain::archive::index::sort_key_of;
 use line_oa::domain::archive::parse_object;
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
+use line_oa::lambda::archiver::archive_stream_records;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
-use line_oa::worker::archive_stream_records;
 
 use crate::store_contract::inbound;
 

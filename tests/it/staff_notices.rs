@@ -184,11 +184,11 @@ async fn the_worker_runs_the_scheduled_reminder_task_and_refuses_unknown_input()
     s.writes("Uw", "もしもし", "ev-w1", T0).await;
     s.notices.taken();
     s.at(T0 + 31 * MINUTE);
-    let out = line_oa::worker::handle_worker_event(&s.service, serde_json::json!({ "task": "renotify" })).await.unwrap();
+    let out = line_oa::lambda::worker::handle_worker_event(&s.service, serde_json::json!({ "task": "renotify" })).await.unwrap();
     assert_eq!(out["reminders"], 1);
     assert_eq!(s.notices.taken()[0].kind, NoticeKind::Renotify);
-    let err = line_oa::worker::handle_worker_event(&s.service, serde_json::json!({ "hello": 1 })).await.unwrap_err();
-    assert!(err.contains("not a DynamoDB Stream batch"), "{err}");
-    let empty = line_oa::worker::handle_worker_event(&s.service, serde_json::json!({ "Records": [] })).await.unwrap();
+    let err = line_oa::lambda::worker::handle_worker_event(&s.service, serde_json::json!({ "hello": 1 })).await.unwrap_err();
+    assert!(err.to_string().contains("not a DynamoDB Stream batch"), "{err}");
+    let empty = line_oa::lambda::worker::handle_worker_event(&s.service, serde_json::json!({ "Records": [] })).await.unwrap();
     assert_eq!(empty["batchItemFailures"], serde_json::json!([]));
 }

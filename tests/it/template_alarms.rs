@@ -7,9 +7,10 @@
 use std::collections::BTreeSet;
 
 use line_oa::domain::metrics::{
-    ARCHIVE_BACKFILLED, MEDIA_FETCH_FAILURES, MEDIA_GIVEN_UP, STALE_EVENTS_IGNORED, UNARCHIVED_TTL_REMOVALS, UNREADABLE_STREAM_RECORDS,
+    ARCHIVE_BACKFILLED, MEDIA_FETCH_FAILURES, MEDIA_GIVEN_UP, SKIPPED_STREAM_RECORDS, STALE_EVENTS_IGNORED, UNARCHIVED_TTL_REMOVALS,
+    UNREADABLE_STREAM_RECORDS,
 };
-use line_oa::worker::{BACKFILL_BUDGET, BACKFILL_TASK, RETRY_MEDIA_TASK};
+use line_oa::lambda::archiver::{BACKFILL_BUDGET, BACKFILL_TASK, RETRY_MEDIA_TASK};
 use serde_norway::Value;
 
 fn template() -> Value {
@@ -102,6 +103,18 @@ fn every_metric_the_archiver_counts_has_an_alarm() {
     }
     let env = &t["Resources"]["ArchiverFunction"]["Properties"]["Environment"]["Variables"];
     assert_eq!(text(&env["METRICS_NAMESPACE"]), "!Sub line-oa/${AWS::StackName}");
+}
+
+#[test]
+fn a_stream_record_the_worker_passes_over_raises_an_alarm() {
+    let t = template();
+    let alarms = alarms_on(&t, SKIPPED_STREAM_RECORDS, "worker");
+    assert_eq!(alarms.len(), 1);
+    let p = &alarms[0].1["Properties"];
+    assert_eq!(text(&p["Namespace"]), "!Sub line-oa/${AWS::StackName}");
+    assert_eq!((p["Threshold"].as_i64(), p["ComparisonOperator"].as_str()), (Some(0), Some("GreaterThanThreshold")), "any");
+    let env = &t["Resources"]["WorkerFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(text(&env["METRICS_NAMESPACE"]), "!Sub line-oa/${AWS::StackName}", "the worker writes where the alarm reads");
 }
 
 #[test]

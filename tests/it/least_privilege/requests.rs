@@ -14,8 +14,8 @@ use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::{hash_token, TokenTable};
 use line_oa::export::jobs::ExportJobs;
-use line_oa::export::lambda::SnsLauncher;
 use line_oa::export::s3::S3Output;
+use line_oa::export::sns::SnsLauncher;
 use line_oa::http::operator::Authenticator;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
@@ -145,9 +145,9 @@ async fn the_webhook_and_the_worker_do_only_what_their_roles_allow() {
     assert!(batch.records.len() >= 3);
     let standin = LineStandin::start(StandinOptions::default()).await;
     let worker = service(Arc::new(store.clone()), &standin, SETTINGS);
-    let outcome = line_oa::worker::handle_stream_batch(&worker, batch).await;
+    let outcome = line_oa::lambda::worker::handle_stream_batch(&worker, batch).await;
     assert!(outcome.batch_item_failures.is_empty());
-    line_oa::worker::handle_worker_event(&worker, json!({ "task": "renotify" })).await.expect("the sweep runs");
+    line_oa::lambda::worker::handle_worker_event(&worker, json!({ "task": "renotify" })).await.expect("the sweep runs");
     assert!(standin.requests().iter().any(|r| r.path == "/v2/bot/message/reply"), "the worker replied");
     assert_all_allowed("WorkerFunction", &role("WorkerFunction"), &recorder.take());
 }
@@ -313,9 +313,9 @@ async fn the_archivers_backfill_sweep_and_media_retries_do_only_what_its_role_al
     let archiver = line_oa::archive::Archiver::new(crate::archive_contract::dir_archive().await)
         .with_media_retries(Arc::new(recorded.clone()))
         .with_table(table);
-    let report = line_oa::worker::handle_archiver_event(&archiver, json!({ "task": "backfill" })).await.expect("the sweep runs");
+    let report = line_oa::lambda::archiver::handle_archiver_event(&archiver, json!({ "task": "backfill" })).await.expect("the sweep runs");
     assert!(report.to_string().contains("Uheld"), "the sweep filled the conversations: {report}");
-    line_oa::worker::handle_archiver_event(&archiver, json!({ "task": "retry-media" })).await.expect("the retry runs");
+    line_oa::lambda::archiver::handle_archiver_event(&archiver, json!({ "task": "retry-media" })).await.expect("the retry runs");
     let requests = recorder.take();
     assert_all_allowed("ArchiverFunction", &role("ArchiverFunction"), &requests);
     assert!(writes(&requests).all(|r| r.leading_keys.iter().all(|k| k.starts_with("DOC#"))), "only its own documents: {requests:#?}");

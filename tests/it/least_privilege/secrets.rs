@@ -1,13 +1,13 @@
 //! Secrets read at init from Secrets Manager (moto's protocol server on 127.0.0.1): the secrets
 //! template.yaml creates, in the format it writes them, read by each function with the
-//! environment the template gives it, through `lambda_env::Environment` as the binaries do.
+//! environment the template gives it, through `lambda::init::Environment` as the binaries do.
 //! Each function reads only the secrets its role may read, and gets the credential it uses.
 
 use std::collections::BTreeMap;
 
 use line_oa::config::{self, ConfigError, Credentials};
 use line_oa::domain::secret::Secret;
-use line_oa::lambda_env::Environment;
+use line_oa::lambda::init::Environment;
 use line_oa::notify::webhook::sign;
 use line_oa::notify::NotifyConfig;
 use secrecy::ExposeSecret;

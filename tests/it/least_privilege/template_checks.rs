@@ -90,7 +90,7 @@ fn each_secret_is_readable_by_the_functions_that_use_it_only() {
     // And each of those functions is told where its secret is (and no other one is).
     let arn_keys = |function: &str| -> BTreeSet<String> {
         let vars = &t["Resources"][function]["Properties"]["Environment"]["Variables"];
-        let keys = line_oa::lambda_env::SECRET_SOURCES.iter().map(|(k, _)| *k).filter(|k| !vars[*k].is_null());
+        let keys = line_oa::config::lambda::SECRET_SOURCES.iter().map(|(k, _)| *k).filter(|k| !vars[*k].is_null());
         keys.map(str::to_owned).collect()
     };
     assert_eq!(arn_keys("WebhookFunction"), set(&["LINE_CHANNEL_SECRET_ARN"]));

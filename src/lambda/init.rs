@@ -1,26 +1,21 @@
-//! What every Lambda entrypoint does first: JSON logs, its required environment with its secrets
-//! read from Secrets Manager, the table.
+//! What every Lambda entrypoint does first: JSON logs, its environment with its secrets read from
+//! Secrets Manager, the table with its connection warm.
 //!
 //! Secrets are never in a function's environment on AWS (anyone allowed
 //! `lambda:GetFunctionConfiguration` could read them there): the environment names a secret by
-//! its ARN (`LINE_CHANNEL_SECRET_ARN`, ...), and init reads it once with the function's own role,
-//! which may read only the secrets that function needs (template.yaml). A secret's value is a
-//! JSON object of the environment keys it stands for, e.g. `{"LINE_CHANNEL_ACCESS_TOKEN": "..."}`.
-//! Locally nothing names a secret and the plain keys are read as they are.
+//! its ARN (`LINE_CHANNEL_SECRET_ARN`, ...: `config::lambda::SECRET_SOURCES`), and init reads it
+//! once with the function's own role, which may read only the secrets that function needs
+//! (template.yaml). A secret's value is a JSON object of the environment keys it stands for,
+//! e.g. `{"LINE_CHANNEL_ACCESS_TOKEN": "..."}`. Locally nothing names a secret and the plain
+//! keys are read as they are.
 
 use std::collections::HashMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::ConfigError;
+use crate::config::lambda::{SECRET_SOURCES, TABLE_NAME};
+use crate::config::{self, ConfigError};
 use crate::store::dynamodb::DynamoStore;
-
-/// Each environment key that may name a secret, and the keys that secret may hold.
-pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
-    ("LINE_CHANNEL_SECRET_ARN", &["LINE_CHANNEL_SECRET", "LINE_CHANNEL_SECRET_NEXT"]),
-    ("LINE_CHANNEL_ACCESS_TOKEN_ARN", &["LINE_CHANNEL_ACCESS_TOKEN"]),
-    ("NOTIFY_WEBHOOK_SECRET_ARN", &["NOTIFY_WEBHOOK_SECRET"]),
-];
 
 /// JSON lines without a timestamp (CloudWatch adds one); `RUST_LOG` filters, default info.
 pub fn init_tracing() {
@@ -29,10 +24,6 @@ pub fn init_tracing() {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .without_time()
         .init();
-}
-
-pub fn required(key: &'static str) -> Result<String, ConfigError> {
-    std::env::var(key).map_err(|_| ConfigError::Missing(key))
 }
 
 /// An environment: the secrets' keys from Secrets Manager, everything else from `base`.
@@ -51,7 +42,7 @@ impl<G> std::fmt::Debug for Environment<G> {
 
 /// The process environment with the secrets it names, read at init.
 pub async fn environment(aws: &aws_config::SdkConfig) -> Result<Environment<impl Fn(&str) -> Option<String>>, ConfigError> {
-    Environment::load(&aws_sdk_secretsmanager::Client::new(aws), |k: &str| std::env::var(k).ok()).await
+    Environment::load(&aws_sdk_secretsmanager::Client::new(aws), config::process_env).await
 }
 
 impl<G: Fn(&str) -> Option<String>> Environment<G> {
@@ -107,7 +98,7 @@ fn json_problem(e: &serde_json::Error) -> &'static str {
 /// The table named by `TABLE_NAME`, its connection opened during init so the first request
 /// does not pay for TLS set-up.
 pub async fn table(aws: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigError> {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), required("TABLE_NAME")?);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), config::required(config::process_env, TABLE_NAME)?);
     if let Err(e) = store.warm().await {
         tracing::warn!(error = %e, "could not warm the DynamoDB connection");
     }

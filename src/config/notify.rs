@@ -1,4 +1,5 @@
-//! Notification settings from the environment; errors name the key, secrets stay wrapped.
+//! The staff notices' settings (`NOTIFY_*`) from the environment; errors name the key, secrets
+//! stay wrapped. The channels they configure are in `crate::notify`.
 
 use crate::config::ConfigError;
 use crate::domain::notice::{RenotifyDelay, CONSOLE_URL_PLACEHOLDER};
@@ -60,7 +61,7 @@ impl NotifyConfig {
     }
 
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(super::process_env)
     }
 
     /// Whether any channel beyond the log is configured.

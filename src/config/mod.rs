@@ -1,8 +1,12 @@
-//! Process configuration from the environment, read once in `main`. Secrets stay wrapped.
+//! Process configuration from the environment, read once in `main`: the one place the
+//! environment is read ([`process_env`]); everything else takes a lookup function, so tests never
+//! touch the process environment. Errors name the key; secrets stay wrapped.
 //!
 //! Each Lambda function is given only the LINE credential it uses (template.yaml): the webhook
 //! the channel secret, the functions that call LINE the access token ([`Credentials`]). On Lambda
-//! those come from Secrets Manager (`lambda_env::Environment`); locally from the environment.
+//! those come from Secrets Manager (`lambda::init::Environment`); locally from the environment.
+//! Beside this: the staff notices' settings ([`notify`]), the console's sign-in ([`console`]) and
+//! what only the Lambda functions read ([`lambda`]).
 
 use std::path::PathBuf;
 
@@ -12,6 +16,10 @@ use crate::domain::secret::Secret;
 use crate::domain::signature::SignatureVerifier;
 use crate::domain::staff::TokenTable;
 use crate::settings::{Settings, SettingsError};
+
+pub mod console;
+pub mod lambda;
+pub mod notify;
 
 pub const DEFAULT_LINE_API_BASE_URL: &str = "https://api.line.me";
 /// LINE serves message content (images, video, audio, files) from its own host.
@@ -46,6 +54,16 @@ pub enum Credentials {
     /// Functions that call LINE (worker, operator, archiver): the access token, required. They
     /// take no webhooks and hold no channel secret: their verifier matches no signature.
     AccessToken,
+}
+
+/// The process environment as a lookup function: the only read of it, besides [`data_dir`].
+pub fn process_env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// `key`, which must be set (it may be empty, as `std::env::var` has it).
+pub fn required(get: impl Fn(&str) -> Option<String>, key: &'static str) -> Result<String, ConfigError> {
+    get(key).ok_or(ConfigError::Missing(key))
 }
 
 /// What every entrypoint needs.
@@ -116,6 +134,27 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
         settings,
         operator_tokens: std::sync::Arc::new(operator_tokens),
         bot_user_id: non_empty("LINE_BOT_USER_ID").map(|v| v.trim().to_owned()),
+    })
+}
+
+/// What a command-line run needs to call LINE (media downloads for the archive), when an access
+/// token is at hand: no channel secret (it takes no webhooks), LINE's own hosts unless set.
+#[derive(Debug, Clone)]
+pub struct LineAccess {
+    pub access_token: SecretString,
+    pub api_base_url: String,
+    pub data_api_base_url: String,
+}
+
+/// `LINE_CHANNEL_ACCESS_TOKEN` with `LINE_API_BASE_URL` and `LINE_DATA_API_BASE_URL`; None
+/// without a token.
+pub fn line_access_from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<LineAccess> {
+    let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+    let base = |key: &str, default: &str| non_empty(key).unwrap_or_else(|| default.to_owned());
+    Some(LineAccess {
+        access_token: SecretString::from(non_empty("LINE_CHANNEL_ACCESS_TOKEN")?),
+        api_base_url: base("LINE_API_BASE_URL", DEFAULT_LINE_API_BASE_URL),
+        data_api_base_url: base("LINE_DATA_API_BASE_URL", DEFAULT_LINE_DATA_API_BASE_URL),
     })
 }
 
@@ -207,7 +246,7 @@ pub fn settings_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Sett
 }
 
 pub fn from_env() -> Result<Config, ConfigError> {
-    from_lookup(|k| std::env::var(k).ok())
+    from_lookup(process_env)
 }
 
 /// Where the local server keeps its embedded store.
@@ -216,9 +255,14 @@ pub fn data_dir() -> PathBuf {
 }
 
 pub fn port() -> Result<u16, ConfigError> {
-    match std::env::var("PORT") {
-        Err(_) => Ok(DEFAULT_PORT),
-        Ok(v) => v.parse().map_err(|_| ConfigError::Invalid { key: "PORT", problem: format!("{v:?} is not a port number") }),
+    port_from_lookup(process_env)
+}
+
+/// `PORT`: where the local server listens.
+pub fn port_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<u16, ConfigError> {
+    match get("PORT") {
+        None => Ok(DEFAULT_PORT),
+        Some(v) => v.parse().map_err(|_| ConfigError::Invalid { key: "PORT", problem: format!("{v:?} is not a port number") }),
     }
 }
 
@@ -288,6 +332,24 @@ mod tests {
         assert!(err.contains("LINE_CHANNEL_ACCESS_TOKEN"), "a LINE caller needs the token: {err}");
         let err = from_lookup_for(lookup(&env[1..]), Credentials::ChannelSecret).unwrap_err().to_string();
         assert!(err.contains("LINE_CHANNEL_SECRET"), "the webhook needs the secret: {err}");
+    }
+
+    #[test]
+    fn a_command_line_run_calls_line_only_with_a_token_and_on_lines_hosts_unless_told() {
+        assert!(line_access_from_lookup(lookup(&[("LINE_CHANNEL_ACCESS_TOKEN", " "), ("LINE_API_BASE_URL", "http://x")])).is_none());
+        let access = line_access_from_lookup(lookup(&[("LINE_CHANNEL_ACCESS_TOKEN", "tok3n")])).unwrap();
+        assert_eq!(
+            (access.api_base_url.as_str(), access.data_api_base_url.as_str()),
+            (DEFAULT_LINE_API_BASE_URL, DEFAULT_LINE_DATA_API_BASE_URL)
+        );
+        assert!(!format!("{access:?}").contains("tok3n"));
+        let env = [
+            ("LINE_CHANNEL_ACCESS_TOKEN", "t"),
+            ("LINE_API_BASE_URL", "http://127.0.0.1:9"),
+            ("LINE_DATA_API_BASE_URL", "http://127.0.0.1:8"),
+        ];
+        let access = line_access_from_lookup(lookup(&env)).unwrap();
+        assert_eq!((access.api_base_url.as_str(), access.data_api_base_url.as_str()), ("http://127.0.0.1:9", "http://127.0.0.1:8"));
     }
 
     #[test]

@@ -1,0 +1,69 @@
+//! What only the Lambda functions read: where their table, buckets and topic are, which
+//! environment keys name a secret in Secrets Manager (read at init by `lambda::init`), the
+//! metrics namespace and the export links' lifetime. template.yaml sets each.
+
+use std::time::Duration;
+
+use super::ConfigError;
+use crate::metrics::DEFAULT_NAMESPACE;
+
+pub const TABLE_NAME: &str = "TABLE_NAME";
+pub const ARCHIVE_BUCKET: &str = "ARCHIVE_BUCKET";
+pub const EXPORT_BUCKET: &str = "EXPORT_BUCKET";
+/// Where the operator function publishes each queued export job (the exporter subscribes).
+pub const EXPORT_JOB_TOPIC_ARN: &str = "EXPORT_JOB_TOPIC_ARN";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+pub const EXPORT_LINK_TTL_SECONDS: &str = "EXPORT_LINK_TTL_SECONDS";
+
+/// Each environment key that may name a secret, and the keys that secret may hold.
+pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
+    ("LINE_CHANNEL_SECRET_ARN", &["LINE_CHANNEL_SECRET", "LINE_CHANNEL_SECRET_NEXT"]),
+    ("LINE_CHANNEL_ACCESS_TOKEN_ARN", &["LINE_CHANNEL_ACCESS_TOKEN"]),
+    ("NOTIFY_WEBHOOK_SECRET_ARN", &["NOTIFY_WEBHOOK_SECRET"]),
+];
+
+/// `METRICS_NAMESPACE`: where the EMF lines count (template.yaml: `line-oa/<stack>`).
+pub fn metrics_namespace(get: impl Fn(&str) -> Option<String>) -> String {
+    get(METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+}
+
+/// Default lifetime of a presigned link: long enough to click, short enough not to leak.
+pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// `EXPORT_LINK_TTL_SECONDS`: how long a presigned link works (default 15 minutes; S3 allows
+/// up to 7 days, but a link is a bearer credential).
+pub fn link_ttl_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
+    const KEY: &str = EXPORT_LINK_TTL_SECONDS;
+    match get(KEY).filter(|v| !v.trim().is_empty()) {
+        None => Ok(DEFAULT_LINK_TTL),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=7 * 86_400).contains(s))
+            .map(Duration::from_secs)
+            .ok_or_else(|| ConfigError::Invalid { key: KEY, problem: format!("{v:?} is not 1 to 604800 seconds") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_ttl_defaults_to_fifteen_minutes_and_bad_values_are_named() {
+        assert_eq!(link_ttl_from_lookup(|_| None).unwrap(), DEFAULT_LINK_TTL);
+        assert_eq!(link_ttl_from_lookup(|_| Some("60".into())).unwrap(), Duration::from_secs(60));
+        let err = link_ttl_from_lookup(|_| Some("0".into())).unwrap_err().to_string();
+        assert!(err.contains("EXPORT_LINK_TTL_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn a_required_key_is_named_when_missing_and_the_namespace_has_a_default() {
+        let err = super::super::required(|_| None, ARCHIVE_BUCKET).unwrap_err().to_string();
+        assert_eq!(err, "environment variable ARCHIVE_BUCKET is required");
+        assert_eq!(super::super::required(|_| Some("b".into()), ARCHIVE_BUCKET).unwrap(), "b");
+        assert_eq!(metrics_namespace(|_| None), "line-oa");
+        assert_eq!(metrics_namespace(|_| Some("line-oa/stack".into())), "line-oa/stack");
+    }
+}
