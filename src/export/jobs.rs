@@ -46,7 +46,7 @@ pub struct TaskLauncher(mpsc::UnboundedSender<ExportJobId>);
 #[async_trait]
 impl JobLauncher for TaskLauncher {
     async fn launch(&self, id: &ExportJobId) -> Result<(), ExportError> {
-        self.0.send(id.clone()).map_err(|_| ExportError::Output("the local export runner has stopped".into()))
+        self.0.send(id.clone()).map_err(|_| ExportError::launch("the local export runner has stopped", None))
     }
 }
 
@@ -56,7 +56,7 @@ struct RunnerOnly;
 #[async_trait]
 impl JobLauncher for RunnerOnly {
     async fn launch(&self, _id: &ExportJobId) -> Result<(), ExportError> {
-        Err(ExportError::Output("the export runner does not start jobs".into()))
+        Err(ExportError::launch("the export runner does not start jobs", None))
     }
 }
 
@@ -192,7 +192,7 @@ impl ExportJobs {
     /// Writes the file to scratch, reporting progress, then hands it to the output.
     async fn produce(&self, job: &ExportJob) -> Result<u64, ExportError> {
         let scratch = self.output.scratch_dir();
-        tokio::fs::create_dir_all(&scratch).await.map_err(|e| ExportError::Write(e.to_string()))?;
+        tokio::fs::create_dir_all(&scratch).await.map_err(|e| ExportError::Write(e.into()))?;
         let file = scratch.join(format!("{}.{}", job.id, job.request.format.extension()));
         let rows = Arc::new(AtomicU64::new(0));
         let (stop, heartbeat) = self.heartbeat(job.clone(), rows.clone());
