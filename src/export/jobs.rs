@@ -17,6 +17,7 @@ use super::output::{DirOutput, ExportLink, ExportOutput};
 use super::s3::S3Output;
 use super::{export_scope, ExportError, Range};
 use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
+use crate::errors::Chain;
 use crate::service::Clock;
 use crate::store::Store;
 
@@ -100,7 +101,7 @@ impl ExportJobs {
         tokio::spawn(async move {
             while let Some(id) = queued.recv().await {
                 if let Err(e) = runner.run(&id).await {
-                    tracing::error!(error = %e, job = %id, "export job could not run");
+                    tracing::error!(error = %Chain(&e), job = %id, "export job could not run");
                 }
             }
         });
@@ -180,7 +181,7 @@ impl ExportJobs {
         match self.produce(&job).await {
             Ok(rows) => job.finish(rows, self.now_ms()),
             Err(e) => {
-                tracing::error!(error = %e, job = %job.id, "export job failed");
+                tracing::error!(error = %Chain(&e), job = %job.id, "export job failed");
                 job.fail(e.to_string(), self.now_ms());
             }
         }

@@ -102,7 +102,7 @@ fn webhook_failures_sort_as_before() {
         (ApiError::TooLarge(1), Kind::BodyTooLarge),
         (ApiError::BadRequest("x".into()), Kind::BadRequest),
         (ApiError::Service(ServiceError::Signature(SignatureError::Missing)), Kind::SignatureMissing),
-        (ApiError::Service(ServiceError::Malformed("x".into())), Kind::MalformedBody),
+        (ApiError::Service(ServiceError::Malformed(crate::domain::event::WebhookBody::parse(b"{").unwrap_err())), Kind::MalformedBody),
         (ApiError::Service(ServiceError::Destination { got: "U1".into() }), Kind::WrongDestination),
         (ApiError::Service(ServiceError::InFlight("r".into())), Kind::ReplyInFlight),
     ];
