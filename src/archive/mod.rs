@@ -61,15 +61,6 @@ impl ArchiveError {
     pub fn corrupt(key: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Corrupt { key: key.into(), problem: source.to_string(), source: Some(Box::new(source)) }
     }
-
-    /// Whether trying again later may succeed.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Self::Storage { fault, .. } => fault.is_retryable(),
-            Self::Store(StoreError::Unavailable { .. } | StoreError::Throttled { .. }) => true,
-            Self::Store(_) | Self::Corrupt { .. } => false,
-        }
-    }
 }
 
 #[async_trait]
