@@ -5,6 +5,7 @@ pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod errors;
 pub mod expiry;
 pub mod export;
 pub mod fuzzing;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{ArchiveError, ArchiveStore};
+use crate::errors::Fault;
 
 #[derive(Debug, Clone)]
 pub struct DirArchive {
@@ -20,14 +21,19 @@ impl DirArchive {
     fn path(&self, key: &str) -> Result<PathBuf, ArchiveError> {
         // Keys are ours, but never let one climb out of the root.
         if key.split('/').any(|part| part == ".." || part.is_empty()) {
-            return Err(ArchiveError::Unavailable(format!("invalid key {key:?}")));
+            return Err(ArchiveError::Storage { fault: Fault::Refused, detail: format!("invalid key {key:?}"), source: None });
         }
         Ok(self.root.join(key))
     }
 }
 
-fn unavailable(e: std::io::Error) -> ArchiveError {
-    ArchiveError::Unavailable(e.to_string())
+fn io_error(e: std::io::Error) -> ArchiveError {
+    ArchiveError::storage(Fault::of_io(&e), e.to_string(), e)
+}
+
+/// The blocking task itself failed (a panic, a runtime shutting down).
+fn task_error(e: tokio::task::JoinError) -> ArchiveError {
+    ArchiveError::storage(Fault::Unavailable, e.to_string(), e)
 }
 
 fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
@@ -61,15 +67,15 @@ impl ArchiveStore for DirArchive {
             std::fs::rename(&tmp, &path)
         })
         .await
-        .map_err(|e| ArchiveError::Unavailable(e.to_string()))?
-        .map_err(unavailable)
+        .map_err(task_error)?
+        .map_err(io_error)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
         match tokio::fs::read(self.path(key)?).await {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(io_error(e)),
         }
     }
 
@@ -89,7 +95,7 @@ impl ArchiveStore for DirArchive {
             Ok(keys)
         })
         .await
-        .map_err(|e| ArchiveError::Unavailable(e.to_string()))?
-        .map_err(unavailable)
+        .map_err(task_error)?
+        .map_err(io_error)
     }
 }

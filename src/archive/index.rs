@@ -54,7 +54,8 @@ impl Archiver {
                 continue;
             }
             let bytes = self.store.get(&key).await?.unwrap_or_default();
-            let (_, lines) = parse_object(&key, &bytes).map_err(|b| ArchiveError::Corrupt { key: b.key, problem: b.problem })?;
+            let (_, lines) =
+                parse_object(&key, &bytes).map_err(|b| ArchiveError::Corrupt { key: b.key, problem: b.problem, source: None })?;
             for line in lines {
                 if conversation_of(&line.item) == conversation {
                     indexes.entry(index_key(&line.item)).or_default().record(&line.item, &key);

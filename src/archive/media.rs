@@ -13,6 +13,7 @@ use crate::domain::archive::{sha256_hex, version_of, MediaOutcome};
 use crate::domain::log::LogItem;
 use crate::domain::media::{media_key, media_message, media_meta_key, MediaMessage, MediaRef, MediaRetry};
 use crate::domain::metrics::{MEDIA_FETCH_FAILURES, MEDIA_GIVEN_UP};
+use crate::errors::Fault;
 use crate::line_api::LineApi;
 use crate::store::{collections, Doc, PageRequest, StoreError};
 
@@ -48,7 +49,8 @@ impl Archiver {
         }
         let mut failed = 0;
         while let Some(done) = fetches.join_next().await {
-            let (version, message, outcome) = done.map_err(|e| ArchiveError::Unavailable(e.to_string()))?;
+            let (version, message, outcome) =
+                done.map_err(|e| ArchiveError::storage(Fault::Unavailable, format!("a media fetch did not finish: {e}"), e))?;
             let outcome = outcome?;
             if let MediaOutcome::Failed(error) = &outcome {
                 failed += 1;
@@ -87,10 +89,8 @@ impl Archiver {
                 if started.elapsed() > RETRY_PASS_BUDGET {
                     break 'pages;
                 }
-                let mut retry: MediaRetry = serde_json::from_str(&doc.body).map_err(|e| ArchiveError::Corrupt {
-                    key: format!("{}/{}", collections::MEDIA_RETRY, doc.id),
-                    problem: e.to_string(),
-                })?;
+                let mut retry: MediaRetry = serde_json::from_str(&doc.body)
+                    .map_err(|e| ArchiveError::corrupt(format!("{}/{}", collections::MEDIA_RETRY, doc.id), e))?;
                 let outcome = fetch_once(self.store.as_ref(), line.as_ref(), &retry.message()).await?;
                 let keep = match outcome {
                     MediaOutcome::Stored(_) => {
@@ -141,8 +141,7 @@ impl Archiver {
 async fn fetch_once(store: &dyn ArchiveStore, line: &dyn LineApi, message: &MediaMessage) -> Result<MediaOutcome, ArchiveError> {
     let meta_key = media_meta_key(message);
     if let Some(bytes) = store.get(&meta_key).await? {
-        let stored: MediaRef =
-            serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: meta_key, problem: e.to_string() })?;
+        let stored: MediaRef = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::corrupt(meta_key, e))?;
         return Ok(MediaOutcome::Stored(stored));
     }
     let content = match line.content(&message.message_id).await {

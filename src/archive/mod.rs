@@ -11,6 +11,7 @@ use crate::domain::archive::{next_object_with_media, not_yet_archived, sha256_he
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
 use crate::domain::media::media_meta_key;
+use crate::errors::{BoxError, Fault};
 use crate::line_api::LineApi;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -31,12 +32,35 @@ use self::chain::Chain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("archive unavailable: {0}")]
-    Unavailable(String),
+    /// The archive's storage (the bucket, the folder) failed; `fault` says whether a retry may help.
+    #[error("archive unavailable: {detail}")]
+    Storage {
+        fault: Fault,
+        detail: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     #[error("media retries not recorded: {0}")]
     Store(#[from] StoreError),
     #[error("corrupt archive object {key}: {problem}")]
-    Corrupt { key: String, problem: String },
+    Corrupt {
+        key: String,
+        problem: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl ArchiveError {
+    /// A failed call to the archive's storage, sorted by the adapter.
+    pub fn storage(fault: Fault, detail: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Storage { fault, detail: detail.into(), source: Some(source.into()) }
+    }
+
+    /// An object of ours that does not parse: `source` (a serde error) says why.
+    pub fn corrupt(key: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Corrupt { key: key.into(), problem: source.to_string(), source: Some(Box::new(source)) }
+    }
 }
 
 #[async_trait]
@@ -112,9 +136,7 @@ impl Archiver {
     async fn read_json<T: Default + serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, ArchiveError> {
         match self.store.get(key).await? {
             None => Ok(T::default()),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| ArchiveError::Corrupt { key: key.to_owned(), problem: e.to_string() })
-            }
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| ArchiveError::corrupt(key, e)),
         }
     }
 

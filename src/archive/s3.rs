@@ -1,12 +1,14 @@
 //! Archive in S3 (Object Lock, encryption and lifecycle are the bucket's, see template.yaml).
 
 use async_trait::async_trait;
-use aws_sdk_s3::error::ProvideErrorMetadata;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ChecksumAlgorithm;
 use aws_sdk_s3::Client;
 
 use super::{ArchiveError, ArchiveStore};
+use crate::errors::{sdk_detail, sdk_fault, Fault};
 
 #[derive(Debug, Clone)]
 pub struct S3Archive {
@@ -33,19 +35,29 @@ impl S3Archive {
             .send()
             .await
             .map(|_| ())
-            .map_err(unavailable)
+            .map_err(s3_error("PutObject", key))
     }
 }
 
-fn unavailable(e: impl std::fmt::Debug) -> ArchiveError {
-    ArchiveError::Unavailable(format!("{e:?}"))
+/// An S3 call failed: sorted by meaning (`sdk_fault`), the SDK error kept as the source.
+fn s3_error<'a, E>(operation: &'static str, key: &'a str) -> impl FnOnce(SdkError<E, HttpResponse>) -> ArchiveError + 'a
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    move |e| ArchiveError::storage(sdk_fault(&e), format!("S3 {operation} {key}: {}", sdk_detail(&e)), e)
+}
+
+/// Anything else on the way (presigning settings, reading a body) failed.
+fn other_error(what: &str, e: impl std::error::Error + Send + Sync + 'static) -> ArchiveError {
+    ArchiveError::storage(Fault::Unavailable, format!("{what}: {e}"), e)
 }
 
 #[async_trait]
 impl ArchiveStore for S3Archive {
     async fn presigned_get(&self, key: &str, ttl: std::time::Duration) -> Result<Option<String>, ArchiveError> {
-        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).map_err(unavailable)?;
-        let presigned = self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(unavailable)?;
+        let config = aws_sdk_s3::presigning::PresigningConfig::expires_in(ttl).map_err(|e| other_error("presigning", e))?;
+        let presigned =
+            self.client.get_object().bucket(&self.bucket).key(key).presigned(config).await.map_err(s3_error("presign GetObject", key))?;
         Ok(Some(presigned.uri().to_owned()))
     }
 
@@ -56,9 +68,9 @@ impl ArchiveStore for S3Archive {
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
         match self.client.get_object().bucket(&self.bucket).key(key).send().await {
-            Ok(out) => Ok(Some(out.body.collect().await.map_err(unavailable)?.into_bytes().to_vec())),
+            Ok(out) => Ok(Some(out.body.collect().await.map_err(|e| other_error(&format!("reading {key}"), e))?.into_bytes().to_vec())),
             Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("NoSuchKey") => Ok(None),
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(s3_error("GetObject", key)(e)),
         }
     }
 
@@ -66,7 +78,7 @@ impl ArchiveStore for S3Archive {
         let mut keys = Vec::new();
         let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         while let Some(page) = pages.next().await {
-            keys.extend(page.map_err(unavailable)?.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+            keys.extend(page.map_err(s3_error("ListObjectsV2", prefix))?.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
         }
         keys.sort();
         Ok(keys)

@@ -17,6 +17,7 @@ use super::output::{DirOutput, ExportLink, ExportOutput};
 use super::s3::S3Output;
 use super::{export_scope, ExportError, Range};
 use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
+use crate::errors::Chain;
 use crate::service::Clock;
 use crate::store::Store;
 
@@ -46,7 +47,7 @@ pub struct TaskLauncher(mpsc::UnboundedSender<ExportJobId>);
 #[async_trait]
 impl JobLauncher for TaskLauncher {
     async fn launch(&self, id: &ExportJobId) -> Result<(), ExportError> {
-        self.0.send(id.clone()).map_err(|_| ExportError::Output("the local export runner has stopped".into()))
+        self.0.send(id.clone()).map_err(|_| ExportError::launch("the local export runner has stopped", None))
     }
 }
 
@@ -56,7 +57,7 @@ struct RunnerOnly;
 #[async_trait]
 impl JobLauncher for RunnerOnly {
     async fn launch(&self, _id: &ExportJobId) -> Result<(), ExportError> {
-        Err(ExportError::Output("the export runner does not start jobs".into()))
+        Err(ExportError::launch("the export runner does not start jobs", None))
     }
 }
 
@@ -100,7 +101,7 @@ impl ExportJobs {
         tokio::spawn(async move {
             while let Some(id) = queued.recv().await {
                 if let Err(e) = runner.run(&id).await {
-                    tracing::error!(error = %e, job = %id, "export job could not run");
+                    tracing::error!(error = %Chain(&e), job = %id, "export job could not run");
                 }
             }
         });
@@ -180,7 +181,7 @@ impl ExportJobs {
         match self.produce(&job).await {
             Ok(rows) => job.finish(rows, self.now_ms()),
             Err(e) => {
-                tracing::error!(error = %e, job = %job.id, "export job failed");
+                tracing::error!(error = %Chain(&e), job = %job.id, "export job failed");
                 job.fail(e.to_string(), self.now_ms());
             }
         }
@@ -192,7 +193,7 @@ impl ExportJobs {
     /// Writes the file to scratch, reporting progress, then hands it to the output.
     async fn produce(&self, job: &ExportJob) -> Result<u64, ExportError> {
         let scratch = self.output.scratch_dir();
-        tokio::fs::create_dir_all(&scratch).await.map_err(|e| ExportError::Write(e.to_string()))?;
+        tokio::fs::create_dir_all(&scratch).await.map_err(|e| ExportError::Write(e.into()))?;
         let file = scratch.join(format!("{}.{}", job.id, job.request.format.extension()));
         let rows = Arc::new(AtomicU64::new(0));
         let (stop, heartbeat) = self.heartbeat(job.clone(), rows.clone());

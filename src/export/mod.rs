@@ -11,6 +11,7 @@ use crate::domain::export::{row, HEADERS};
 pub use crate::domain::export_job::Format;
 use crate::domain::export_job::{Scope, TimeRange};
 use crate::domain::ids::ConversationId;
+use crate::errors::{BoxError, Fault};
 use crate::store::{log_cursor_from, PageRequest, Store, StoreError};
 
 use self::sink::Sink;
@@ -29,18 +30,48 @@ const CONVERSATION_PAGE: usize = 200;
 pub enum ExportError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Writing the file on scratch disk failed (CSV, XLSX, the disk itself).
     #[error("cannot write the export: {0}")]
-    Write(String),
-    #[error("cannot store the export file: {0}")]
-    Output(String),
+    Write(#[source] BoxError),
+    /// Where finished files go (the export bucket, the data folder) failed; `fault` says how.
+    #[error("cannot store the export file: {detail}")]
+    Storage {
+        fault: Fault,
+        detail: String,
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The job was saved but nothing will run it (the local runner stopped, the launch publish failed).
+    #[error("the export job could not be launched: {detail}")]
+    Launch {
+        detail: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     #[error("no export job {0}")]
     UnknownJob(crate::domain::export_job::ExportJobId),
     #[error("invalid export request: {0}")]
     Request(#[from] crate::domain::export_job::RequestError),
 }
 
-fn write_error(e: impl std::fmt::Display) -> ExportError {
-    ExportError::Write(e.to_string())
+impl ExportError {
+    /// A failed call to the export storage, sorted by the adapter.
+    pub fn storage(fault: Fault, detail: impl Into<String>, source: Option<BoxError>) -> Self {
+        Self::Storage { fault, detail: detail.into(), source }
+    }
+
+    /// A local file operation on the export storage failed.
+    pub fn storage_io(e: std::io::Error) -> Self {
+        Self::storage(Fault::of_io(&e), e.to_string(), Some(Box::new(e)))
+    }
+
+    pub fn launch(detail: impl Into<String>, source: Option<BoxError>) -> Self {
+        Self::Launch { detail: detail.into(), source }
+    }
+}
+
+fn write_error(e: impl Into<BoxError>) -> ExportError {
+    ExportError::Write(e.into())
 }
 
 /// Items of one conversation with `from_ms <= time < to_ms`, oldest first.

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::ExportError;
 use crate::domain::export_job::Format;
+use crate::errors::Fault;
 
 /// How a finished export is fetched.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,10 +30,6 @@ pub trait ExportOutput: Send + Sync {
     fn scratch_dir(&self) -> PathBuf;
 }
 
-fn output_error(e: impl std::fmt::Display) -> ExportError {
-    ExportError::Output(e.to_string())
-}
-
 /// Exports in a local folder; keys are paths under it.
 #[derive(Debug, Clone)]
 pub struct DirOutput {
@@ -47,7 +44,7 @@ impl DirOutput {
     fn path(&self, key: &str) -> Result<PathBuf, ExportError> {
         // Keys are ours, but never let one climb out of the root.
         if key.split('/').any(|part| part == ".." || part.is_empty()) {
-            return Err(output_error(format!("invalid key {key:?}")));
+            return Err(ExportError::storage(Fault::Refused, format!("invalid key {key:?}"), None));
         }
         Ok(self.root.join(key))
     }
@@ -57,17 +54,17 @@ impl DirOutput {
 impl ExportOutput for DirOutput {
     async fn put_file(&self, key: &str, file: &Path, _format: Format) -> Result<(), ExportError> {
         let path = self.path(key)?;
-        tokio::fs::create_dir_all(path.parent().expect("keys have a parent")).await.map_err(output_error)?;
+        tokio::fs::create_dir_all(path.parent().expect("keys have a parent")).await.map_err(ExportError::storage_io)?;
         // Same disk (the scratch dir is inside the root): a rename, never half a file.
-        tokio::fs::rename(file, &path).await.map_err(output_error)
+        tokio::fs::rename(file, &path).await.map_err(ExportError::storage_io)
     }
 
     async fn link(&self, key: &str) -> Result<ExportLink, ExportError> {
         let path = self.path(key)?;
         match tokio::fs::try_exists(&path).await {
             Ok(true) => Ok(ExportLink::File { path }),
-            Ok(false) => Err(output_error(format!("{} is missing", path.display()))),
-            Err(e) => Err(output_error(e)),
+            Ok(false) => Err(ExportError::storage(Fault::NotFound, format!("{} is missing", path.display()), None)),
+            Err(e) => Err(ExportError::storage_io(e)),
         }
     }
 

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
@@ -13,6 +15,7 @@ use aws_sdk_s3::Client;
 use super::output::{ExportLink, ExportOutput};
 use super::ExportError;
 use crate::domain::export_job::Format;
+use crate::errors::{sdk_detail, sdk_fault, BoxError, Fault};
 
 /// Part size of a multipart upload; S3 allows 5 MiB to 5 GiB, and 10,000 parts.
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
@@ -27,8 +30,19 @@ pub struct S3Output {
     scratch: PathBuf,
 }
 
-fn output_error(e: impl std::fmt::Debug) -> ExportError {
-    ExportError::Output(format!("{e:?}"))
+/// An S3 call failed: sorted by meaning (`sdk_fault`), the SDK error kept as the source. The
+/// detail names the service's error code (`NoSuchBucket`): it is what a failed job records.
+fn s3_error<E>(operation: &'static str) -> impl FnOnce(SdkError<E, HttpResponse>) -> ExportError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    move |e| ExportError::storage(sdk_fault(&e), format!("S3 {operation}: {}", sdk_detail(&e)), Some(Box::new(e)))
+}
+
+/// Anything else on the way (reading the scratch file, presigning settings) failed.
+fn other_error(what: &str, e: impl Into<BoxError>) -> ExportError {
+    let e = e.into();
+    ExportError::storage(Fault::Unavailable, format!("{what}: {e}"), Some(e))
 }
 
 impl S3Output {
@@ -52,8 +66,11 @@ impl S3Output {
             .content_type(format.content_type())
             .send()
             .await
-            .map_err(output_error)?;
-        let upload_id = upload.upload_id().ok_or_else(|| output_error("no upload id"))?.to_owned();
+            .map_err(s3_error("CreateMultipartUpload"))?;
+        let upload_id = upload
+            .upload_id()
+            .ok_or_else(|| ExportError::storage(Fault::Unavailable, "S3 CreateMultipartUpload: no upload id in the answer", None))?
+            .to_owned();
         let result = self.upload_parts(key, &upload_id, file, size, part_size).await;
         match result {
             Ok(parts) => self
@@ -66,7 +83,7 @@ impl S3Output {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(output_error),
+                .map_err(s3_error("CompleteMultipartUpload")),
             Err(e) => {
                 // Parts of an abandoned upload are billed until aborted (the bucket's lifecycle
                 // rule is the backstop if this fails too).
@@ -91,10 +108,15 @@ impl S3Output {
         let mut offset = 0;
         while offset < size {
             let length = part_size.min(size - offset);
-            let number = i32::try_from(parts.len() + 1).map_err(output_error)?;
+            let number = i32::try_from(parts.len() + 1).map_err(|e| other_error("numbering the parts", e))?;
             // Each part is read from the file as it is sent: memory stays at one buffer.
-            let body =
-                ByteStream::read_from().path(file).offset(offset).length(Length::Exact(length)).build().await.map_err(output_error)?;
+            let body = ByteStream::read_from()
+                .path(file)
+                .offset(offset)
+                .length(Length::Exact(length))
+                .build()
+                .await
+                .map_err(|e| other_error("reading the export file", e))?;
             let out = self
                 .client
                 .upload_part()
@@ -105,7 +127,7 @@ impl S3Output {
                 .body(body)
                 .send()
                 .await
-                .map_err(output_error)?;
+                .map_err(s3_error("UploadPart"))?;
             parts.push(CompletedPart::builder().part_number(number).set_e_tag(out.e_tag).build());
             offset += length;
         }
@@ -116,11 +138,11 @@ impl S3Output {
 #[async_trait]
 impl ExportOutput for S3Output {
     async fn put_file(&self, key: &str, file: &Path, format: Format) -> Result<(), ExportError> {
-        let size = tokio::fs::metadata(file).await.map_err(output_error)?.len();
+        let size = tokio::fs::metadata(file).await.map_err(|e| other_error("reading the export file", e))?.len();
         let result = if size > self.part_size {
             self.put_multipart(key, file, size, format).await
         } else {
-            let body = ByteStream::from_path(file).await.map_err(output_error)?;
+            let body = ByteStream::from_path(file).await.map_err(|e| other_error("reading the export file", e))?;
             self.client
                 .put_object()
                 .bucket(&self.bucket)
@@ -130,7 +152,7 @@ impl ExportOutput for S3Output {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(output_error)
+                .map_err(s3_error("PutObject"))
         };
         // The scratch copy is not needed once uploaded (Lambda's /tmp is small and reused).
         if let Err(e) = tokio::fs::remove_file(file).await {
@@ -147,9 +169,9 @@ impl ExportOutput for S3Output {
             .bucket(&self.bucket)
             .key(key)
             .response_content_disposition(format!("attachment; filename=\"{file_name}\""))
-            .presigned(PresigningConfig::expires_in(self.link_ttl).map_err(output_error)?)
+            .presigned(PresigningConfig::expires_in(self.link_ttl).map_err(|e| other_error("presigning", e))?)
             .await
-            .map_err(output_error)?;
+            .map_err(s3_error("presign GetObject"))?;
         Ok(ExportLink::Url { url: presigned.uri().to_owned(), expires_in_secs: self.link_ttl.as_secs() })
     }
 

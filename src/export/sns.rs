@@ -33,9 +33,13 @@ impl SnsLauncher {
 impl JobLauncher for SnsLauncher {
     async fn launch(&self, id: &ExportJobId) -> Result<(), ExportError> {
         let message = serde_json::to_string(&JobMessage { job: id.to_string() }).expect("job messages serialise");
-        self.client.publish().topic_arn(&self.topic_arn).message(message).send().await.map_err(|e| {
-            ExportError::Output(format!("the export job could not be launched: {}", aws_sdk_sns::error::DisplayErrorContext(e)))
-        })?;
+        self.client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| ExportError::launch(format!("SNS Publish: {}", crate::errors::sdk_detail(&e)), Some(Box::new(e))))?;
         Ok(())
     }
 }

@@ -16,7 +16,7 @@ use crate::store::InboundRecord;
 
 pub mod console;
 pub mod console_config;
-mod error;
+pub mod error;
 pub mod operator;
 
 pub use error::ApiError;

@@ -129,7 +129,9 @@ fn service_kind(e: &ServiceError) -> (Class, &'static str) {
 
 fn archive_kind(e: &ArchiveError) -> (Class, &'static str) {
     match e {
-        ArchiveError::Unavailable(_) => (Class::Retryable, "ArchiveUnavailable"),
+        // Even a refusal (no bucket, no permission) is retried: skipping would lose the record
+        // from the archive, and the fix (the configuration) comes from outside.
+        ArchiveError::Storage { .. } => (Class::Retryable, "ArchiveUnavailable"),
         ArchiveError::Store(e) => store_kind(e),
         ArchiveError::Corrupt { .. } => (Class::Permanent, "CorruptArchiveObject"),
     }
@@ -142,7 +144,8 @@ fn export_kind(e: &ExportError) -> (Class, &'static str) {
         // makes, and then the dead-letter queue names it.
         ExportError::UnknownJob(_) => (Class::Retryable, "UnknownJob"),
         ExportError::Write(_) => (Class::Retryable, "ExportWrite"),
-        ExportError::Output(_) => (Class::Retryable, "ExportOutput"),
+        ExportError::Storage { .. } => (Class::Retryable, "ExportOutput"),
+        ExportError::Launch { .. } => (Class::Retryable, "ExportLaunch"),
         ExportError::Request(_) => (Class::Permanent, "InvalidExportRequest"),
     }
 }
@@ -171,7 +174,10 @@ mod tests {
             (StoreError::Conflict("k".into()).into(), "Retryable.WriteConflict"),
             (ServiceError::InFlight("ev".into()).into(), "Retryable.ReplyInFlight"),
             (ServiceError::Store(StoreError::Unavailable("x".into())).into(), "Retryable.StoreUnavailable"),
-            (ArchiveError::Unavailable("s3".into()).into(), "Retryable.ArchiveUnavailable"),
+            (
+                ArchiveError::storage(crate::errors::Fault::Unavailable, "s3", std::io::Error::other("down")).into(),
+                "Retryable.ArchiveUnavailable",
+            ),
             (ExportError::UnknownJob(ExportJobId::random()).into(), "Retryable.UnknownJob"),
             (LambdaError::task("re-notify sweep", StoreError::Throttled("t".into())), "Retryable.StoreThrottled"),
         ];
@@ -186,7 +192,10 @@ mod tests {
         let permanent = [
             (unreadable, "Permanent.MalformedRecord"),
             (LambdaError::MalformedMessage("an SNS record without a Message".into()), "Permanent.MalformedRecord"),
-            (ServiceError::Malformed("not JSON".into()).into(), "Permanent.MalformedRecord"),
+            (
+                ServiceError::Malformed(crate::domain::event::WebhookBody::parse(b"not JSON").unwrap_err()).into(),
+                "Permanent.MalformedRecord",
+            ),
             (StoreError::Invalid("key too long".into()).into(), "Permanent.StoreRefused"),
             (StoreError::Corrupt { key: "k".into(), problem: "p".into() }.into(), "Permanent.CorruptItem"),
             (BackfillError::NoTable.into(), "Permanent.Misconfigured"),

@@ -10,15 +10,24 @@ use async_trait::async_trait;
 
 pub use crate::config::notify::NotifyConfig;
 use crate::domain::notice::StaffNotice;
+use crate::errors::BoxError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
     /// SNS could not be reached, throttled us or failed inside; the caller may retry.
-    #[error("SNS publish failed (retryable): {0}")]
-    SnsUnavailable(String),
+    #[error("SNS publish failed (retryable): {detail}")]
+    SnsUnavailable {
+        detail: String,
+        #[source]
+        source: BoxError,
+    },
     /// SNS refused the publish (no such topic, no permission, bad parameter): retrying won't help.
-    #[error("SNS refused the publish: {0}")]
-    SnsRejected(String),
+    #[error("SNS refused the publish: {detail}")]
+    SnsRejected {
+        detail: String,
+        #[source]
+        source: BoxError,
+    },
     /// The webhook answered 4xx: never retried.
     #[error("the notification webhook refused the notice with HTTP {status}")]
     WebhookRejected { status: u16 },
@@ -34,8 +43,8 @@ impl NotifyError {
     /// Whether trying again later may succeed (for `Several`: whether any of them may).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::SnsUnavailable(_) | Self::WebhookUnavailable { .. } => true,
-            Self::SnsRejected(_) | Self::WebhookRejected { .. } => false,
+            Self::SnsUnavailable { .. } | Self::WebhookUnavailable { .. } => true,
+            Self::SnsRejected { .. } | Self::WebhookRejected { .. } => false,
             Self::Several(all) => all.iter().any(Self::is_retryable),
         }
     }

@@ -2,12 +2,14 @@
 //! operator adds receives the subject line and the JSON payload.
 
 use async_trait::async_trait;
-use aws_sdk_sns::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sns::config::http::HttpResponse;
+use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 
 use super::{Notifier, NotifyError};
 use crate::domain::notice::StaffNotice;
+use crate::errors::sdk_detail;
 
 /// Message attributes, so subscriptions can filter (e.g. SMS only for re-notifies).
 pub const KIND_ATTRIBUTE: &str = "kind";
@@ -30,17 +32,20 @@ fn string_attribute(value: &str) -> MessageAttributeValue {
 }
 
 /// Throttling, internal errors and no answer may pass; anything else SNS refused for good.
-fn classify<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(err: SdkError<E, R>) -> NotifyError {
-    let detail = DisplayErrorContext(&err).to_string();
-    match &err {
-        SdkError::ServiceError(service) => match service.err().code() {
-            Some("Throttled" | "ThrottlingException" | "InternalError" | "KMSThrottling" | "KMSDisabled") => {
-                NotifyError::SnsUnavailable(detail)
-            }
-            _ => NotifyError::SnsRejected(detail),
-        },
-        SdkError::ConstructionFailure(_) => NotifyError::SnsRejected(detail),
-        _ => NotifyError::SnsUnavailable(detail),
+fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(err: SdkError<E, HttpResponse>) -> NotifyError {
+    let detail = sdk_detail(&err);
+    let retryable = match &err {
+        SdkError::ServiceError(service) => {
+            matches!(service.err().code(), Some("Throttled" | "ThrottlingException" | "InternalError" | "KMSThrottling" | "KMSDisabled"))
+        }
+        SdkError::ConstructionFailure(_) => false,
+        _ => true,
+    };
+    let source = Box::new(err);
+    if retryable {
+        NotifyError::SnsUnavailable { detail, source }
+    } else {
+        NotifyError::SnsRejected { detail, source }
     }
 }
 

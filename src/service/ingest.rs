@@ -19,7 +19,7 @@ pub struct IngestSummary {
 impl Service {
     pub async fn ingest(&self, body: &[u8], signature: Option<&str>) -> Result<IngestSummary, ServiceError> {
         self.verifier.verify(body, signature)?;
-        let parsed = WebhookBody::parse(body).map_err(|e| ServiceError::Malformed(e.to_string()))?;
+        let parsed = WebhookBody::parse(body).map_err(ServiceError::Malformed)?;
         if let (Some(ours), Some(got)) = (&self.bot_user_id, &parsed.destination) {
             if ours != got {
                 return Err(ServiceError::Destination { got: got.clone() });

@@ -33,7 +33,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Signature(#[from] SignatureError),
     #[error("malformed webhook body: {0}")]
-    Malformed(String),
+    Malformed(#[source] crate::domain::event::ParseError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The body is for another bot (`destination` is not this channel's bot user id).

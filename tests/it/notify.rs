@@ -294,7 +294,7 @@ async fn publishing_to_a_missing_topic_is_refused_not_retried() {
     let client = aws_sdk_sns::Client::new(&aws());
     let missing = "arn:aws:sns:ap-northeast-1:123456789012:no-such-topic-for-line-oa".to_owned();
     let err = SnsNotifier::new(client, missing).notify(&notice()).await.unwrap_err();
-    assert!(matches!(err, NotifyError::SnsRejected(_)), "{err:?}");
+    assert!(matches!(err, NotifyError::SnsRejected { .. }), "{err:?}");
     assert!(!err.is_retryable());
 }
 
@@ -321,7 +321,7 @@ async fn fan_out_reports_every_failure() {
     let err = fan_out.notify(&notice()).await.unwrap_err();
     let NotifyError::Several(all) = &err else { panic!("both failures are reported: {err:?}") };
     assert_eq!(all.len(), 2);
-    assert!(all.iter().any(|e| matches!(e, NotifyError::SnsRejected(_))), "{err}");
+    assert!(all.iter().any(|e| matches!(e, NotifyError::SnsRejected { .. })), "{err}");
     assert!(all.iter().any(|e| matches!(e, NotifyError::WebhookUnavailable { .. })), "{err}");
     assert!(err.is_retryable(), "the webhook part may succeed later");
 }

@@ -321,4 +321,9 @@ export default {
   'error.line_error': 'LINE refused the message',
   'error.line_unavailable': 'LINE cannot be reached. Try again in a moment',
   'error.store_unavailable': 'Temporarily unavailable. Try again in a moment',
+  'error.invalid_input': 'Something in the input is wrong',
+  'error.archive_unavailable': 'The archive is temporarily unavailable. Try again in a moment',
+  'error.export_storage_unavailable': 'The export file storage is temporarily unavailable. Try again in a moment',
+  'error.export_runner_unavailable': 'The export could not be started. Try again in a moment',
+  'error.internal_error': 'Something went wrong on the server',
 };

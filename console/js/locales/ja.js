@@ -321,4 +321,9 @@ export default {
   'error.line_error': 'LINEが送信を拒否しました',
   'error.line_unavailable': 'LINEに接続できません。しばらくしてからもう一度お試しください',
   'error.store_unavailable': '一時的に利用できません。しばらくしてからもう一度お試しください',
+  'error.invalid_input': '入力内容に誤りがあります',
+  'error.archive_unavailable': 'アーカイブが一時的に利用できません。しばらくしてからもう一度お試しください',
+  'error.export_storage_unavailable': 'エクスポートファイルの保存先が一時的に利用できません。しばらくしてからもう一度お試しください',
+  'error.export_runner_unavailable': 'エクスポートを開始できませんでした。しばらくしてからもう一度お試しください',
+  'error.internal_error': 'サーバーでエラーが発生しました',
 };

@@ -1,13 +1,11 @@
-//! Operator API failures as HTTP: JSON `{error, message}`, 4xx saying what to fix.
+//! Operator API failures: what the routes refuse or fail with, sorted into the edge's kinds
+//! (`http::error`, the one status table). JSON `{error, message}`, 4xx saying what to fix.
 
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
 
-use crate::line_api::LineApiError;
+use crate::export::ExportError;
+use crate::http::error::{export_kind, operator_kind, respond, Edge, Kind};
 use crate::service::operator::OperatorError;
-use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
@@ -25,44 +23,28 @@ pub enum Failure {
     MethodNotAllowed,
     #[error(transparent)]
     Operator(#[from] OperatorError),
+    /// An export job's storage, launch or file failed (its bad requests are `Operator`'s).
+    #[error(transparent)]
+    Export(ExportError),
 }
 
 impl Failure {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub fn kind(&self) -> Kind {
         match self {
-            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Self::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
-            Self::NoRoute => (StatusCode::NOT_FOUND, "no_route"),
-            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
-            Self::Operator(e) => match e {
-                OperatorError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-                OperatorError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
-                OperatorError::Limit(_) => (StatusCode::UNPROCESSABLE_ENTITY, "limit_reached"),
-                OperatorError::NotAllowed(_) => (StatusCode::CONFLICT, "not_allowed"),
-                OperatorError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-                OperatorError::Line(LineApiError::Unavailable { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "line_unavailable"),
-                OperatorError::Line(_) => (StatusCode::BAD_GATEWAY, "line_refused"),
-                OperatorError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
-                OperatorError::Store(StoreError::Invalid(_)) => (StatusCode::BAD_REQUEST, "invalid"),
-                OperatorError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
-                OperatorError::Archive(_) => (StatusCode::SERVICE_UNAVAILABLE, "archive_unavailable"),
-            },
+            Self::Unauthorized => Kind::Unauthorized,
+            Self::Forbidden(_) => Kind::Forbidden,
+            Self::BadRequest(_) => Kind::BadRequest,
+            Self::TooLarge(_) => Kind::BodyTooLarge,
+            Self::NoRoute => Kind::NoRoute,
+            Self::MethodNotAllowed => Kind::MethodNotAllowed,
+            Self::Operator(e) => operator_kind(e),
+            Self::Export(e) => export_kind(e),
         }
     }
 }
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() && !matches!(self, Self::Operator(OperatorError::Line(_))) {
-            tracing::error!(error = %self, "operator request failed");
-            "temporarily unavailable; try again".to_owned()
-        } else {
-            tracing::info!(status = status.as_u16(), code, "operator request refused");
-            self.to_string()
-        };
-        (status, Json(json!({ "error": code, "message": message }))).into_response()
+        respond(Edge::Operator, self.kind(), &self)
     }
 }

@@ -19,13 +19,15 @@ use crate::export::ExportError;
 use crate::service::operator::OperatorError;
 use crate::service::Service;
 
+/// Bad requests and unknown jobs read as the rest of the API's (naming the field, the id);
+/// storage and launch failures keep their own kinds (`http::error::export_kind`).
 impl From<ExportError> for Failure {
     fn from(e: ExportError) -> Self {
         match e {
             ExportError::Request(problem) => OperatorError::invalid("scope", problem.to_string()).into(),
             ExportError::UnknownJob(id) => OperatorError::NotFound(format!("export job {id}")).into(),
             ExportError::Store(e) => OperatorError::Store(e).into(),
-            other => OperatorError::Store(crate::store::StoreError::Unavailable(other.to_string())).into(),
+            other => Failure::Export(other),
         }
     }
 }
@@ -101,7 +103,7 @@ pub async fn file(Extension(exports): Extension<ExportJobs>, Path(id): Path<Stri
     match view.link {
         Some(ExportLink::Url { url, .. }) => Ok(Redirect::temporary(&url).into_response()),
         Some(ExportLink::File { path }) => {
-            let file = tokio::fs::File::open(&path).await.map_err(|e| ExportError::Output(e.to_string()))?;
+            let file = tokio::fs::File::open(&path).await.map_err(ExportError::storage_io)?;
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("export").to_owned();
             let kind = if name.ends_with(".xlsx") {
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -54,8 +54,8 @@ impl MediaCopies {
     pub async fn find(&self, conversation: &ConversationId, message_id: &str) -> Result<MediaCopy, OperatorError> {
         let m = message(conversation, message_id)?;
         let meta = self.archive.get(&media_meta_key(&m)).await?.ok_or_else(|| not_archived(message_id))?;
-        let reference: MediaRef = serde_json::from_slice(&meta)
-            .map_err(|e| crate::archive::ArchiveError::Corrupt { key: media_meta_key(&m), problem: e.to_string() })?;
+        let reference: MediaRef =
+            serde_json::from_slice(&meta).map_err(|e| crate::archive::ArchiveError::corrupt(media_meta_key(&m), e))?;
         let link = match self.archive.presigned_get(&media_key(&m), MEDIA_LINK_TTL).await? {
             Some(url) => MediaLink::Presigned { url, expires_in_secs: MEDIA_LINK_TTL.as_secs() },
             None => MediaLink::ThroughApi,

@@ -41,7 +41,7 @@ pub enum OperatorError {
     #[error("{0}")]
     Conflict(String),
     #[error("LINE refused the message: {0}")]
-    Line(LineApiError),
+    Line(#[source] LineApiError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -26,6 +26,7 @@ mod audit;
 mod bad_input;
 mod concurrency;
 mod console_api;
+mod failures;
 mod openapi;
 mod walk;
 
