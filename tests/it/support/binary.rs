@@ -15,6 +15,9 @@ use super::TEST_SECRET;
 
 /// How long the binary may take to log that it is listening.
 const START_WITHIN: Duration = Duration::from_secs(20);
+/// How long events may take to be handled: an event that finds another with its id in flight
+/// waits for the worker's next sweep (15 s), as LINE's fixtures, which share ids, do.
+const HANDLED_WITHIN: Duration = Duration::from_secs(45);
 /// Log lines shown when a wait fails.
 const LOG_TAIL: usize = 30;
 
@@ -60,6 +63,8 @@ impl Server {
             .env("LINE_CHANNEL_SECRET", TEST_SECRET)
             .env("LINE_CHANNEL_ACCESS_TOKEN", "e2e-token")
             .env("LINE_API_BASE_URL", standin.base_url())
+            // Media content too: every request stays on 127.0.0.1.
+            .env("LINE_DATA_API_BASE_URL", standin.base_url())
             // LINE's fixtures are years old: widened as in `test_config`.
             .env("RETENTION_DAYS", super::apps::WIDE_WINDOW_DAYS)
             .env("REPLAY_WINDOW_DAYS", super::apps::WIDE_WINDOW_DAYS);
@@ -112,7 +117,7 @@ impl Server {
     /// after that, what those events caused has happened.
     pub async fn wait_handled(&self, n: usize) {
         let what = format!("{n} event(s) handled");
-        self.wait_log(&what, Duration::from_secs(20), |lines| (handled(lines) >= n).then_some(())).await;
+        self.wait_log(&what, HANDLED_WITHIN, |lines| (handled(lines) >= n).then_some(())).await;
     }
 
     /// How many events the worker has logged handled so far.
