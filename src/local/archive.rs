@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::settle::Settle;
 use crate::archive::{Archiver, BackfillRun};
 use crate::domain::ids::ConversationId;
 use crate::store::embedded::{ArchiveDue, EmbeddedStore};
@@ -51,16 +52,19 @@ const BACKFILL_INTERVAL: Duration = Duration::from_secs(3600);
 const BACKFILL_BUDGET: Duration = Duration::from_secs(10);
 const BACKFILL_AGAIN: Duration = Duration::from_secs(60);
 
-pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<Notify>) {
+pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<Notify>, settle: Settle) {
     // The first expiry sweep waits one interval: what a restart left is archived first.
     let mut next_expiry = Instant::now() + EXPIRY_INTERVAL;
     let mut next_media_retry = Instant::now() + MEDIA_RETRY_INTERVAL;
     // The first backfill run right after the first pass: a server that was down may have missed nothing,
     // but an archive folder restored from a backup, or deleted, has gaps only a sweep finds.
     let mut next_backfill = Instant::now();
+    let mut started = false;
     loop {
         // First pass at start: whatever a crash left due.
-        match archive_due(&store, &archiver).await {
+        let passed = archive_due(&store, &archiver).await;
+        settle.archive_pass_ended();
+        match passed {
             Ok(archived) => {
                 tokio::select! {
                     _ = handled.notified() => tokio::time::sleep(window_after(archived)).await,
@@ -85,6 +89,10 @@ pub(super) async fn run(store: EmbeddedStore, archiver: Archiver, handled: Arc<N
         }
         if Instant::now() >= next_backfill {
             next_backfill = Instant::now() + backfill(&store, &archiver).await;
+            if !started {
+                started = true;
+                settle.archiver_started();
+            }
         }
         if Instant::now() >= next_expiry {
             next_expiry = Instant::now() + EXPIRY_INTERVAL;

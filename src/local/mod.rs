@@ -1,6 +1,7 @@
 //! The local runtime: embedded store, a background worker that handles logged events after the
 //! webhook has answered (fed in-process, recovering whatever a crash or restart left), a
-//! batching archiver that also runs the TTL expiry sweep, and the re-notify timer.
+//! batching archiver that also runs the TTL expiry sweep, and the re-notify timer; `Settle`
+//! tells when all of it has caught up.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -24,8 +25,10 @@ use crate::store::embedded::EmbeddedStore;
 use crate::store::StoreError;
 
 mod archive;
+mod settle;
 mod worker;
 
+pub use self::settle::{Backlog, Settle};
 use self::worker::Work;
 
 /// How often the local server looks for unanswered conversations to remind staff of.
@@ -37,6 +40,8 @@ pub struct LocalApp {
     pub service: Service,
     /// Export jobs, run by a background task; files land in `DATA_DIR/exports/<job id>/`.
     pub exports: ExportJobs,
+    /// Whether the worker and the archiver have caught up with what the webhook logged.
+    pub settle: Settle,
 }
 
 impl LocalApp {
@@ -73,11 +78,12 @@ impl LocalApp {
         // Without an access token there is no content to fetch: transcripts only.
         let archiver = if line.sends() { archiver.with_media(line).with_media_retries(Arc::new(store.clone())) } else { archiver };
         let handled = Arc::new(Notify::new());
-        tokio::spawn(archive::run(store.clone(), archiver, handled.clone()));
+        let settle = Settle::new(store.clone());
+        tokio::spawn(archive::run(store.clone(), archiver, handled.clone(), settle.clone()));
         // Bounded: under overload the webhook keeps answering (events are durable in the pending
         // table) and the worker's sweep picks up what did not fit, instead of memory growing.
         let (queue, work) = mpsc::channel(worker::QUEUE_CAPACITY);
-        tokio::spawn(worker::run(store.clone(), service.clone(), work, handled));
+        tokio::spawn(worker::run(store.clone(), service.clone(), work, handled, settle.clone()));
         // The webhook hands over what it logged, so the worker never re-reads the store for it.
         let on_logged = Arc::new(move |logged: Logged<'_>| {
             let work = match logged {
@@ -114,7 +120,7 @@ impl LocalApp {
                 AuditTrail::new(Arc::new(store.clone()), system_clock(), config.retention_days),
             ))
             .merge(console::router(ConsoleConfig::Token));
-        Ok(Self { router, store, service, exports })
+        Ok(Self { router, store, service, exports, settle })
     }
 }
 

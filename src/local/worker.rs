@@ -2,13 +2,13 @@
 //! Fed in-process by the webhook; the store's pending table is read only at start, on a slow
 //! sweep, and after a partial failure, so a crash or a failed handling is picked up again.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 use tokio::time::MissedTickBehavior;
 
+use super::settle::Settle;
 use crate::service::Service;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::InboundRecord;
@@ -28,10 +28,7 @@ pub(super) enum Work {
     Rescan,
 }
 
-type InFlight = Arc<Mutex<HashSet<(String, String)>>>;
-
-pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>) {
-    let in_flight: InFlight = Arc::default();
+pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>, settle: Settle) {
     // The first tick is immediate: recovery of what an earlier run left pending.
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
     sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -45,7 +42,7 @@ pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::
             _ = sweep.tick() => pending(&store).await,
         };
         for record in records {
-            spawn_handle(&store, &service, &in_flight, &handled, record);
+            spawn_handle(&store, &service, &settle, &handled, record);
         }
     }
 }
@@ -59,16 +56,16 @@ async fn pending(store: &EmbeddedStore) -> Vec<InboundRecord> {
 
 /// One task per event, so a slow LINE API for one user does not hold up the rest; their
 /// store writes still share commits (the store's group commit).
-fn spawn_handle(store: &EmbeddedStore, service: &Service, in_flight: &InFlight, handled: &Arc<Notify>, record: InboundRecord) {
+fn spawn_handle(store: &EmbeddedStore, service: &Service, settle: &Settle, handled: &Arc<Notify>, record: InboundRecord) {
     let key = (record.conversation.as_str().to_owned(), record.event_id.as_str().to_owned());
     {
-        let mut in_flight = in_flight.lock().expect("lock");
+        let mut in_flight = settle.in_flight().lock().expect("lock");
         // Over the limit the event stays pending: the next sweep hands it out again.
         if in_flight.len() >= MAX_IN_FLIGHT || !in_flight.insert(key.clone()) {
             return;
         }
     }
-    let (store, service, in_flight, handled) = (store.clone(), service.clone(), in_flight.clone(), handled.clone());
+    let (store, service, settle, handled) = (store.clone(), service.clone(), settle.clone(), handled.clone());
     tokio::spawn(async move {
         match service.handle(&record).await {
             Ok(outcome) => {
@@ -81,6 +78,14 @@ fn spawn_handle(store: &EmbeddedStore, service: &Service, in_flight: &InFlight, 
             }
             Err(e) => tracing::error!(error = %e, event_id = %record.event_id, "handling failed; will retry"),
         }
-        in_flight.lock().expect("lock").remove(&key);
+        let ran_dry = {
+            let mut in_flight = settle.in_flight().lock().expect("lock");
+            in_flight.remove(&key);
+            in_flight.is_empty()
+        };
+        // Only when the last one ends: a burst wakes a waiter once, not once per event.
+        if ran_dry {
+            settle.worker_ran_dry();
+        }
     });
 }

@@ -158,7 +158,8 @@ async fn a_conversation_whose_s3_objects_were_deleted_is_filled_by_the_sweep_med
 
 async fn run_cli(data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
     // The store's writer thread lets go of the file just after the store is dropped.
-    for _ in 0..50 {
+    let what = format!("`line-oa {}` to find the store let go of", args.join(" "));
+    crate::support::wait::until(&what, Duration::from_secs(10), || async {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_line-oa"))
             .args(args)
             .env("DATA_DIR", data_dir)
@@ -166,12 +167,13 @@ async fn run_cli(data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-        if !text.contains("already open") {
-            return (out.status.success(), text);
+        if text.contains("already open") {
+            Err(text)
+        } else {
+            Ok((out.status.success(), text))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the embedded store stayed locked");
+    })
+    .await
 }
 
 #[tokio::test]
@@ -309,29 +311,10 @@ async fn the_local_server_sweeps_at_start_and_fills_what_its_archive_folder_lack
     };
     // But no archive folder at all (the data folder restored from a backup without it, say).
     let config = crate::support::apps::test_config(&standin, crate::support::apps::SETTINGS);
-    let mut app = None;
-    for _ in 0..50 {
-        match line_oa::local::LocalApp::start(&config, dir.path(), test_retry()) {
-            Ok(started) => {
-                app = Some(started);
-                break;
-            }
-            Err(e) if e.to_string().contains("already open") => tokio::time::sleep(Duration::from_millis(100)).await,
-            Err(e) => panic!("{e}"),
-        }
-    }
-    let _app = app.expect("the local server starts");
+    let app = crate::support::apps::start_local_app(&config, dir.path()).await;
+    // Settled includes the archiver's first round: its start-up backfill sweep.
+    crate::support::apps::settled(&app.settle).await;
     let archiver = Archiver::new(Arc::new(DirArchive::new(dir.path().join("archive"))));
-    let conversation = ConversationId::user("Urestored");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(Ok(chains)) = archiver.verify_chains(&conversation).await {
-            if chains.backfill_items == items.len() {
-                assert_eq!(chains.all.items, items.len());
-                break;
-            }
-        }
-        assert!(std::time::Instant::now() < deadline, "the local server's backfill did not fill the archive within 20 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let chains = archiver.verify_chains(&ConversationId::user("Urestored")).await.unwrap().expect("the filled conversation verifies");
+    assert_eq!((chains.backfill_items, chains.all.items), (items.len(), items.len()), "the start-up sweep filled the archive");
 }

@@ -1,7 +1,7 @@
 //! End to end, as a user runs it: the real `line-oa` binary, signed fixtures over HTTP, and
 //! the LINE stand-in checking every request against LINE's OpenAPI spec.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use line_oa::domain::ids::{EventId, LineId};
@@ -11,61 +11,21 @@ use line_oa::line_api::LineApi;
 use secrecy::SecretString;
 
 use crate::support::apps::{follow_body, post_webhook, test_retry, text_body, text_body_at, wait_for_requests, SETTINGS};
+use crate::support::binary::Server;
 use crate::support::line_standin::{LineStandin, StandinOptions};
-use crate::support::{shared_dir, sign, TEST_SECRET};
+use crate::support::{shared_dir, sign, wait};
 
 const E2E_ADMIN_TOKEN: &str = "loa_e2e_admin_token_0123456789abcdef0123456789abcdef01234567";
 
-struct Server {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 async fn start_server(standin: &LineStandin, settings: &str) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let settings_file = dir.path().join("settings.toml");
-    std::fs::write(&settings_file, settings).unwrap();
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_line-oa"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("PORT", port.to_string())
-        .env("DATA_DIR", dir.path().join("data"))
-        .env("SETTINGS_FILE", &settings_file)
-        .env("LINE_CHANNEL_SECRET", TEST_SECRET)
-        .env("LINE_CHANNEL_ACCESS_TOKEN", "e2e-token")
-        .env("LINE_API_BASE_URL", standin.base_url())
-        // LINE's fixtures are years old: widened as in `test_config`.
-        .env("RETENTION_DAYS", crate::support::apps::WIDE_WINDOW_DAYS)
-        .env("REPLAY_WINDOW_DAYS", crate::support::apps::WIDE_WINDOW_DAYS)
-        .env("OPERATOR_TOKENS", format!("alice:admin:{}", line_oa::domain::staff::hash_token(E2E_ADMIN_TOKEN)))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start line-oa");
-    let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client.get(format!("{url}/health")).send().await.is_ok() {
-            return Server { child, url, dir };
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    child.kill().ok();
-    child.wait().ok();
-    panic!("line-oa did not start on {url}");
+    let tokens = format!("alice:admin:{}", line_oa::domain::staff::hash_token(E2E_ADMIN_TOKEN));
+    Server::start(standin, settings, &[("OPERATOR_TOKENS", tokens)]).await
+}
+
+/// Posts `body` signed; returns the status and how many events the server logged as new.
+async fn post_signed(client: &reqwest::Client, server: &Server, body: &[u8]) -> (u16, usize) {
+    let (status, answer) = post_webhook(client, &server.url, body, Some(&sign(body))).await;
+    (status, answer["logged"].as_u64().unwrap_or(0) as usize)
 }
 
 #[tokio::test]
@@ -76,9 +36,10 @@ async fn a_text_message_gets_the_default_reply_and_a_follow_the_greeting() {
     let client = reqwest::Client::new();
     let text = text_body("e2e-text", "Ue2e", "予約したいです", "r-e2e-text");
     let follow = follow_body("e2e-follow", "Ue2e", "r-e2e-follow");
-    assert_eq!(post_webhook(&client, &server.url, &text, Some(&sign(&text))).await.0, 200);
-    assert_eq!(post_webhook(&client, &server.url, &follow, Some(&sign(&follow))).await.0, 200);
-    let requests = wait_for_requests(&standin, 3, Duration::from_secs(5)).await;
+    assert_eq!(post_signed(&client, &server, &text).await, (200, 1));
+    assert_eq!(post_signed(&client, &server, &follow).await, (200, 1));
+    server.wait_handled(2).await;
+    let requests = standin.requests();
     standin.assert_all_valid();
     let replies: Vec<_> = requests.iter().filter(|r| r.path == "/v2/bot/message/reply").collect();
     assert_eq!(replies.len(), 2, "{requests:?}");
@@ -117,7 +78,10 @@ async fn redeliveries_and_duplicates_are_acknowledged_and_answered_once() {
         post_webhook(&client, &server.url, redelivered.as_bytes(), Some(&rsig)),
     );
     assert_eq!((a.0, b.0, c.0), (200, 200, 200));
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    let logged: Vec<_> = [&a.1, &b.1, &c.1].iter().map(|answer| answer["logged"].as_u64()).collect();
+    assert_eq!(logged.iter().flatten().sum::<u64>(), 1, "logged once: {a:?} {b:?} {c:?}");
+    // Once the one event is handled, whatever it caused has been sent.
+    server.wait_handled(1).await;
     assert_eq!(standin.requests().len(), 1, "one reply for one webhookEventId");
 }
 
@@ -127,18 +91,20 @@ async fn group_messages_are_logged_without_a_reply_and_every_fixture_is_acknowle
     let server = start_server(&standin, SETTINGS).await;
     let client = reqwest::Client::new();
     let group = std::fs::read(shared_dir().join("line/fixtures/java/webhook-callback-text-group.json")).unwrap();
-    assert_eq!(post_webhook(&client, &server.url, &group, Some(&sign(&group))).await.0, 200);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (status, mut logged) = post_signed(&client, &server, &group).await;
+    assert_eq!((status, logged), (200, 1));
+    server.wait_handled(logged).await;
     assert_eq!(standin.requests().len(), 0, "no automatic reply in groups");
     for dir in ["go", "java", "python", "docs"] {
         for entry in std::fs::read_dir(shared_dir().join("line/fixtures").join(dir)).unwrap() {
             let body = std::fs::read(entry.unwrap().path()).unwrap();
-            let (status, _) = post_webhook(&client, &server.url, &body, Some(&sign(&body))).await;
+            let (status, new) = post_signed(&client, &server, &body).await;
             assert_eq!(status, 200);
+            logged += new;
         }
     }
     // Whatever the fixtures made us send is valid against LINE's spec.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    server.wait_handled(logged).await;
     standin.assert_all_valid();
 }
 
@@ -171,17 +137,17 @@ async fn handled_conversations_are_archived_and_the_chain_verifies_until_tampere
     }
     let archive = server.dir.path().join("data/archive");
     let verify = || Command::new(env!("CARGO_BIN_EXE_line-oa")).args(["archive", "verify", "--dir"]).arg(&archive).output().unwrap();
-    // The archive is written right after each event is handled.
-    let mut out = verify();
-    for _ in 0..50 {
-        if String::from_utf8_lossy(&out.stdout).contains("4 items") {
-            break;
+    // The archive is written in batches (a 2 s window) after the events are handled.
+    let stdout = wait::until("`archive verify` to find 2 events + 2 replies archived", Duration::from_secs(20), || async {
+        let out = verify();
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && stdout.contains("ok      user:Uarch") && stdout.contains("4 items") {
+            Ok(stdout)
+        } else {
+            Err((out.status, stdout))
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        out = verify();
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{stdout}");
+    })
+    .await;
     assert!(stdout.contains("ok      user:Uarch") && stdout.contains("4 items"), "2 events + 2 replies: {stdout}");
 
     let object = std::fs::read_dir(archive.join("transcripts/user:Uarch"))
@@ -211,7 +177,7 @@ async fn staff_work_the_chat_through_the_operator_api_of_the_running_server() {
     let list: serde_json::Value = api(reqwest::Method::GET, "/api/conversations").send().await.unwrap().json().await.unwrap();
     assert_eq!(list["items"][0]["id"], "user:Uop", "{list}");
     // Settings saved through the API are used by the running server's worker at once.
-    let toml = "[modes]\nalways = \"auto_response\"\n[[keyword_responses]]\nkeywords = [\"ping\"]\nmessages = [{ type = \"text\", text = \"pong\" }]\n";
+    let toml = include_str!("fixtures/ping_pong.toml");
     let saved = api(reqwest::Method::PUT, "/api/settings").json(&serde_json::json!({ "toml": toml, "version": 0 })).send().await.unwrap();
     assert_eq!(saved.status(), 200);
     let ping = text_body("e2e-op-2", "Uop", "ping", "r-e2e-op-2");

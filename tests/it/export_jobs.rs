@@ -122,14 +122,15 @@ async fn s3_jobs(store: Arc<dyn Store>) -> (ExportJobs, aws_sdk_s3::Client, Stri
 }
 
 async fn wait_done(jobs: &ExportJobs, id: &ExportJobId) -> JobView {
-    for _ in 0..600 {
+    crate::support::wait::until(&format!("export job {id} to finish"), Duration::from_secs(30), || async {
         let view = jobs.status(id).await.unwrap().expect("the job is recorded");
         if matches!(view.job.status, JobStatus::Done | JobStatus::Failed { .. }) {
-            return view;
+            Ok(view)
+        } else {
+            Err(view.job.status)
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the export job did not finish in 30 s");
+    })
+    .await
 }
 
 /// The operator function's jobs: saved to the table, launched by publishing to the export-job
@@ -298,23 +299,11 @@ async fn job_status_survives_a_restart_of_the_embedded_store() {
         assert_eq!(wait_done(&jobs, &job.id).await.job.status, JobStatus::Done);
         job.id
     };
-    let store: Arc<dyn Store> = Arc::new(reopen(&dir.path().join("db")).await);
+    let store: Arc<dyn Store> = Arc::new(crate::support::wait::reopen(&dir.path().join("db")).await);
     let jobs = ExportJobs::local(store, dir.path().to_path_buf(), tz(), clock());
     let view = jobs.status(&id).await.unwrap().expect("the job outlives the process");
     assert_eq!((view.job.status, view.job.rows), (JobStatus::Done, 4));
     assert_eq!(read_back(Format::Xlsx, &download(view.link.as_ref().unwrap()).await).len(), 5);
-}
-
-/// The embedded store at `dir`, once the last process's writer thread has let go of the file
-/// (it does when every handle is dropped).
-async fn reopen(dir: &std::path::Path) -> EmbeddedStore {
-    for _ in 0..100 {
-        if let Ok(store) = EmbeddedStore::open(dir) {
-            return store;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the store did not reopen");
 }
 
 #[tokio::test]
@@ -356,17 +345,7 @@ async fn the_local_server_runs_again_the_jobs_a_stopped_server_left_queued_or_ru
     let standin = crate::support::line_standin::LineStandin::start(Default::default()).await;
     let config = crate::support::apps::test_config(&standin, crate::support::apps::SETTINGS);
     // The stopped server's writer thread lets go of the file shortly after its last handle.
-    let mut app = None;
-    for _ in 0..100 {
-        match line_oa::local::LocalApp::start(&config, dir.path(), crate::support::apps::test_retry()) {
-            Ok(started) => {
-                app = Some(started);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-    let app = app.expect("the local server starts over the stopped one's store");
+    let app = crate::support::apps::start_local_app(&config, dir.path()).await;
     for (id, format) in [(&queued, Format::Csv), (&running, Format::Xlsx)] {
         let view = wait_done(&app.exports, id).await;
         assert_eq!((view.job.status.clone(), view.job.rows), (JobStatus::Done, 8), "{id} runs to the end");

@@ -4,7 +4,6 @@
 //! flagged, and never holds up the reply.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use line_oa::archive::s3::S3Archive;
@@ -115,16 +114,13 @@ async fn a_video_still_being_prepared_is_fetched_when_ready() {
     assert!(broken.problem.contains("does not match"), "{}", broken.problem);
 }
 
+/// The conversation's transcript lines, once the local server has archived what it handled.
 async fn wait_for_lines(app: &LocalTestApp, conversation: &str) -> Vec<Line> {
+    app.settled().await;
     let archive = line_oa::archive::dir::DirArchive::new(app.data_dir().join("archive"));
-    for _ in 0..100 {
-        let lines = transcript_lines(&archive, conversation).await;
-        if !lines.is_empty() {
-            return lines;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing archived for {conversation}");
+    let lines = transcript_lines(&archive, conversation).await;
+    assert!(!lines.is_empty(), "the server settled with nothing archived for {conversation}");
+    lines
 }
 
 #[tokio::test]

@@ -3,15 +3,17 @@
 //! a timestamp is still one event on redelivery; a body for another bot is refused; a DynamoDB
 //! validation error from client input is a 400 that changes nothing.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use line_oa::domain::ids::ConversationId;
+use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{PageRequest, Store};
 use serde_json::json;
 
-use crate::support::apps::{service, text_body_at, SETTINGS};
+use crate::support::apps::{service, service_with_clock, text_body_at, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{create_table, dynamo_client, sign};
 
@@ -35,7 +37,12 @@ async fn logged(store: &Arc<dyn Store>, user: &str) -> usize {
 async fn an_event_without_a_timestamp_is_one_event_however_often_it_comes() {
     let standin = LineStandin::start(StandinOptions::default()).await;
     for (name, store, _dir) in stores().await {
-        let service = service(store.clone(), &standin, SETTINGS);
+        let now = Arc::new(AtomicI64::new(now_ms()));
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let service = service_with_clock(store.clone(), &standin, SETTINGS, clock);
         // A ULID minted now; LINE's ids are ULIDs.
         let id = ulid_now();
         let mut event = json!({
@@ -47,7 +54,7 @@ async fn an_event_without_a_timestamp_is_one_event_however_often_it_comes() {
             |e: &serde_json::Value| json!({ "destination": "U0000000000000000000000000000000d", "events": [e] }).to_string().into_bytes();
         let first = body(&event);
         assert_eq!(service.ingest(&first, Some(&sign(&first))).await.unwrap().new, 1, "{name}");
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await; // a later receive time
+        now.fetch_add(5, Ordering::SeqCst); // a later receive time
         event["deliveryContext"]["isRedelivery"] = json!(true);
         let again = body(&event);
         let summary = service.ingest(&again, Some(&sign(&again))).await.unwrap();
@@ -250,7 +257,8 @@ async fn the_local_server_as_shipped_answers_a_fresh_event_and_never_a_replayed_
     let seen = crate::support::apps::wait_for_requests(&standin, 1, std::time::Duration::from_secs(10)).await;
     assert_eq!(seen.len(), 1, "the fresh event's reply");
     assert_eq!(seen[0].body.as_ref().unwrap()["replyToken"], "rt-fresh", "{:?}", seen[0].body);
-    // The worker handles in order and has answered the later event: the old one was never queued.
+    // The old one was never logged, so never queued: nothing more is sent once the server settles.
     assert_eq!(logged(&(Arc::new(app.store.clone()) as Arc<dyn Store>), "Uold").await, 0);
+    crate::support::apps::settled(&app.settle).await;
     assert_eq!(standin.requests().len(), 1, "no reply for the replay");
 }

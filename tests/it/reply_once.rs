@@ -20,13 +20,8 @@ use crate::support::apps::{service, test_retry, text_body_at};
 use crate::support::line_standin::{LineStandin, RecordedRequest, StandinOptions};
 use crate::support::sign;
 
-const PUSH_FALLBACK: &str = r#"
-account_name = "テスト歯科"
-[default_response]
-messages = [{ type = "text", text = "ただいま確認しております。" }]
-[reply]
-push_fallback = true
-"#;
+/// The clinic (`fixtures/clinic.toml`), falling back to a push when a reply token is refused.
+const PUSH_FALLBACK: &str = concat!(include_str!("fixtures/clinic.toml"), "[reply]\npush_fallback = true\n");
 
 struct Setup {
     service: Service,

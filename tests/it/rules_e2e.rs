@@ -1,33 +1,14 @@
 //! The response rules end to end through the local server: hours, modes, the out-of-hours
 //! throttle, groups, greeting and standby, decided by each event's own timestamp.
 
-use std::time::Duration;
-
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 
 use crate::support::apps::{follow_body, text_body_at, LocalTestApp};
 use crate::support::{shared_dir, sign};
 
-const CLINIC: &str = r#"
-account_name = "さくら歯科"
-[hours]
-enabled = true
-timezone = "Asia/Tokyo"
-mon = ["09:00-12:00", "13:00-18:00"]
-tue = ["09:00-18:00"]
-[modes]
-in_hours = "chat"
-out_of_hours = "auto_response"
-[greeting]
-messages = [{ type = "text", text = "{nickname}さん、友だち追加ありがとうございます。{account_name}です。" }]
-[[keyword_responses]]
-keywords = ["営業時間"]
-messages = [{ type = "text", text = "営業時間は月・火 9時〜18時です" }]
-[default_response]
-once_per = "closed_period"
-messages = [{ type = "text", text = "ただいま営業時間外です。" }]
-"#;
+/// A clinic open Monday and Tuesday: chat in hours, automatic replies outside them.
+const CLINIC: &str = include_str!("fixtures/clinic_hours.toml");
 
 fn tokyo_ms(m: i8, d: i8, h: i8, min: i8) -> i64 {
     date(2026, m, d).at(h, min, 0, 0).to_zoned(TimeZone::get("Asia/Tokyo").unwrap()).unwrap().timestamp().as_millisecond()
@@ -52,7 +33,7 @@ async fn in_hours_chat_gets_no_automatic_reply() {
     let app = LocalTestApp::start(CLINIC).await;
     post_text(&app, "in-1", "Uin", "予約したいです", tokyo_ms(11, 30, 10, 0)).await; // Monday 10:00
     post_text(&app, "in-2", "Uin", "営業時間", tokyo_ms(11, 30, 17, 59)).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.settled().await;
     assert!(reply_texts(&app).is_empty(), "chat mode leaves it to staff");
 }
 
@@ -65,13 +46,13 @@ async fn out_of_hours_gets_the_auto_reply_once_per_closed_period_and_keywords_ev
         let m = if d == 30 { 11 } else { 12 };
         post_text(&app, &format!("night-{i}"), "Unight", "すみません", tokyo_ms(m, d, h, 0)).await;
         // The throttle is per conversation state: let each be handled before the next.
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        app.handled().await;
     }
     post_text(&app, "night-kw", "Unight", "営業時間", tokyo_ms(12, 1, 8, 30)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.handled().await;
     post_text(&app, "tue-night", "Unight", "すみません", tokyo_ms(12, 1, 19, 0)).await;
-    let requests = app.wait_for_requests(3, Duration::from_secs(5)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
+    let requests = app.standin.requests();
     assert_eq!(
         reply_texts(&app),
         vec!["ただいま営業時間外です。", "営業時間は月・火 9時〜18時です", "ただいま営業時間外です。"],
@@ -92,8 +73,7 @@ async fn groups_get_no_reply_follows_get_the_greeting_and_standby_gets_nothing()
     assert_eq!(app.post(standby.as_bytes(), Some(&sign(standby.as_bytes()))).await.0, 200);
     let follow = follow_body("fol", "Ufollow", "r-fol");
     assert_eq!(app.post(&follow, Some(&sign(&follow))).await.0, 200);
-    app.wait_for_requests(2, Duration::from_secs(5)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     assert_eq!(reply_texts(&app), vec!["はなこさん、友だち追加ありがとうございます。さくら歯科です。"]);
     // The greeting's {nickname} lookup is also the profile the console shows: asked once.
     let profile_calls = app.standin.all_requests().iter().filter(|r| r.path == "/v2/bot/profile/Ufollow").count();
@@ -128,7 +108,8 @@ async fn a_refused_group_is_left_on_join() {
     let app = LocalTestApp::start(&format!("{CLINIC}\n[groups]\nallowed = false\n")).await;
     let join = std::fs::read(shared_dir().join("line/fixtures/java/webhook-callback-join.json")).unwrap();
     assert_eq!(app.post(&join, Some(&sign(&join))).await.0, 200);
-    let requests = app.wait_for_requests(1, Duration::from_secs(5)).await;
+    app.settled().await;
+    let requests = app.standin.requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     assert!(requests[0].path.ends_with("/leave") && requests[0].method == "POST", "{requests:?}");
     app.standin.assert_all_valid();

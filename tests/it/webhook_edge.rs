@@ -1,13 +1,18 @@
 //! The webhook's edge cases through the local server: each bad input gets its status, and
 //! nothing is written and nothing is sent.
 
-use std::time::Duration;
+use std::sync::Arc;
+
+use line_oa::archive::dir::DirArchive;
+use line_oa::archive::Archiver;
+use line_oa::domain::ids::ConversationId;
 
 use crate::support::apps::{text_body, LocalTestApp, SETTINGS};
 use crate::support::sign;
 
+/// Once the server has settled (had anything been logged, it would have been handled by then).
 async fn assert_nothing_happened(app: &LocalTestApp) {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     assert_eq!(app.store.item_count().await.unwrap(), 0, "items written");
     assert_eq!(app.standin.requests().len(), 0, "requests sent to LINE");
 }
@@ -79,7 +84,7 @@ async fn unknown_event_types_are_logged_and_acknowledged_without_a_reply() {
     let body = br#"{"destination":"U1","events":[{"type":"greatNewFeature","webhookEventId":"unk1","timestamp":1764000000000,"source":{"type":"user","userId":"U9"},"replyToken":"r-unk","mode":"active"},{"type":"message","webhookEventId":"unk2","timestamp":1764000000001,"message":{"type":"hologram","id":"1"},"source":{"type":"spaceship","shipId":"S"},"mode":"active"}]}"#;
     let (status, json) = app.post(body, Some(&sign(body))).await;
     assert_eq!((status, json["logged"].as_u64()), (200, Some(2)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     assert_eq!(app.standin.requests().len(), 0);
 }
 
@@ -89,7 +94,22 @@ async fn standby_events_are_logged_never_answered() {
     let body = String::from_utf8(text_body("sb1", "U1", "hi", "r-sb")).unwrap().replace("\"active\"", "\"standby\"");
     let (status, _) = app.post(body.as_bytes(), Some(&sign(body.as_bytes()))).await;
     assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    app.settled().await;
     assert_eq!(app.standin.requests().len(), 0);
     assert!(app.store.item_count().await.unwrap() >= 1, "the standby event is logged");
+}
+
+/// What the checks above rely on: the local server settles only once what it logged has been
+/// answered and archived, so "nothing sent" after settling means nothing will be.
+#[tokio::test]
+async fn the_local_server_settles_once_an_event_is_answered_and_archived() {
+    let app = LocalTestApp::start(SETTINGS).await;
+    let body = text_body("e-settle", "Usettle", "hi", "r-settle");
+    assert_eq!(app.post(&body, Some(&sign(&body))).await.0, 200);
+    let backlog = app.settled().await;
+    assert_eq!((backlog.pending, backlog.in_flight, backlog.archive_due, backlog.archiver_started), (0, 0, 0, true), "{backlog}");
+    assert_eq!(app.standin.requests().len(), 1, "the reply went out before the server settled");
+    let archive = Arc::new(DirArchive::new(app.data_dir().join("archive")));
+    let report = Archiver::new(archive).verify(&ConversationId::user("Usettle")).await.unwrap().expect("the archive verifies");
+    assert_eq!(report.items, 2, "the event and its reply are archived");
 }

@@ -1,13 +1,13 @@
-//! The browser: one Debian `chromedriver` per test binary run (started on first use, on a free
-//! 127.0.0.1 port, gone when the binary exits), and one fresh headless Chromium session per test,
+//! The browser: one Debian `chromedriver` per test binary run (started on first use on a port it
+//! picks itself and names, gone when the binary exits), and one fresh headless Chromium session per test,
 //! with helpers that wait on the page (never fixed sleeps) and fail loudly, with a screenshot.
 
 use std::future::Future;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{mpsc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::{Element, ElementRef};
@@ -38,50 +38,61 @@ struct Driver {
 fn driver() -> &'static Driver {
     static DRIVER: OnceLock<Driver> = OnceLock::new();
     DRIVER.get_or_init(|| {
-        let mut last = String::new();
-        // A port picked free can be taken before chromedriver binds it: try another.
-        for _ in 0..3 {
-            match start_driver() {
-                Ok(d) => return d,
-                Err(e) => last = e,
-            }
-        }
-        panic!("chromedriver did not start: {last} (infra/test.sh installs Debian's chromium and chromium-driver)")
+        start_driver()
+            .unwrap_or_else(|e| panic!("chromedriver did not start: {e} (infra/test.sh installs Debian's chromium and chromium-driver)"))
     })
 }
 
+/// What chromedriver prints once it listens, followed by the port (`--port=0`: it picks one).
+const DRIVER_STARTED: &str = "started successfully on port ";
+
 fn start_driver() -> Result<Driver, String> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
     let log_path = target_dir().join("chromedriver.log");
     std::fs::create_dir_all(target_dir()).map_err(|e| e.to_string())?;
     let log = std::fs::File::create(&log_path).map_err(|e| format!("{}: {e}", log_path.display()))?;
     // `read` returns when the test binary's end of stdin closes (at exit, even on a crash).
-    let script = r#"chromedriver --port="$1" --allowed-ips=127.0.0.1 --log-level=WARNING & d=$!; read _; kill $d 2>/dev/null; wait $d"#;
+    let script = r#"chromedriver --port=0 --allowed-ips=127.0.0.1 --log-level=WARNING & d=$!; read _; kill $d 2>/dev/null; wait $d"#;
     let mut child = Command::new("sh")
-        .args(["-c", script, "sh", &port.to_string()])
+        .args(["-c", script])
         .env("TZ", "Asia/Tokyo")
         .stdin(Stdio::piped())
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
+        .stdout(Stdio::piped())
+        .stderr(log.try_clone().map_err(|e| e.to_string())?)
         .spawn()
         .map_err(|e| format!("cannot run sh: {e}"))?;
     let stdin = child.stdin.take().expect("piped stdin");
-    let deadline = Instant::now() + DRIVER_START;
-    loop {
-        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            return Err(format!("it exited ({status}); {}: {log}", log_path.display()));
+    // Its stdout, copied into the log as it comes, until it says which port it listens on.
+    let (port_tx, port_rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || {
+        let mut log = log;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = writeln!(log, "{line}");
+            if let Some(port) = line.split(DRIVER_STARTED).nth(1).and_then(|p| p.trim_end_matches('.').trim().parse::<u16>().ok()) {
+                let _ = port_tx.send(port);
+            }
         }
-        if status_ready(port) {
-            let url = format!("http://127.0.0.1:{port}/");
-            return Ok(Driver { url, _child: Mutex::new(child), _stdin: Mutex::new(stdin) });
-        }
-        if Instant::now() > deadline {
+    });
+    let port = match port_rx.recv_timeout(DRIVER_START) {
+        Ok(port) => port,
+        Err(e) => {
             let _ = child.kill();
-            return Err(format!("no ready /status on 127.0.0.1:{port} within {DRIVER_START:?}"));
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let why = if matches!(e, mpsc::RecvTimeoutError::Timeout) {
+                format!("no port named within {DRIVER_START:?}")
+            } else {
+                "it exited".into()
+            };
+            return Err(format!("{why}; {}: {log}", log_path.display()));
         }
-        std::thread::sleep(POLL);
+    };
+    if !status_ready(port) {
+        let _ = child.kill();
+        return Err(format!("it named port {port}, but /status there is not ready"));
     }
+    let url = format!("http://127.0.0.1:{port}/");
+    Ok(Driver { url, _child: Mutex::new(child), _stdin: Mutex::new(stdin) })
 }
 
 /// `GET /status` answers `"ready": true` (blocking: used once, before any session exists).

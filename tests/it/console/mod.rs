@@ -7,8 +7,6 @@
 //! The page is driven by the DOM contract in console/README.md: ids and accessible names
 //! (aria-label, button text), not CSS structure.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::support::apps::LocalTestApp;
@@ -81,13 +79,9 @@ pub const OPERATOR_TOKEN: &str = crate::operator::OPERATOR_TOKEN;
 /// Staff as the local server knows them (OPERATOR_TOKENS): alice is an admin, bob an operator.
 pub const STAFF: &[(&str, &str, &str)] = &[("alice", "admin", ADMIN_TOKEN), ("bob", "operator", OPERATOR_TOKEN)];
 
-/// Staff answer by hand at all hours: nothing automatic besides the greeting.
-pub const CONSOLE_SETTINGS: &str = r#"account_name = "テスト歯科"
-[modes]
-always = "chat"
-[greeting]
-messages = [{ type = "text", text = "{nickname}さん、友だち追加ありがとうございます。{account_name}です。" }]
-"#;
+/// The clinic of `fixtures/clinic.toml`, where staff answer by hand at all hours: nothing
+/// automatic besides the greeting.
+pub const CONSOLE_SETTINGS: &str = concat!(include_str!("../fixtures/clinic.toml"), "[modes]\nalways = \"chat\"\n");
 
 /// The local server with staff tokens, and ways to play LINE's side of a conversation.
 pub struct ConsoleApp {
@@ -185,19 +179,15 @@ impl ConsoleApp {
     /// Waits until a push or reply carrying `text` reached the stand-in (the console sends it
     /// through the API, which sends it to LINE), and returns those requests.
     pub async fn wait_sent(&self, text: &str) -> Vec<Sent> {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let found = self.sent_with(text);
-            if !found.is_empty() {
-                return found;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no push or reply with {text:?} reached the stand-in; it got: {:?}",
-                self.sent()
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let what = format!("a push or reply with {text:?}");
+        self.app
+            .standin
+            .wait_for(&what, WAIT, |requests| {
+                let found: Vec<Sent> =
+                    requests.iter().cloned().filter_map(Sent::from_request).filter(|s| s.texts.iter().any(|t| t == text)).collect();
+                (!found.is_empty()).then_some(found)
+            })
+            .await
     }
 
     /// Creates a canned reply through the API (as admin) and returns its id.
@@ -223,15 +213,16 @@ impl ConsoleApp {
 
     /// Polls the API until `check` holds for the conversation (the server's side of a UI action).
     pub async fn wait_conversation(&self, id: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
+        let what = format!("conversation {id}: {what}");
+        crate::support::wait::until(&what, WAIT, || async {
             let c = self.conversation(id).await;
             if check(&c) {
-                return c;
+                Ok(c)
+            } else {
+                Err(c)
             }
-            assert!(tokio::time::Instant::now() < deadline, "conversation {id}: {what}; it is {c}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 }
 

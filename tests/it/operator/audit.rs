@@ -82,13 +82,18 @@ async fn every_action_is_recorded_once(entry: Entry, backend: Backend) {
             path = path.replace(&format!("{{{k}}}"), v);
         }
         if path.contains("/file") {
-            // The export runs in the background; wait until it is done before downloading.
+            // Locally the export runs in the background; wait until it is done before downloading.
             let job = ids["job"].clone();
-            for _ in 0..200 {
-                if h.call(op, "GET", &format!("/api/exports/{job}"), None).await.1["status"]["state"] == "done" {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            if matches!(backend, Backend::Embedded) {
+                crate::support::wait::until(&format!("export {job} to be done"), std::time::Duration::from_secs(10), || async {
+                    let (_, view) = h.call(op, "GET", &format!("/api/exports/{job}"), None).await;
+                    if view["status"]["state"] == "done" {
+                        Ok(())
+                    } else {
+                        Err(view)
+                    }
+                })
+                .await;
             }
             // On AWS the exporter function runs the job (not here): the download is refused (409),
             // and the attempt is on record all the same.

@@ -175,12 +175,14 @@ async fn real_requests_and_responses_match_the_document() {
         )
         .await;
     let job_id = job["id"].as_str().unwrap().to_owned();
-    for _ in 0..200 {
+    // Each answer on the way (queued, running, done) is checked against the document.
+    let (what, deadline) = (format!("export {job_id} to be done"), crate::support::wait::deadline(std::time::Duration::from_secs(10)));
+    loop {
         let (_, view) = c.call(Who::Operator, "GET", "/api/exports/{job_id}", &[("job_id", &job_id)], "", None).await;
         if view["status"]["state"] == "done" {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        crate::support::wait::poll_again(deadline, &what, &view).await;
     }
     c.call(Who::Operator, "POST", "/api/exports", &[], "", Some(json!({ "scope": { "kind": "tag", "tag_id": "nope" }, "format": "csv" })))
         .await;

@@ -140,14 +140,15 @@ async fn every_route(entry: Entry, backend: Backend) {
             // On AWS the job item's stream record starts the exporter function; run it as it would.
             h.exports.run(&line_oa::domain::export_job::ExportJobId::parse(&id).unwrap()).await.unwrap();
         }
-        let mut view = json!(null);
-        for _ in 0..200 {
-            view = h.call(Who::Operator, "GET", &format!("/api/exports/{id}"), None).await.1;
+        let view = crate::support::wait::until(&format!("export {id} to be done"), std::time::Duration::from_secs(10), || async {
+            let (_, view) = h.call(Who::Operator, "GET", &format!("/api/exports/{id}"), None).await;
             if view["status"]["state"] == "done" {
-                break;
+                Ok(view)
+            } else {
+                Err(view)
             }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        })
+        .await;
         assert_eq!(view["status"]["state"], "done", "{view}");
         assert!(view["link"]["url"].is_string(), "{view}");
         let (status, file) = h.download(&format!("/api/exports/{id}/file")).await;
@@ -216,7 +217,7 @@ async fn every_route(entry: Entry, backend: Backend) {
     // Settings (admin): read, replace (validated), refuse a stale version; the rules follow.
     let (status, settings) = h.call(Who::Admin, "GET", "/api/settings", None).await;
     assert_eq!((status, settings["version"].as_u64(), settings["source"].as_str()), (200, Some(0), Some("file")));
-    let toml = "[modes]\nalways = \"auto_response\"\n[[keyword_responses]]\nkeywords = [\"ping\"]\nmessages = [{ type = \"text\", text = \"pong\" }]\n";
+    let toml = include_str!("../fixtures/ping_pong.toml");
     let (status, saved) = h.call(Who::Admin, "PUT", "/api/settings", Some(json!({ "toml": toml, "version": 0 }))).await;
     assert_eq!((status, saved["version"].as_u64()), (200, Some(1)), "{saved}");
     let (status, stale) = h.call(Who::Admin, "PUT", "/api/settings", Some(json!({ "toml": toml, "version": 0 }))).await;

@@ -1,5 +1,6 @@
-//! Builders for the app under test: in-process local server, a service over any store, and
-//! the real `line-oa` binary as a user runs it.
+//! Builders for the app under test: the in-process local server (and waiting for it to
+//! settle), a service over any store, and signed webhook bodies. The real `line-oa` binary as a
+//! user runs it is `binary.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,8 +8,8 @@ use std::time::Duration;
 use line_oa::config::{self, Config};
 use line_oa::domain::staff::{hash_token, TokenTable};
 use line_oa::line_api::http::{HttpLineApi, RetryPolicy};
-use line_oa::local::LocalApp;
-use line_oa::service::{system_clock, Service};
+use line_oa::local::{Backlog, LocalApp, Settle};
+use line_oa::service::{system_clock, Clock, Service};
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::Store;
 use secrecy::SecretString;
@@ -41,17 +42,17 @@ pub fn test_config(standin: &LineStandin, settings_toml: &str) -> Config {
 /// The test servers' retention and replay window (see `test_config`).
 pub const WIDE_WINDOW_DAYS: &str = "36500";
 
-pub const SETTINGS: &str = r#"
-account_name = "テスト歯科"
-[greeting]
-messages = [{ type = "text", text = "{nickname}さん、友だち追加ありがとうございます。{account_name}です。" }]
-[default_response]
-messages = [{ type = "text", text = "ただいま確認しております。" }]
-"#;
+/// The clinic most tests run as: a greeting on follow, one default reply (`fixtures/clinic.toml`).
+pub const SETTINGS: &str = include_str!("../fixtures/clinic.toml");
+
+/// How long a test waits for the local server to settle: the archive batches for 2 s, and a
+/// 2-core machine may be building meanwhile.
+pub const SETTLE_WITHIN: Duration = Duration::from_secs(30);
 
 pub struct LocalTestApp {
     pub url: String,
     pub store: EmbeddedStore,
+    pub settle: Settle,
     pub standin: LineStandin,
     pub client: reqwest::Client,
     _dir: tempfile::TempDir,
@@ -64,12 +65,8 @@ impl LocalTestApp {
 
     pub async fn start_with_retry(settings_toml: &str, retry: RetryPolicy) -> Self {
         let standin = LineStandin::start(StandinOptions::default()).await;
-        let dir = tempfile::tempdir().unwrap();
-        let app = LocalApp::start(&test_config(&standin, settings_toml), dir.path(), retry).unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });
-        Self { url, store: app.store, standin, client: reqwest::Client::new(), _dir: dir }
+        let config = test_config(&standin, settings_toml);
+        Self::serve(standin, &config, retry).await
     }
 
     /// As `start`, with staff who sign in with operator tokens (as `OPERATOR_TOKENS` lists
@@ -79,12 +76,16 @@ impl LocalTestApp {
         let mut config = test_config(&standin, settings_toml);
         let spec: Vec<String> = staff.iter().map(|(name, role, token)| format!("{name}:{role}:{}", hash_token(token))).collect();
         config.operator_tokens = Arc::new(TokenTable::parse(&spec.join(",")).expect("operator tokens"));
+        Self::serve(standin, &config, test_retry()).await
+    }
+
+    async fn serve(standin: LineStandin, config: &Config, retry: RetryPolicy) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let app = LocalApp::start(&config, dir.path(), test_retry()).unwrap();
+        let app = LocalApp::start(config, dir.path(), retry).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app.router).await.unwrap() });
-        Self { url, store: app.store, standin, client: reqwest::Client::new(), _dir: dir }
+        Self { url, store: app.store, settle: app.settle, standin, client: reqwest::Client::new(), _dir: dir }
     }
 
     /// The local server's DATA_DIR (its archive is `archive/` in it).
@@ -96,21 +97,66 @@ impl LocalTestApp {
         post_webhook(&self.client, &self.url, body, signature).await
     }
 
-    /// Waits until the stand-in has seen `n` requests (the background worker is asynchronous).
+    /// Waits until the stand-in has seen at least `n` requests (the background worker is
+    /// asynchronous), and returns them; fails if they do not come `within`.
     pub async fn wait_for_requests(&self, n: usize, within: Duration) -> Vec<super::line_standin::RecordedRequest> {
-        wait_for_requests(&self.standin, n, within).await
+        self.standin.wait_for_requests(n, within).await
+    }
+
+    /// Waits until every event logged so far is handled, and the archive has it (see `settled`).
+    pub async fn settled(&self) -> Backlog {
+        settled(&self.settle).await
+    }
+
+    /// Waits until every event logged so far is handled; not for the archive.
+    pub async fn handled(&self) -> Backlog {
+        handled(&self.settle).await
     }
 }
 
+/// Waits until the stand-in has seen at least `n` requests; fails if they do not come `within`.
 pub async fn wait_for_requests(standin: &LineStandin, n: usize, within: Duration) -> Vec<super::line_standin::RecordedRequest> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let seen = standin.requests();
-        if seen.len() >= n || tokio::time::Instant::now() > deadline {
-            return seen;
+    standin.wait_for_requests(n, within).await
+}
+
+/// Waits until the local server has settled: nothing pending, nothing in flight, the archive
+/// caught up. Fails, with what is still owed, after `SETTLE_WITHIN`.
+pub async fn settled(settle: &Settle) -> Backlog {
+    wait_settle(settle, "settle", settle.settled()).await
+}
+
+/// Waits until every event the local server logged is handled (replies sent or given up on).
+pub async fn handled(settle: &Settle) -> Backlog {
+    wait_settle(settle, "handle every event logged", settle.handled()).await
+}
+
+async fn wait_settle(
+    settle: &Settle,
+    what: &str,
+    wait: impl std::future::Future<Output = Result<Backlog, line_oa::store::StoreError>>,
+) -> Backlog {
+    match tokio::time::timeout(SETTLE_WITHIN, wait).await {
+        Ok(Ok(backlog)) => backlog,
+        Ok(Err(e)) => panic!("cannot tell whether the local server has settled: {e}"),
+        Err(_) => {
+            let left = settle.backlog().await.map_or_else(|e| format!("(cannot read it: {e})"), |b| b.to_string());
+            panic!("the local server did not {what} within {SETTLE_WITHIN:?}: {left}")
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Starts the local server over `data_dir`, once the store a previous app or process had open
+/// there has been let go of.
+pub async fn start_local_app(config: &Config, data_dir: &std::path::Path) -> LocalApp {
+    let what = format!("the store at {} to be let go of, to start the local server", data_dir.display());
+    super::wait::until(&what, Duration::from_secs(10), || async {
+        match LocalApp::start(config, data_dir, test_retry()) {
+            Ok(app) => Ok(app),
+            Err(e) if e.to_string().contains("already open") => Err(e.to_string()),
+            Err(e) => panic!("the local server does not start over {}: {e}", data_dir.display()),
+        }
+    })
+    .await
 }
 
 pub async fn post_webhook(client: &reqwest::Client, url: &str, body: &[u8], signature: Option<&str>) -> (u16, serde_json::Value) {
@@ -125,9 +171,14 @@ pub async fn post_webhook(client: &reqwest::Client, url: &str, body: &[u8], sign
 
 /// The service over any store, talking to the stand-in over HTTP.
 pub fn service(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str) -> Service {
+    service_with_clock(store, standin, settings_toml, system_clock())
+}
+
+/// The same, on `clock`'s time.
+pub fn service_with_clock(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str, clock: Clock) -> Service {
     let config = test_config(standin, settings_toml);
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry());
-    Service::new(config.verifier, store, Arc::new(line), config.settings, config.retention_days, system_clock())
+    Service::new(config.verifier, store, Arc::new(line), config.settings, config.retention_days, clock)
         .with_replay_window_days(config.replay_window_days)
 }
 

@@ -1,10 +1,12 @@
-//! Test support: paths, signing, the DynamoDB-protocol server, and app builders.
+//! Test support: paths, signing, the DynamoDB-protocol server, app builders, and waiting for events.
 
 #![allow(dead_code)]
 
 pub mod apps;
+pub mod binary;
 pub mod cognito_standin;
 pub mod line_standin;
+pub mod wait;
 
 use std::path::PathBuf;
 
