@@ -161,8 +161,9 @@ pub fn line_access_from_lookup(get: impl Fn(&str) -> Option<String>) -> Option<L
 /// `Service` wants a verifier; a function that takes no webhooks gets one keyed by a random
 /// 256-bit secret that exists nowhere else, so no signature ever matches.
 fn unheld_verifier() -> SignatureVerifier {
-    let key = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    SignatureVerifier::new(Secret::new(key).expect("a uuid is not empty"), None)
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    SignatureVerifier::new(Secret::new(hex::encode(bytes)).expect("64 hex digits are not empty"), None)
 }
 
 /// Whether the process runs on Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set there by Lambda).
