@@ -27,11 +27,11 @@ impl ApiError {
             ApiError::Service(ServiceError::Signature(_)) => StatusCode::UNAUTHORIZED,
             ApiError::Service(ServiceError::Malformed(_)) => StatusCode::BAD_REQUEST,
             // LINE redelivers on 5xx (when redelivery is on): the event is not lost.
-            ApiError::Service(ServiceError::Store(StoreError::Unavailable(_) | StoreError::Throttled(_))) => {
+            ApiError::Service(ServiceError::Store(StoreError::Unavailable { .. } | StoreError::Throttled { .. })) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             // The input, not the store: a 5xx would only make LINE send it again.
-            ApiError::Service(ServiceError::Store(StoreError::Invalid(_))) => StatusCode::BAD_REQUEST,
+            ApiError::Service(ServiceError::Store(StoreError::Invalid { .. })) => StatusCode::BAD_REQUEST,
             ApiError::Service(ServiceError::Destination { .. }) => StatusCode::FORBIDDEN,
             ApiError::Service(ServiceError::Store(_) | ServiceError::InFlight(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -44,7 +44,7 @@ impl ApiError {
             ApiError::Service(ServiceError::Signature(SignatureError::Missing)) => "signature_missing",
             ApiError::Service(ServiceError::Signature(_)) => "signature_invalid",
             ApiError::Service(ServiceError::Malformed(_)) => "malformed_body",
-            ApiError::Service(ServiceError::Store(StoreError::Invalid(_))) => "invalid_input",
+            ApiError::Service(ServiceError::Store(StoreError::Invalid { .. })) => "invalid_input",
             ApiError::Service(ServiceError::Destination { .. }) => "wrong_destination",
             ApiError::Service(ServiceError::Store(_) | ServiceError::InFlight(_)) => "store_unavailable",
         }

@@ -19,7 +19,7 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::domain::metrics::UNREADABLE_STREAM_RECORDS;
 use line_oa::metrics::Metrics;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{log_sort_key, Claim, Inserted, OutboundRecord, OutboundStatus, Store, StoreError};
+use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, StoreError};
 use line_oa::worker::archive_stream_batch;
 
 use crate::store_contract::inbound;
@@ -166,7 +166,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
     let sk = log_sort_key(event.timestamp_ms, true, "rd-1");
     faults.arm(true);
     let err = store.put_inbound(&event).await.unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert!(faults.failed.load(Ordering::SeqCst) >= 1, "the drop really failed on the wire");
     assert!(ttl_attribute(&direct, &table, pk, &sk).await.is_some(), "written with its TTL: a held item that would expire");
     faults.arm(false);
@@ -183,7 +183,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),
-        expires_at: event.timestamp_ms / 1000 + 365 * 86_400,
+        expires_at: Some(event.timestamp_ms / 1000 + 365 * 86_400),
     };
     let sk = log_sort_key(reply.timestamp_ms, false, "rd-1");
     faults.arm(true);

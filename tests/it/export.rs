@@ -35,7 +35,7 @@ async fn conversation_with_history(store: &dyn Store) -> ConversationId {
         messages: r#"[{"type":"text","text":"ありがとうございます \"明日\" ですね"}]"#.into(),
         status: OutboundStatus::Sent,
         reason: "default response".into(),
-        expires_at: 0,
+        expires_at: None,
     };
     store.claim_outbound(&reply).await.unwrap();
     // Outside the range exported below.

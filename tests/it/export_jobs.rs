@@ -17,7 +17,7 @@ use line_oa::export::s3::S3Output;
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{ExportJobStore, InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
 
 use crate::export::{parse_csv, xlsx_to_csv};
 use crate::store_contract::{dynamo_store, embedded_store, inbound};
@@ -55,7 +55,7 @@ async fn fill(store: &dyn Store, n: usize) -> Vec<ConversationId> {
                     messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
                     status: OutboundStatus::Sent,
                     reason: "rule".into(),
-                    expires_at: 0,
+                    expires_at: None,
                 };
                 store.claim_outbound(&reply).await.unwrap();
             }

@@ -8,13 +8,13 @@ use line_oa::domain::hold::{released_ttl, ttl_of, Hold};
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::log::NO_TTL;
 use line_oa::service::hold::{set_hold, HoldChange, HoldError};
-use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
 
 use crate::store_contract::inbound;
 
 const RETENTION_DAYS: u32 = 30;
 
-async fn all_items(store: &dyn Store, conv: &ConversationId) -> Vec<LogItem> {
+async fn all_items(store: &dyn EventLog, conv: &ConversationId) -> Vec<LogItem> {
     let mut items = Vec::new();
     let mut after = None;
     loop {
@@ -37,7 +37,7 @@ fn reply(conv: &str, id: &str, ts: i64) -> OutboundRecord {
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "test".into(),
-        expires_at: (ts + 2_000) / 1000 + 365 * 86_400,
+        expires_at: Some((ts + 2_000) / 1000 + 365 * 86_400),
     }
 }
 
@@ -67,14 +67,14 @@ async fn a_hold_removes_every_ttl_keeps_new_items_and_a_release_restores_them(st
     assert_eq!(items.len(), 8);
     assert!(items.iter().all(|i| ttl_of(i) == NO_TTL), "{items:?}");
     let others = all_items(store.as_ref(), &other).await;
-    assert_eq!(ttl_of(&others[0]), 1_700_000_000 + 365 * 86_400, "another conversation keeps its TTL");
+    assert_eq!(ttl_of(&others[0]), Some(1_700_000_000 + 365 * 86_400), "another conversation keeps its TTL");
 
     assert_eq!(store.release_hold(&held, RETENTION_DAYS).await.unwrap(), 8);
     assert_eq!(store.release_hold(&held, RETENTION_DAYS).await.unwrap(), 0, "releasing again changes nothing");
     assert_eq!(store.hold(&held).await.unwrap(), None);
     assert!(store.holds().await.unwrap().is_empty());
     for item in all_items(store.as_ref(), &held).await {
-        assert_eq!(ttl_of(&item), released_ttl(&item, RETENTION_DAYS), "{item:?}");
+        assert_eq!(ttl_of(&item), Some(released_ttl(&item, RETENTION_DAYS)), "{item:?}");
         assert_ne!(ttl_of(&item), NO_TTL);
     }
     let after = inbound("Uheld", "after", 1_700_000_300_000);
@@ -180,5 +180,5 @@ async fn the_hold_command_sets_lists_and_releases_a_hold_on_the_local_store() {
     assert!(ok && text.contains("1 item(s) expire again (10 days"), "{text}");
     let store = line_oa::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
     let items = all_items(&store, &ConversationId::user("Ucli")).await;
-    assert_eq!(ttl_of(&items[0]), 1_700_000_000 + 10 * 86_400);
+    assert_eq!(ttl_of(&items[0]), Some(1_700_000_000 + 10 * 86_400));
 }

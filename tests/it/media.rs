@@ -13,7 +13,7 @@ use line_oa::domain::archive::{parse_object, sha256_hex, Line};
 use line_oa::domain::ids::ConversationId;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{InboundRecord, Store};
+use line_oa::store::{EventLog, InboundRecord, Store};
 use line_oa::worker::{archive_stream_records, handle_archiver_event};
 use secrecy::SecretString;
 

@@ -15,7 +15,7 @@ use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, WorkQueue};
 use line_oa::worker::archive_stream_records;
 
 use crate::store_contract::inbound;
@@ -63,7 +63,7 @@ async fn every_item_the_ttl_removes_is_in_the_s3_archive_and_a_missing_one_is_re
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),
-        expires_at: 1_700_000_001,
+        expires_at: Some(1_700_000_001),
     };
     store.claim_outbound(&reply).await.unwrap();
     reply.status = OutboundStatus::Sent;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use line_oa::domain::ids::ConversationId;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{PageRequest, Store};
+use line_oa::store::{PageRequest, Store, WorkQueue};
 use serde_json::json;
 
 use crate::support::apps::{service, text_body_at, SETTINGS};

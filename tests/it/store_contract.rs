@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use line_oa::domain::conversation::ConversationState;
 use line_oa::domain::ids::{ConversationId, EventId};
-use line_oa::store::{Claim, InboundRecord, Inserted, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError};
+use line_oa::store::{Claim, EventLog, InboundRecord, Inserted, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError};
 
 pub fn inbound(conv: &str, id: &str, ts: i64) -> InboundRecord {
     InboundRecord {
@@ -19,7 +19,7 @@ pub fn inbound(conv: &str, id: &str, ts: i64) -> InboundRecord {
         mode: "active".into(),
         is_redelivery: false,
         raw: format!(r#"{{"type":"message","webhookEventId":"{id}"}}"#),
-        expires_at: ts / 1000 + 365 * 86_400,
+        expires_at: Some(ts / 1000 + 365 * 86_400),
     }
 }
 
@@ -33,7 +33,7 @@ fn outbound(conv: &str, id: &str, ts: i64) -> OutboundRecord {
         messages: r#"[{"type":"text","text":"hi"}]"#.into(),
         status: OutboundStatus::Sending,
         reason: "test".into(),
-        expires_at: ts / 1000 + 365 * 86_400,
+        expires_at: Some(ts / 1000 + 365 * 86_400),
     }
 }
 
@@ -44,7 +44,7 @@ async fn inbound_is_logged_once_with_its_ttl(store: Arc<dyn Store>) {
     let page = store.log(&r.conversation, &PageRequest { limit: 10, after: None }).await.unwrap();
     assert_eq!(page.items, vec![LogItem::In(r.clone())]);
     let LogItem::In(back) = &page.items[0] else { unreachable!() };
-    assert_eq!(back.expires_at, 1_700_000_000 + 365 * 86_400);
+    assert_eq!(back.expires_at, Some(1_700_000_000 + 365 * 86_400));
 }
 
 async fn concurrent_deliveries_insert_once(store: Arc<dyn Store>) {

@@ -45,7 +45,7 @@ impl Failure {
                 OperatorError::Line(LineApiError::Unavailable { .. }) => (StatusCode::SERVICE_UNAVAILABLE, "line_unavailable"),
                 OperatorError::Line(_) => (StatusCode::BAD_GATEWAY, "line_refused"),
                 OperatorError::Store(StoreError::Conflict(_)) => (StatusCode::CONFLICT, "conflict"),
-                OperatorError::Store(StoreError::Invalid(_)) => (StatusCode::BAD_REQUEST, "invalid"),
+                OperatorError::Store(StoreError::Invalid { .. }) => (StatusCode::BAD_REQUEST, "invalid"),
                 OperatorError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
                 OperatorError::Archive(_) => (StatusCode::SERVICE_UNAVAILABLE, "archive_unavailable"),
             },

@@ -25,7 +25,7 @@ impl From<ExportError> for Failure {
             ExportError::Request(problem) => OperatorError::invalid("scope", problem.to_string()).into(),
             ExportError::UnknownJob(id) => OperatorError::NotFound(format!("export job {id}")).into(),
             ExportError::Store(e) => OperatorError::Store(e).into(),
-            other => OperatorError::Store(crate::store::StoreError::Unavailable(other.to_string())).into(),
+            other => OperatorError::Store(crate::store::StoreError::unavailable(other)).into(),
         }
     }
 }

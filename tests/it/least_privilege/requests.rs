@@ -24,7 +24,7 @@ use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Service};
 use line_oa::settings::Settings;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{LogItem, PageRequest, Store};
+use line_oa::store::{Conversations, EventLog, Holds, LogItem, PageRequest, Store};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
