@@ -22,7 +22,7 @@ use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, StoreError};
 use line_oa::worker::archive_stream_batch;
 
-use crate::store_contract::inbound;
+use crate::contract::inbound;
 
 fn insert(sequence: &str, image: serde_dynamo::Item) -> EventRecord {
     let mut record = EventRecord::default();
@@ -207,7 +207,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
 
 #[tokio::test]
 async fn on_the_embedded_store_a_held_item_gets_no_ttl_on_any_write_in_the_same_transaction() {
-    let store = crate::store_contract::embedded_store().await;
+    let store = crate::contract::embedded_store().await;
     let conversation = ConversationId::user("Uembheld");
     store.set_hold(&Hold { conversation: conversation.clone(), reason: "r".into(), since_ms: 1 }).await.unwrap();
     let event = inbound("Uembheld", "eh-1", 1_764_000_000_000);

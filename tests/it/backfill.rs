@@ -24,7 +24,7 @@ use line_oa::store::{
 };
 use secrecy::SecretString;
 
-use crate::store_contract::{dynamo_store, embedded_store, inbound};
+use crate::contract::{dynamo_store, embedded_store, inbound};
 use crate::support::apps::test_retry;
 use crate::support::line_standin::{LineStandin, StandinOptions};
 

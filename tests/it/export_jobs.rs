@@ -19,8 +19,8 @@ use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{ExportJobStore, InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
 
+use crate::contract::{dynamo_store, embedded_store, inbound};
 use crate::export::{parse_csv, xlsx_to_csv};
-use crate::store_contract::{dynamo_store, embedded_store, inbound};
 
 const DAY_MS: i64 = 86_400_000;
 const T0: i64 = 1_764_000_000_000;

@@ -24,7 +24,7 @@ use crate::support::sign;
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0 not really a jpeg, but bytes all the same";
 
 fn image_record(user: &str, event_id: &str, message_id: &str) -> InboundRecord {
-    let mut record = crate::store_contract::inbound(user, event_id, 1_764_000_000_000);
+    let mut record = crate::contract::inbound(user, event_id, 1_764_000_000_000);
     record.message_type = Some("image".into());
     record.raw = serde_json::json!({
         "type": "message",

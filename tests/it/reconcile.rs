@@ -18,7 +18,7 @@ use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, WorkQueue};
 use line_oa::worker::archive_stream_records;
 
-use crate::store_contract::inbound;
+use crate::contract::inbound;
 
 fn record(event_name: &str, sequence: usize, ttl: bool) -> EventRecord {
     let mut record = EventRecord::default();

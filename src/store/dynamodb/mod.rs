@@ -15,21 +15,20 @@ use serde::{Deserialize, Serialize};
 use super::{PageRequest, StoreError};
 use crate::domain::ids::ConversationId;
 
-mod conversation_index;
-mod export_jobs;
-pub use conversation_index::{CONVERSATIONS_INDEX, SHARD_ATTRIBUTE};
-pub use export_jobs::{queued_export_job_from_stream_image, JOB_KIND};
-
-const STATE_SK: &str = "STATE";
-
 mod audit;
+mod conversation_index;
 mod conversations;
 mod documents;
 mod event_log;
+mod export_jobs;
 mod hold;
 
-pub use conversations::ACTIVITY_INDEX;
-pub use event_log::{inbound_from_stream_image, log_item_from_stream_image};
+pub use self::conversation_index::{CONVERSATIONS_INDEX, SHARD_ATTRIBUTE};
+pub use self::conversations::ACTIVITY_INDEX;
+pub use self::event_log::{inbound_from_stream_image, log_item_from_stream_image};
+pub use self::export_jobs::{queued_export_job_from_stream_image, JOB_KIND};
+
+const STATE_SK: &str = "STATE";
 
 fn partition_key(id: &ConversationId) -> String {
     format!("CONV#{id}")

@@ -19,16 +19,16 @@ const PENDING: TableDefinition<'_, (&str, &str), ()> = TableDefinition::new("pen
 /// the local archiver still owes. See `queue.rs`.
 const ARCHIVE_DUE: TableDefinition<'_, &str, (i64, u64)> = TableDefinition::new("archive_due");
 
+/// redb's own default page cache.
+pub const DEFAULT_CACHE_BYTES: usize = 1024 * 1024 * 1024;
+
 mod audit;
 mod conversations;
 mod documents;
 mod event_log;
 mod expiry;
-mod hold;
-/// redb's own default page cache.
-pub const DEFAULT_CACHE_BYTES: usize = 1024 * 1024 * 1024;
-
 mod export_jobs;
+mod hold;
 mod queue;
 mod writer;
 
