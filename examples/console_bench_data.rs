@@ -53,7 +53,10 @@ use line_oa::domain::conversation::{ConversationState, UserProfile};
 use line_oa::domain::ids::{ConversationId, EventId};
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError};
+use line_oa::store::{
+    log_sort_key, Conversations, EventLog, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError,
+    WorkQueue,
+};
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
@@ -182,7 +185,7 @@ fn inbound(id: &ConversationId, user: &str, ev: String, ts: i64, rng: &mut Rng) 
         mode: "active".into(),
         is_redelivery: false,
         raw: raw.to_string(),
-        expires_at: ts / 1000 + TTL_S,
+        expires_at: Some(ts / 1000 + TTL_S),
     };
     (record, if sticker { "[sticker]".to_owned() } else { text.to_owned() })
 }
@@ -202,7 +205,7 @@ fn reply(id: &ConversationId, reply_id: String, ts: i64, manual: bool, rng: &mut
         messages: json!([{"type": "text", "text": text}]).to_string(),
         status: OutboundStatus::Sent,
         reason,
-        expires_at: ts / 1000 + TTL_S,
+        expires_at: Some(ts / 1000 + TTL_S),
     };
     (record, text.to_owned())
 }

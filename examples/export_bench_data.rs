@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use line_oa::domain::ids::{ConversationId, EventId};
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, Store};
+use line_oa::store::{EventLog, InboundRecord, OutboundRecord, OutboundStatus};
 use tokio::task::JoinSet;
 
 const TEXTS: &[&str] = &[
@@ -72,7 +72,7 @@ fn inbound(user: &str, n: u64, ts: i64, rng: &mut Rng) -> InboundRecord {
         mode: "active".into(),
         is_redelivery: false,
         raw: raw.to_string(),
-        expires_at: ts / 1000 + 365 * 86_400,
+        expires_at: Some(ts / 1000 + 365 * 86_400),
     }
 }
 
@@ -87,7 +87,7 @@ fn reply(user: &str, n: u64, ts: i64, rng: &mut Rng) -> OutboundRecord {
         messages: serde_json::json!([{"type": "text", "text": text}]).to_string(),
         status: OutboundStatus::Sent,
         reason: "keyword".into(),
-        expires_at: ts / 1000 + 365 * 86_400,
+        expires_at: Some(ts / 1000 + 365 * 86_400),
     }
 }
 

@@ -3,8 +3,7 @@
 //! given any it lacks, exactly as the archiver reconciles TTL removals on AWS.
 
 use crate::archive::{ArchiveError, Archiver};
-use crate::store::embedded::EmbeddedStore;
-use crate::store::{LogItem, StoreError};
+use crate::store::{LocalTtl, LogItem, StoreError};
 
 /// Items examined per round; bounds memory on a large store.
 const BATCH: usize = 500;
@@ -25,7 +24,7 @@ pub struct ExpiryReport {
 }
 
 /// Removes every item expired at `now_s`, each only once the archive holds it.
-pub async fn expire(store: &EmbeddedStore, archiver: &Archiver, now_s: i64) -> Result<ExpiryReport, ExpiryError> {
+pub async fn expire(store: &dyn LocalTtl, archiver: &Archiver, now_s: i64) -> Result<ExpiryReport, ExpiryError> {
     let mut report = ExpiryReport::default();
     loop {
         let expired = store.expired(now_s, BATCH).await?;

@@ -173,10 +173,8 @@ impl<'a> Lease<'a> {
         let (state, version) = match store.doc(collections::ARCHIVE_BACKFILL, STATE_ID).await? {
             None => (SweepState::default(), 0),
             Some(doc) => {
-                let state = serde_json::from_str(&doc.body).map_err(|e| StoreError::Corrupt {
-                    key: format!("{}/{STATE_ID}", collections::ARCHIVE_BACKFILL),
-                    problem: e.to_string(),
-                })?;
+                let state = serde_json::from_str(&doc.body)
+                    .map_err(|e| StoreError::corrupt(format!("{}/{STATE_ID}", collections::ARCHIVE_BACKFILL), e))?;
                 (state, doc.version)
             }
         };

@@ -14,7 +14,7 @@ use crate::domain::media::media_meta_key;
 use crate::errors::{BoxError, Fault};
 use crate::line_api::LineApi;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::{Documents, Store, StoreError};
 
 pub mod backfill;
 mod chain;
@@ -97,7 +97,7 @@ pub struct Archiver {
     /// Where media content is fetched from; None archives transcripts only.
     line: Option<Arc<dyn LineApi>>,
     /// Where failed downloads are kept to be tried again; None: flagged only.
-    retries: Option<Arc<dyn Store>>,
+    retries: Option<Arc<dyn Documents>>,
     /// The log the backfill sweep walks (`backfill`); None: the archiver has no sweep to run.
     table: Option<Arc<dyn Store>>,
     metrics: Metrics,
@@ -116,7 +116,7 @@ impl Archiver {
 
     /// Keeps each failed media download in `store` (`collections::MEDIA_RETRY`) for
     /// `retry_media` to try again while LINE still has the content.
-    pub fn with_media_retries(mut self, store: Arc<dyn Store>) -> Self {
+    pub fn with_media_retries(mut self, store: Arc<dyn Documents>) -> Self {
         self.retries = Some(store);
         self
     }

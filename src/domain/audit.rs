@@ -26,13 +26,9 @@ pub struct AuditRecord {
     pub request_id: String,
     /// The HTTP status the action ended with.
     pub status: u16,
-    /// Unix seconds after which the record may go (DynamoDB TTL); 0 = kept (no attribute).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub expires_at: i64,
-}
-
-fn is_zero(v: &i64) -> bool {
-    *v == 0
+    /// Unix seconds after which the record may go (DynamoDB TTL); `None` = kept (no attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "super::log::ttl_as_stored")]
+    pub expires_at: Option<i64>,
 }
 
 impl AuditRecord {
@@ -89,7 +85,7 @@ mod tests {
             detail: None,
             request_id: "r".into(),
             status: 200,
-            expires_at: 0,
+            expires_at: None,
         }
     }
 

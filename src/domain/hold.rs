@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::ids::ConversationId;
-use super::log::{LogItem, NO_TTL};
+use super::log::LogItem;
 
 /// A conversation on legal hold: who asked and why is the operator's `reason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,14 +30,14 @@ pub fn retention_start_ms(item: &LogItem) -> i64 {
     }
 }
 
-pub fn ttl_of(item: &LogItem) -> i64 {
+pub fn ttl_of(item: &LogItem) -> Option<i64> {
     match item {
         LogItem::In(r) => r.expires_at,
         LogItem::Out(r) => r.expires_at,
     }
 }
 
-pub fn set_ttl(item: &mut LogItem, expires_at: i64) {
+pub fn set_ttl(item: &mut LogItem, expires_at: Option<i64>) {
     match item {
         LogItem::In(r) => r.expires_at = expires_at,
         LogItem::Out(r) => r.expires_at = expires_at,
@@ -51,17 +51,16 @@ pub fn released_ttl(item: &LogItem, retention_days: u32) -> i64 {
 
 /// Whether the item is due for removal at `now_s`: items without a TTL (held) never are.
 pub fn is_expired(item: &LogItem, now_s: i64) -> bool {
-    let ttl = ttl_of(item);
-    ttl != NO_TTL && ttl <= now_s
+    ttl_of(item).is_some_and(|ttl| ttl <= now_s)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::ids::EventId;
-    use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus};
+    use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus, NO_TTL};
 
-    fn inbound(ts: i64, expires_at: i64) -> LogItem {
+    fn inbound(ts: i64, expires_at: Option<i64>) -> LogItem {
         LogItem::In(InboundRecord {
             conversation: ConversationId::user("U1"),
             event_id: EventId::new("e".into()),
@@ -97,8 +96,8 @@ mod tests {
     #[test]
     fn held_items_never_expire_and_others_expire_at_their_ttl() {
         assert!(!is_expired(&inbound(0, NO_TTL), i64::MAX));
-        assert!(!is_expired(&inbound(0, 100), 99));
-        assert!(is_expired(&inbound(0, 100), 100));
+        assert!(!is_expired(&inbound(0, Some(100)), 99));
+        assert!(is_expired(&inbound(0, Some(100)), 100));
     }
 
     #[test]
@@ -107,7 +106,19 @@ mod tests {
         assert!(json.get("expires_at").is_none(), "{json}");
         let back: LogItem = serde_json::from_value(json).unwrap();
         assert_eq!(ttl_of(&back), NO_TTL);
-        let json = serde_json::to_value(inbound(1, 42)).unwrap();
+        let json = serde_json::to_value(inbound(1, Some(42))).unwrap();
         assert_eq!(json["expires_at"], 42);
+    }
+
+    #[test]
+    fn a_stored_ttl_of_zero_reads_as_none_and_the_stored_text_is_what_it_was() {
+        let with_ttl = serde_json::to_string(&inbound(1, Some(42))).unwrap();
+        assert!(with_ttl.ends_with(r#","raw":"{}","expires_at":42}"#), "{with_ttl}");
+        let zero = with_ttl.replace(r#""expires_at":42"#, r#""expires_at":0"#);
+        let back: LogItem = serde_json::from_str(&zero).unwrap();
+        assert_eq!(ttl_of(&back), NO_TTL, "0 stood for no TTL before it was an Option");
+        let absent = serde_json::to_string(&back).unwrap();
+        assert_eq!(absent, with_ttl.replace(r#","expires_at":42"#, ""));
+        assert_eq!(serde_json::from_str::<LogItem>(&with_ttl).unwrap(), inbound(1, Some(42)));
     }
 }

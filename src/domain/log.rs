@@ -1,6 +1,6 @@
 //! The conversation log's records: inbound events and our messages, as stored and archived.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::ids::{ConversationId, EventId};
 
@@ -18,17 +18,19 @@ pub struct InboundRecord {
     pub mode: String,
     pub is_redelivery: bool,
     pub raw: String,
-    /// Unix seconds after which the item may be removed (DynamoDB TTL); `NO_TTL` while the
-    /// conversation is on legal hold (the attribute is then absent from the stored item).
-    #[serde(default, skip_serializing_if = "is_no_ttl")]
-    pub expires_at: i64,
+    /// Unix seconds after which the item may be removed (DynamoDB TTL); `NO_TTL` (`None`) while
+    /// the conversation is on legal hold (the attribute is then absent from the stored item).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "ttl_as_stored")]
+    pub expires_at: Option<i64>,
 }
 
 /// `expires_at` of an item that must not expire (legal hold): no TTL attribute is stored.
-pub const NO_TTL: i64 = 0;
+pub const NO_TTL: Option<i64> = None;
 
-fn is_no_ttl(expires_at: &i64) -> bool {
-    *expires_at == NO_TTL
+/// A TTL as stored: absent is none, and so is 0, which stood for none before the TTL was an
+/// `Option` (it was never written, but reads the same as it always did).
+pub(crate) fn ttl_as_stored<'de, D: Deserializer<'de>>(stored: D) -> Result<Option<i64>, D::Error> {
+    Ok(Option::<i64>::deserialize(stored)?.filter(|&ttl| ttl != 0))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,8 +78,8 @@ pub struct OutboundRecord {
     pub status: OutboundStatus,
     /// Why the rules sent it (or why it failed).
     pub reason: String,
-    #[serde(default, skip_serializing_if = "is_no_ttl")]
-    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "ttl_as_stored")]
+    pub expires_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,7 +131,7 @@ mod tests {
             messages: "[]".into(),
             status: OutboundStatus::Sent,
             reason: "r".into(),
-            expires_at: 3,
+            expires_at: Some(3),
         };
         let owned = serde_json::to_string(&LogItem::Out(out.clone())).unwrap();
         assert_eq!(serde_json::to_string(&LogItemRef::Out(&out)).unwrap(), owned);

@@ -131,7 +131,7 @@ mod tests {
             mode: "active".into(),
             is_redelivery: false,
             raw: serde_json::json!({ "type": "message", "message": message }).to_string(),
-            expires_at: 1,
+            expires_at: Some(1),
         })
     }
 

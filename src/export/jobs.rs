@@ -19,7 +19,7 @@ use super::{export_scope, ExportError, Range};
 use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
 use crate::errors::Chain;
 use crate::service::Clock;
-use crate::store::Store;
+use crate::store::{EventLog, ExportJobStore, Store};
 
 /// How often a running job records its row count: its sign of life (see `STALE_AFTER_MS`).
 const HEARTBEAT: Duration = Duration::from_secs(30);
@@ -71,7 +71,10 @@ pub struct JobView {
 
 #[derive(Clone)]
 pub struct ExportJobs {
-    store: Arc<dyn Store>,
+    /// Where jobs are recorded.
+    jobs: Arc<dyn ExportJobStore>,
+    /// What an export reads.
+    log: Arc<dyn EventLog>,
     output: Arc<dyn ExportOutput>,
     launcher: Arc<dyn JobLauncher>,
     tz: TimeZone,
@@ -80,7 +83,7 @@ pub struct ExportJobs {
 
 impl ExportJobs {
     pub fn new(store: Arc<dyn Store>, output: Arc<dyn ExportOutput>, launcher: Arc<dyn JobLauncher>, tz: TimeZone, clock: Clock) -> Self {
-        Self { store, output, launcher, tz, clock }
+        Self { jobs: store.clone(), log: store, output, launcher, tz, clock }
     }
 
     /// On AWS (the exporter function, and the operator API that starts jobs and reads their
@@ -125,7 +128,7 @@ impl ExportJobs {
             Some(name) => job.by(name),
             None => job,
         };
-        self.store.save_export_job(&job).await?;
+        self.jobs.save_export_job(&job).await?;
         self.launcher.launch(&job.id).await?;
         tracing::info!(job = %job.id, scope = ?job.request.scope, "export job queued");
         Ok(job)
@@ -142,7 +145,7 @@ impl ExportJobs {
                 continue;
             }
             if interrupted {
-                self.store.save_export_job(&job).await?;
+                self.jobs.save_export_job(&job).await?;
             }
             self.launcher.launch(&job.id).await?;
             tracing::info!(job = %job.id, "export job resumed after a restart");
@@ -153,7 +156,7 @@ impl ExportJobs {
 
     /// The job (a silent one reported failed), with a fresh link if it is done.
     pub async fn status(&self, id: &ExportJobId) -> Result<Option<JobView>, ExportError> {
-        let Some(job) = self.store.export_job(id).await? else { return Ok(None) };
+        let Some(job) = self.jobs.export_job(id).await? else { return Ok(None) };
         let job = job.observed(self.now_ms());
         let link = match (&job.status, &job.output_key) {
             (JobStatus::Done, Some(key)) => Some(self.output.link(key).await?),
@@ -173,11 +176,11 @@ impl ExportJobs {
     /// Runs a queued job to its end. A job already started (a redelivered trigger) is left
     /// alone. Export failures are recorded on the job; `Err` only if the job cannot be read.
     pub async fn run(&self, id: &ExportJobId) -> Result<ExportJob, ExportError> {
-        let mut job = self.store.export_job(id).await?.ok_or_else(|| ExportError::UnknownJob(id.clone()))?;
+        let mut job = self.jobs.export_job(id).await?.ok_or_else(|| ExportError::UnknownJob(id.clone()))?;
         if !job.start(self.now_ms()) {
             return Ok(job);
         }
-        self.store.save_export_job(&job).await?;
+        self.jobs.save_export_job(&job).await?;
         match self.produce(&job).await {
             Ok(rows) => job.finish(rows, self.now_ms()),
             Err(e) => {
@@ -185,7 +188,7 @@ impl ExportJobs {
                 job.fail(e.to_string(), self.now_ms());
             }
         }
-        self.store.save_export_job(&job).await?;
+        self.jobs.save_export_job(&job).await?;
         tracing::info!(job = %job.id, rows = job.rows, status = ?job.status, "export job finished");
         Ok(job)
     }
@@ -198,7 +201,7 @@ impl ExportJobs {
         let rows = Arc::new(AtomicU64::new(0));
         let (stop, heartbeat) = self.heartbeat(job.clone(), rows.clone());
         let range = Range::from(job.request.range);
-        let written = export_scope(self.store.as_ref(), &job.request.scope, &range, &self.tz, job.request.format, &file, &rows).await;
+        let written = export_scope(self.log.as_ref(), &job.request.scope, &range, &self.tz, job.request.format, &file, &rows).await;
         // Stopped and awaited, so no progress write can land after the outcome.
         let _ = stop.send(());
         let _ = heartbeat.await;
@@ -214,7 +217,7 @@ impl ExportJobs {
 
     fn heartbeat(&self, mut job: ExportJob, rows: Arc<AtomicU64>) -> (oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
         let (stop, mut stopped) = oneshot::channel();
-        let (store, clock) = (self.store.clone(), self.clock.clone());
+        let (store, clock) = (self.jobs.clone(), self.clock.clone());
         let task = tokio::spawn(async move {
             loop {
                 tokio::select! {

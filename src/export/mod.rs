@@ -12,7 +12,7 @@ pub use crate::domain::export_job::Format;
 use crate::domain::export_job::{Scope, TimeRange};
 use crate::domain::ids::ConversationId;
 use crate::errors::{BoxError, Fault};
-use crate::store::{log_cursor_from, PageRequest, Store, StoreError};
+use crate::store::{log_cursor_from, EventLog, PageRequest, StoreError};
 
 use self::sink::Sink;
 
@@ -88,7 +88,7 @@ impl From<TimeRange> for Range {
 
 /// Streams one conversation's items in `range` into `sink`; counts rows into `rows`.
 async fn write_conversation(
-    store: &dyn Store,
+    store: &dyn EventLog,
     conversation: &ConversationId,
     range: &Range,
     tz: &TimeZone,
@@ -122,7 +122,7 @@ async fn finish(sink: Sink, out: &Path) -> Result<(), ExportError> {
 
 /// Writes one conversation's export to `out`; returns the number of rows (without the header).
 pub async fn export(
-    store: &dyn Store,
+    store: &dyn EventLog,
     conversation: &ConversationId,
     range: &Range,
     tz: &TimeZone,
@@ -137,7 +137,7 @@ pub async fn export(
 /// Writes the export of `scope` to `out`: conversation by conversation, each oldest first.
 /// `rows` counts as it goes (the job runner reports it as progress); returns the total.
 pub async fn export_scope(
-    store: &dyn Store,
+    store: &dyn EventLog,
     scope: &Scope,
     range: &Range,
     tz: &TimeZone,

@@ -107,11 +107,11 @@ impl LambdaError {
 
 fn store_kind(e: &StoreError) -> (Class, &'static str) {
     match e {
-        StoreError::Unavailable(_) => (Class::Retryable, "StoreUnavailable"),
-        StoreError::Throttled(_) => (Class::Retryable, "StoreThrottled"),
+        StoreError::Unavailable { .. } => (Class::Retryable, "StoreUnavailable"),
+        StoreError::Throttled { .. } => (Class::Retryable, "StoreThrottled"),
         // Someone else wrote first: the next attempt reads what they wrote.
         StoreError::Conflict(_) => (Class::Retryable, "WriteConflict"),
-        StoreError::Invalid(_) => (Class::Permanent, "StoreRefused"),
+        StoreError::Invalid { .. } => (Class::Permanent, "StoreRefused"),
         StoreError::Corrupt { .. } => (Class::Permanent, "CorruptItem"),
     }
 }
@@ -169,17 +169,20 @@ mod tests {
     #[test]
     fn outages_throttles_and_races_are_retryable_and_what_the_input_causes_is_permanent() {
         let retryable = [
-            (LambdaError::from(StoreError::Unavailable("timeout".into())), "Retryable.StoreUnavailable"),
-            (StoreError::Throttled("slow down".into()).into(), "Retryable.StoreThrottled"),
+            (LambdaError::from(StoreError::unavailable_because("timeout")), "Retryable.StoreUnavailable"),
+            (StoreError::Throttled { context: "slow down".into(), source: "slow down".into() }.into(), "Retryable.StoreThrottled"),
             (StoreError::Conflict("k".into()).into(), "Retryable.WriteConflict"),
             (ServiceError::InFlight("ev".into()).into(), "Retryable.ReplyInFlight"),
-            (ServiceError::Store(StoreError::Unavailable("x".into())).into(), "Retryable.StoreUnavailable"),
+            (ServiceError::Store(StoreError::unavailable_because("x")).into(), "Retryable.StoreUnavailable"),
             (
                 ArchiveError::storage(crate::errors::Fault::Unavailable, "s3", std::io::Error::other("down")).into(),
                 "Retryable.ArchiveUnavailable",
             ),
             (ExportError::UnknownJob(ExportJobId::random()).into(), "Retryable.UnknownJob"),
-            (LambdaError::task("re-notify sweep", StoreError::Throttled("t".into())), "Retryable.StoreThrottled"),
+            (
+                LambdaError::task("re-notify sweep", StoreError::Throttled { context: "t".into(), source: "t".into() }),
+                "Retryable.StoreThrottled",
+            ),
         ];
         for (error, expected) in retryable {
             assert_eq!(error.class(), Class::Retryable, "{error}");
@@ -187,7 +190,7 @@ mod tests {
         }
         let unreadable = LambdaError::UnreadableRecord {
             keys: "CONV#user:U1 / MSG#1".into(),
-            source: StoreError::Corrupt { key: "MSG#1".into(), problem: "timestamp_ms".into() },
+            source: StoreError::corrupt_because("MSG#1", "timestamp_ms"),
         };
         let permanent = [
             (unreadable, "Permanent.MalformedRecord"),
@@ -196,8 +199,8 @@ mod tests {
                 ServiceError::Malformed(crate::domain::event::WebhookBody::parse(b"not JSON").unwrap_err()).into(),
                 "Permanent.MalformedRecord",
             ),
-            (StoreError::Invalid("key too long".into()).into(), "Permanent.StoreRefused"),
-            (StoreError::Corrupt { key: "k".into(), problem: "p".into() }.into(), "Permanent.CorruptItem"),
+            (StoreError::Invalid { context: "key too long".into(), source: "key too long".into() }.into(), "Permanent.StoreRefused"),
+            (StoreError::corrupt_because("k", "p").into(), "Permanent.CorruptItem"),
             (BackfillError::NoTable.into(), "Permanent.Misconfigured"),
             (LambdaError::UnknownInput(serde_json::from_str::<u8>("{}").unwrap_err()), "Permanent.UnknownInput"),
         ];
@@ -209,7 +212,7 @@ mod tests {
 
     #[test]
     fn the_diagnostic_carries_the_class_and_the_whole_message() {
-        let (error_type, message) = diagnostic(LambdaError::task("backfill", StoreError::Unavailable("no route".into())));
+        let (error_type, message) = diagnostic(LambdaError::task("backfill", StoreError::unavailable_because("no route")));
         assert_eq!(error_type, "Retryable.StoreUnavailable");
         assert_eq!(message, "backfill failed: store unavailable: no route");
         let (_, message) = diagnostic(LambdaError::BackfillIncomplete(vec![("user:U1".into(), "timeout".into())]));

@@ -107,7 +107,7 @@ mod tests {
     use crate::store::StoreError;
 
     fn unavailable() -> LambdaError {
-        StoreError::Unavailable("down".into()).into()
+        StoreError::unavailable_because("down").into()
     }
 
     fn malformed() -> LambdaError {

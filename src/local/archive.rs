@@ -14,8 +14,8 @@ use tokio::time::Instant;
 use super::settle::Settle;
 use crate::archive::{Archiver, BackfillRun};
 use crate::domain::ids::ConversationId;
-use crate::store::embedded::{ArchiveDue, EmbeddedStore};
-use crate::store::{log_cursor_from, PageRequest, Store};
+use crate::store::embedded::EmbeddedStore;
+use crate::store::{log_cursor_from, ArchiveDue, ArchiveQueue, EventLog, LocalTtl, PageRequest};
 
 /// How long handled events gather before a batch is archived when few conversations are
 /// busy: bounds how far the archive lags the log, and how many objects a busy conversation
@@ -114,7 +114,7 @@ async fn backfill(store: &EmbeddedStore, archiver: &Archiver) -> Duration {
     }
 }
 
-async fn expire(store: &EmbeddedStore, archiver: &Archiver) {
+async fn expire(store: &dyn LocalTtl, archiver: &Archiver) {
     match crate::expiry::expire(store, archiver, jiff::Timestamp::now().as_second()).await {
         Ok(report) if report.removed > 0 => tracing::info!(removed = report.removed, "expired log items removed"),
         Ok(_) => {}
@@ -162,7 +162,7 @@ fn collect(
 
 /// One conversation's log from its earliest item due on: the events handled and every reply
 /// finished (the worker's and staff's through the operator API, which mark it due themselves).
-async fn archive_one(store: &EmbeddedStore, archiver: &Archiver, id: &ConversationId, due: ArchiveDue) -> Result<(), String> {
+async fn archive_one(store: &dyn EventLog, archiver: &Archiver, id: &ConversationId, due: ArchiveDue) -> Result<(), String> {
     let mut items = Vec::new();
     let mut after = Some(log_cursor_from(due.from_ms));
     while let Some(cursor) = after {

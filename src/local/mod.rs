@@ -83,7 +83,7 @@ impl LocalApp {
         // Bounded: under overload the webhook keeps answering (events are durable in the pending
         // table) and the worker's sweep picks up what did not fit, instead of memory growing.
         let (queue, work) = mpsc::channel(worker::QUEUE_CAPACITY);
-        tokio::spawn(worker::run(store.clone(), service.clone(), work, handled, settle.clone()));
+        tokio::spawn(worker::run(Arc::new(store.clone()), service.clone(), work, handled, settle.clone()));
         // The webhook hands over what it logged, so the worker never re-reads the store for it.
         let on_logged = Arc::new(move |logged: Logged<'_>| {
             let work = match logged {

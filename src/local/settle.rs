@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use crate::store::embedded::EmbeddedStore;
-use crate::store::StoreError;
+use crate::store::{ArchiveQueue, StoreError, WorkQueue};
 
 /// The events the worker is handling now, by (conversation, event id).
 pub(super) type InFlight = Arc<Mutex<HashSet<(String, String)>>>;

@@ -10,8 +10,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::settle::Settle;
 use crate::service::Service;
-use crate::store::embedded::EmbeddedStore;
-use crate::store::InboundRecord;
+use crate::store::{InboundRecord, WorkQueue};
 
 /// How often the worker re-reads the pending table for events it has not been handed (a
 /// handling that failed, or a write whose caller was told it failed but which committed).
@@ -28,7 +27,7 @@ pub(super) enum Work {
     Rescan,
 }
 
-pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>, settle: Settle) {
+pub(super) async fn run(queue: Arc<dyn WorkQueue>, service: Service, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>, settle: Settle) {
     // The first tick is immediate: recovery of what an earlier run left pending.
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
     sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -36,19 +35,19 @@ pub(super) async fn run(store: EmbeddedStore, service: Service, mut work: mpsc::
         let records = tokio::select! {
             next = work.recv() => match next {
                 Some(Work::Handle(records)) => records,
-                Some(Work::Rescan) => pending(&store).await,
+                Some(Work::Rescan) => pending(queue.as_ref()).await,
                 None => return,
             },
-            _ = sweep.tick() => pending(&store).await,
+            _ = sweep.tick() => pending(queue.as_ref()).await,
         };
         for record in records {
-            spawn_handle(&store, &service, &settle, &handled, record);
+            spawn_handle(&queue, &service, &settle, &handled, record);
         }
     }
 }
 
-async fn pending(store: &EmbeddedStore) -> Vec<InboundRecord> {
-    store.pending().await.unwrap_or_else(|e| {
+async fn pending(queue: &dyn WorkQueue) -> Vec<InboundRecord> {
+    queue.pending().await.unwrap_or_else(|e| {
         tracing::error!(error = %e, "cannot read pending events");
         Vec::new()
     })
@@ -56,7 +55,7 @@ async fn pending(store: &EmbeddedStore) -> Vec<InboundRecord> {
 
 /// One task per event, so a slow LINE API for one user does not hold up the rest; their
 /// store writes still share commits (the store's group commit).
-fn spawn_handle(store: &EmbeddedStore, service: &Service, settle: &Settle, handled: &Arc<Notify>, record: InboundRecord) {
+fn spawn_handle(queue: &Arc<dyn WorkQueue>, service: &Service, settle: &Settle, handled: &Arc<Notify>, record: InboundRecord) {
     let key = (record.conversation.as_str().to_owned(), record.event_id.as_str().to_owned());
     {
         let mut in_flight = settle.in_flight().lock().expect("lock");
@@ -65,13 +64,13 @@ fn spawn_handle(store: &EmbeddedStore, service: &Service, settle: &Settle, handl
             return;
         }
     }
-    let (store, service, settle, handled) = (store.clone(), service.clone(), settle.clone(), handled.clone());
+    let (queue, service, settle, handled) = (queue.clone(), service.clone(), settle.clone(), handled.clone());
     tokio::spawn(async move {
         match service.handle(&record).await {
             Ok(outcome) => {
                 tracing::info!(event_id = %record.event_id, ?outcome, "handled");
                 // Done and due for the archive in one commit; the archiver batches from there.
-                match store.done(&record).await {
+                match queue.done(&record).await {
                     Ok(()) => handled.notify_one(),
                     Err(e) => tracing::error!(error = %e, "could not mark event handled"),
                 }

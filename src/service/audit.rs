@@ -47,9 +47,9 @@ impl AuditTrail {
             status: action.status,
             // Kept as long as the chat log; rule and retention changes for good.
             expires_at: if AuditRecord::is_long_lived(action.name) {
-                0
+                None
             } else {
-                crate::domain::hold::expires_at(at_ms, self.retention_days)
+                Some(crate::domain::hold::expires_at(at_ms, self.retention_days))
             },
         };
         self.log.append_audit(&record).await?;

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Service;
 use crate::domain::hold::Hold;
 use crate::domain::ids::ConversationId;
-use crate::store::{Store, StoreError};
+use crate::store::{Holds, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HoldError {
@@ -29,7 +29,7 @@ pub enum HoldChange {
 /// Holds (`held`) or releases a conversation. Idempotent: running it again finishes a run
 /// that failed half-way.
 pub async fn set_hold(
-    store: &dyn Store,
+    store: &dyn Holds,
     conversation: &ConversationId,
     held: bool,
     reason: &str,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 
 use crate::settings::{Settings, SettingsError};
-use crate::store::{collections, Doc, Store, StoreError};
+use crate::store::{collections, Doc, Documents, StoreError};
 
 /// How stale an instance's settings may be after an admin saves new ones.
 pub const REFRESH: Duration = Duration::from_secs(10);
@@ -50,7 +50,7 @@ impl LiveSettings {
 
     /// The settings to decide with; re-reads the store at most every `REFRESH`. A store that
     /// cannot be read keeps the last known settings (answering beats failing).
-    pub async fn current(&self, store: &dyn Store) -> Arc<Settings> {
+    pub async fn current(&self, store: &dyn Documents) -> Arc<Settings> {
         {
             let cached = self.cached.read().await;
             if cached.checked.is_some_and(|t| t.elapsed() < REFRESH) {
@@ -78,14 +78,21 @@ impl LiveSettings {
     }
 
     /// The settings in force and their version (0 = from the file), re-read now.
-    pub async fn read(&self, store: &dyn Store) -> (Arc<Settings>, u64) {
+    pub async fn read(&self, store: &dyn Documents) -> (Arc<Settings>, u64) {
         self.cached.write().await.checked = None;
         let settings = self.current(store).await;
         (settings, self.cached.read().await.version)
     }
 
     /// Validates exactly as the file is validated, then saves if `expected_version` is still current.
-    pub async fn save(&self, store: &dyn Store, toml: &str, expected_version: u64, by: &str, at_ms: i64) -> Result<u64, SaveSettingsError> {
+    pub async fn save(
+        &self,
+        store: &dyn Documents,
+        toml: &str,
+        expected_version: u64,
+        by: &str,
+        at_ms: i64,
+    ) -> Result<u64, SaveSettingsError> {
         let settings = Settings::from_toml(toml)?;
         let body = serde_json::to_string(&StoredSettings { toml: toml.to_owned(), by: by.to_owned(), at_ms }).expect("settings serialise");
         let doc = Doc { id: SETTINGS_DOC.into(), body, version: expected_version };

@@ -128,7 +128,7 @@ impl Service {
     }
 
     /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
-    pub(crate) fn expires_at(&self, at_ms: i64) -> i64 {
-        crate::domain::hold::expires_at(at_ms, self.retention_days)
+    pub(crate) fn expires_at(&self, at_ms: i64) -> Option<i64> {
+        Some(crate::domain::hold::expires_at(at_ms, self.retention_days))
     }
 }

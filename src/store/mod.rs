@@ -1,5 +1,9 @@
-//! The storage port: the conversation log and conversation state. Adapters: `embedded` (redb,
-//! local runs) and `dynamodb` (Lambda). One contract test suite runs against both.
+//! The storage ports, one per concern, and what they share: the event log, conversations,
+//! documents, legal holds, export jobs and the audit trail, which both adapters implement
+//! (`embedded`: redb, local runs; `dynamodb`: Lambda), and the local server's own duties that
+//! only the embedded store has (work queue, archive queue, TTL sweep). `Store` is all the
+//! shared ones at once, for the service that uses them all. One contract suite per port runs
+//! for every adapter (`tests/it/contract/`).
 
 use async_trait::async_trait;
 
@@ -12,26 +16,9 @@ pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogIt
 
 pub mod dynamodb;
 pub mod embedded;
+mod error;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The backend could not be reached or failed; the caller may retry.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// The request was throttled; retry later.
-    #[error("store throttled: {0}")]
-    Throttled(String),
-    /// An optimistic-concurrency check failed: someone else wrote first.
-    #[error("conflicting write to {0}")]
-    Conflict(String),
-    /// The backend refused the request as malformed (DynamoDB's ValidationException, e.g. a key
-    /// over its size limit): caused by the input, so retrying will not help.
-    #[error("refused by the store: {0}")]
-    Invalid(String),
-    /// Stored data we cannot read back: a bug or a manual edit.
-    #[error("corrupt item {key}: {problem}")]
-    Corrupt { key: String, problem: String },
-}
+pub use self::error::{BoxError, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inserted {
@@ -95,25 +82,11 @@ pub mod collections {
     }
 }
 
-/// The audit trail of staff actions: append-only, read newest first by admins.
+/// The conversation log: inbound events and our messages, each written once, read in time order.
 #[async_trait]
-pub trait AuditLog: Send + Sync {
-    /// Appends a record; ids are unique, so an append never replaces one.
-    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
-
-    /// Records newest first; `page.after` is the last id of the previous page.
-    async fn audit(&self, page: &PageRequest) -> Result<Page<AuditRecord>, StoreError>;
-}
-
-#[async_trait]
-pub trait Store: Send + Sync {
+pub trait EventLog: Send + Sync {
     /// Logs an inbound event once; the conditional write that decides idempotency.
     async fn put_inbound(&self, record: &InboundRecord) -> Result<Inserted, StoreError>;
-
-    async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, StoreError>;
-
-    /// Saves `state` if the stored version is still `state.version`; stores version + 1.
-    async fn save_conversation(&self, state: &ConversationState) -> Result<(), StoreError>;
 
     /// Claims the right to send this outbound (status `Sending`), once.
     async fn claim_outbound(&self, record: &OutboundRecord) -> Result<Claim, StoreError>;
@@ -128,18 +101,33 @@ pub trait Store: Send + Sync {
     /// long conversation opens at its end and scrolls back.
     async fn log_newest(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError>;
 
+    /// Every conversation with a log, paged, each once, in no promised order. DynamoDB lists
+    /// the conversations that have a state item (written when their first event is handled).
+    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError>;
+}
+
+/// Conversation state, versioned, and the views of it the console lists.
+#[async_trait]
+pub trait Conversations: Send + Sync {
+    async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, StoreError>;
+
+    /// Saves `state` if the stored version is still `state.version`; stores version + 1.
+    async fn save_conversation(&self, state: &ConversationState) -> Result<(), StoreError>;
+
     /// Unread and needs-attention counts, kept with every conversation write, and the newest
     /// activity: a few small reads however many conversations there are.
     async fn inbox(&self) -> Result<InboxCounts, StoreError>;
-
-    // --- Operator side ---
 
     /// The cursor that resumes `conversations_by_activity` right after `state`.
     fn activity_cursor(&self, state: &ConversationState) -> String;
 
     /// Conversations, newest activity first, paged.
     async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError>;
+}
 
+/// The operator side's small documents (`Doc`), by collection, with optimistic versions.
+#[async_trait]
+pub trait Documents: Send + Sync {
     async fn doc(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError>;
 
     /// Writes `doc` if the stored version is still `doc.version` (0 = must not exist); stores version + 1.
@@ -150,11 +138,13 @@ pub trait Store: Send + Sync {
 
     /// A collection's documents in id order, paged.
     async fn docs(&self, collection: &str, page: &PageRequest) -> Result<Page<Doc>, StoreError>;
-    // ---- Legal hold (issue #5): kept together at the end of the trait. ----
-    // While a conversation is held, none of its log items has a TTL, including items logged or
-    // updated during the hold. Both operations are idempotent: re-running one after a partial
-    // failure finishes the job.
+}
 
+/// Legal hold (issue #5). While a conversation is held, none of its log items has a TTL,
+/// including items logged or updated during the hold. Both writes are idempotent: re-running
+/// one after a partial failure finishes the job.
+#[async_trait]
+pub trait Holds: Send + Sync {
     /// Puts a conversation on hold (or replaces the reason) and removes the TTL from every one
     /// of its log items. Returns how many items lost their TTL.
     async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError>;
@@ -167,15 +157,86 @@ pub trait Store: Send + Sync {
 
     /// Every conversation on hold.
     async fn holds(&self) -> Result<Vec<Hold>, StoreError>;
+}
 
-    // ---- export jobs (issue #5) ----
-
-    /// Every conversation with a log, paged, each once, in no promised order. DynamoDB lists
-    /// the conversations that have a state item (written when their first event is handled).
-    async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError>;
-
-    /// Creates or replaces an export job: the runner's progress and outcome.
+/// Export job records (issue #5): the runner's progress and outcome.
+#[async_trait]
+pub trait ExportJobStore: Send + Sync {
+    /// Creates or replaces an export job.
     async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError>;
 
     async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError>;
+}
+
+/// The audit trail of staff actions: append-only, read newest first by admins.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends a record; ids are unique, so an append never replaces one.
+    async fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// Records newest first; `page.after` is the last id of the previous page.
+    async fn audit(&self, page: &PageRequest) -> Result<Page<AuditRecord>, StoreError>;
+}
+
+/// Every port both adapters implement, for the service that uses them all. An `Arc<dyn Store>`
+/// coerces to any one of them (`Arc<dyn EventLog>`, ...): hand a component only the one it uses.
+pub trait Store: EventLog + Conversations + Documents + Holds + ExportJobStore + AuditLog {}
+
+impl<T: EventLog + Conversations + Documents + Holds + ExportJobStore + AuditLog + ?Sized> Store for T {}
+
+// ---- The local server's duties, which only the embedded store has: on AWS the DynamoDB
+// stream, the archiver's batches and DynamoDB's TTL do these. ----
+
+/// The local work queue: inbound events logged but not handled yet, the local stand-in for
+/// the stream. `put_inbound` of a new event queues it in the same commit.
+#[async_trait]
+pub trait WorkQueue: Send + Sync {
+    /// Inbound events logged but not yet handled (after a crash or restart), oldest first.
+    /// A full scan: the worker runs it at start and on its slow sweep, not per event.
+    async fn pending(&self) -> Result<Vec<InboundRecord>, StoreError>;
+
+    /// Marks an inbound event handled and, in the same commit, its conversation due for the
+    /// archive: once handled, an event is archived even if we crash right after.
+    async fn done(&self, record: &InboundRecord) -> Result<(), StoreError>;
+}
+
+/// A conversation the archiver owes: its log from `from_ms` on. `marks` changes with every
+/// event handled, so clearing it after archiving never drops a mark made meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveDue {
+    pub from_ms: i64,
+    pub marks: u64,
+}
+
+/// What the local archiver owes: conversations with events handled (`WorkQueue::done`) or
+/// replies finished since they were last archived.
+#[async_trait]
+pub trait ArchiveQueue: Send + Sync {
+    /// Every conversation the archiver owes, as of now.
+    async fn archive_due(&self) -> Result<Vec<(ConversationId, ArchiveDue)>, StoreError>;
+
+    /// Clears what was archived, in one commit; a mark that changed since it was read stays.
+    async fn archived(&self, done: Vec<(ConversationId, ArchiveDue)>) -> Result<(), StoreError>;
+}
+
+/// A log item due for removal, with its key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expired {
+    pub conversation: String,
+    pub sort_key: String,
+    pub item: LogItem,
+}
+
+/// The local counterpart of DynamoDB's TTL: items past their `expires_at` are found, and
+/// removed only once the caller has made sure they are archived. Held items have no TTL, so
+/// they are never found.
+#[async_trait]
+pub trait LocalTtl: Send + Sync {
+    /// Items due for removal at `now_s`, at most `limit`; events not handled yet are not due.
+    /// A full scan: run it rarely (the local worker does so every few minutes), never per request.
+    async fn expired(&self, now_s: i64, limit: usize) -> Result<Vec<Expired>, StoreError>;
+
+    /// Removes the given items if they are still expired at `now_s`: an item put on hold,
+    /// rewritten or waiting to be handled since it was found is kept. Returns how many were removed.
+    async fn remove_expired(&self, items: Vec<Expired>, now_s: i64) -> Result<usize, StoreError>;
 }

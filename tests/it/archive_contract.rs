@@ -9,7 +9,7 @@ use line_oa::archive::{ArchiveStore, Archiver};
 use line_oa::domain::ids::ConversationId;
 use line_oa::store::LogItem;
 
-use crate::store_contract::inbound;
+use crate::contract::inbound;
 
 async fn put_get_list(store: Arc<dyn ArchiveStore>) {
     assert_eq!(store.get("transcripts/none/1.jsonl").await.unwrap(), None);

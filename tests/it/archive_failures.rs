@@ -20,9 +20,9 @@ use line_oa::domain::metrics::UNREADABLE_STREAM_RECORDS;
 use line_oa::lambda::archiver::archive_stream_batch;
 use line_oa::metrics::Metrics;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{log_sort_key, Claim, Inserted, OutboundRecord, OutboundStatus, Store, StoreError};
+use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, StoreError};
 
-use crate::store_contract::inbound;
+use crate::contract::inbound;
 
 fn insert(sequence: &str, image: serde_dynamo::Item) -> EventRecord {
     let mut record = EventRecord::default();
@@ -166,7 +166,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
     let sk = log_sort_key(event.timestamp_ms, true, "rd-1");
     faults.arm(true);
     let err = store.put_inbound(&event).await.unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err}");
+    assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
     assert!(faults.failed.load(Ordering::SeqCst) >= 1, "the drop really failed on the wire");
     assert!(ttl_attribute(&direct, &table, pk, &sk).await.is_some(), "written with its TTL: a held item that would expire");
     faults.arm(false);
@@ -183,7 +183,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),
-        expires_at: event.timestamp_ms / 1000 + 365 * 86_400,
+        expires_at: Some(event.timestamp_ms / 1000 + 365 * 86_400),
     };
     let sk = log_sort_key(reply.timestamp_ms, false, "rd-1");
     faults.arm(true);
@@ -207,7 +207,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
 
 #[tokio::test]
 async fn on_the_embedded_store_a_held_item_gets_no_ttl_on_any_write_in_the_same_transaction() {
-    let store = crate::store_contract::embedded_store().await;
+    let store = crate::contract::embedded_store().await;
     let conversation = ConversationId::user("Uembheld");
     store.set_hold(&Hold { conversation: conversation.clone(), reason: "r".into(), since_ms: 1 }).await.unwrap();
     let event = inbound("Uembheld", "eh-1", 1_764_000_000_000);

@@ -19,10 +19,12 @@ use line_oa::domain::metrics::ARCHIVE_BACKFILLED;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::metrics::Metrics;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{collections, Doc, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{
+    collections, ArchiveQueue, Doc, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, WorkQueue,
+};
 use secrecy::SecretString;
 
-use crate::store_contract::{dynamo_store, embedded_store, inbound};
+use crate::contract::{dynamo_store, embedded_store, inbound};
 use crate::support::apps::test_retry;
 use crate::support::line_standin::{LineStandin, StandinOptions};
 
@@ -62,7 +64,7 @@ async fn chat(store: &dyn Store, user: &str, at_ms: i64, events: usize) -> Vec<L
         messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),
-        expires_at: at_ms / 1000 + 365 * 86_400,
+        expires_at: Some(at_ms / 1000 + 365 * 86_400),
     };
     store.claim_outbound(&reply).await.unwrap();
     reply.status = OutboundStatus::Sent;

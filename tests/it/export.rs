@@ -9,21 +9,21 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::export::{export, Format, Range};
 use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, Store};
 
-use crate::store_contract::embedded_store;
+use crate::contract::embedded_store;
 
 async fn conversation_with_history(store: &dyn Store) -> ConversationId {
     let conv = ConversationId::user("Uexp");
     let text = |id: &str, ts: i64, text: &str| {
         InboundRecord {
         raw: serde_json::json!({"type":"message","message":{"type":"text","id":id,"text":text},"source":{"type":"user","userId":"Uexp"},"timestamp":ts}).to_string(),
-        ..crate::store_contract::inbound("Uexp", id, ts)
+        ..crate::contract::inbound("Uexp", id, ts)
     }
     };
     store.put_inbound(&text("m1", 1_764_000_000_000, "予約したいです, 明日\n午後")).await.unwrap();
     let sticker = InboundRecord {
         raw: r#"{"type":"message","message":{"type":"sticker","id":"m2","packageId":"446","stickerId":"1988"}}"#.into(),
         message_type: Some("sticker".into()),
-        ..crate::store_contract::inbound("Uexp", "m2", 1_764_000_060_000)
+        ..crate::contract::inbound("Uexp", "m2", 1_764_000_060_000)
     };
     store.put_inbound(&sticker).await.unwrap();
     let reply = OutboundRecord {
@@ -35,7 +35,7 @@ async fn conversation_with_history(store: &dyn Store) -> ConversationId {
         messages: r#"[{"type":"text","text":"ありがとうございます \"明日\" ですね"}]"#.into(),
         status: OutboundStatus::Sent,
         reason: "default response".into(),
-        expires_at: 0,
+        expires_at: None,
     };
     store.claim_outbound(&reply).await.unwrap();
     // Outside the range exported below.

@@ -18,10 +18,10 @@ use line_oa::lambda::exporter::run_export_notifications;
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{ExportJobStore, InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
 
+use crate::contract::{dynamo_store, embedded_store, inbound};
 use crate::export::{parse_csv, xlsx_to_csv};
-use crate::store_contract::{dynamo_store, embedded_store, inbound};
 
 const DAY_MS: i64 = 86_400_000;
 const T0: i64 = 1_764_000_000_000;
@@ -56,7 +56,7 @@ async fn fill(store: &dyn Store, n: usize) -> Vec<ConversationId> {
                     messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
                     status: OutboundStatus::Sent,
                     reason: "rule".into(),
-                    expires_at: 0,
+                    expires_at: None,
                 };
                 store.claim_outbound(&reply).await.unwrap();
             }

@@ -13,7 +13,7 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::{archive_stream_records, handle_archiver_event};
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{InboundRecord, Store};
+use line_oa::store::{EventLog, InboundRecord, Store};
 use secrecy::SecretString;
 
 use crate::support::apps::{image_body, test_retry, LocalTestApp, SETTINGS};
@@ -23,7 +23,7 @@ use crate::support::sign;
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0 not really a jpeg, but bytes all the same";
 
 fn image_record(user: &str, event_id: &str, message_id: &str) -> InboundRecord {
-    let mut record = crate::store_contract::inbound(user, event_id, 1_764_000_000_000);
+    let mut record = crate::contract::inbound(user, event_id, 1_764_000_000_000);
     record.message_type = Some("image".into());
     record.raw = serde_json::json!({
         "type": "message",

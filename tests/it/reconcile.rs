@@ -16,9 +16,9 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::archive_stream_records;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, WorkQueue};
 
-use crate::store_contract::inbound;
+use crate::contract::inbound;
 
 fn record(event_name: &str, sequence: usize, ttl: bool) -> EventRecord {
     let mut record = EventRecord::default();
@@ -63,7 +63,7 @@ async fn every_item_the_ttl_removes_is_in_the_s3_archive_and_a_missing_one_is_re
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),
-        expires_at: 1_700_000_001,
+        expires_at: Some(1_700_000_001),
     };
     store.claim_outbound(&reply).await.unwrap();
     reply.status = OutboundStatus::Sent;

@@ -10,7 +10,7 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{PageRequest, Store};
+use line_oa::store::{PageRequest, Store, WorkQueue};
 use serde_json::json;
 
 use crate::support::apps::{service, service_with_clock, text_body_at, SETTINGS};

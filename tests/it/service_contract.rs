@@ -165,5 +165,5 @@ macro_rules! service_suite {
     };
 }
 
-service_suite!(embedded, crate::store_contract::embedded_store);
-service_suite!(dynamodb, crate::store_contract::dynamo_store);
+service_suite!(embedded, crate::contract::embedded_store);
+service_suite!(dynamodb, crate::contract::dynamo_store);

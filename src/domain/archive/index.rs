@@ -83,7 +83,7 @@ mod tests {
             mode: "active".into(),
             is_redelivery: false,
             raw: text.into(),
-            expires_at: 1_800_000_000,
+            expires_at: Some(1_800_000_000),
         })
     }
 

@@ -18,7 +18,7 @@ fn inbound(id: &str, ts: i64) -> LogItem {
         mode: "active".into(),
         is_redelivery: false,
         raw: format!(r#"{{"id":"{id}","text":"こんにちは"}}"#),
-        expires_at: 0,
+        expires_at: None,
     })
 }
 
@@ -32,7 +32,7 @@ fn reply(id: &str, ts: i64, status: OutboundStatus) -> LogItem {
         messages: "[]".into(),
         status,
         reason: "r".into(),
-        expires_at: 0,
+        expires_at: None,
     })
 }
 

@@ -77,11 +77,11 @@ fn the_operator_api_document_lists_every_code_it_can_answer() {
 /// Every kind of store failure (the only place these tests build `StoreError`s).
 fn store_errors() -> Vec<(StoreError, Kind)> {
     vec![
-        (StoreError::Unavailable("down".into()), Kind::StoreUnavailable),
-        (StoreError::Throttled("slow".into()), Kind::StoreUnavailable),
+        (StoreError::unavailable_because("down"), Kind::StoreUnavailable),
+        (StoreError::Throttled { context: "slow".into(), source: "slow".into() }, Kind::StoreUnavailable),
         (StoreError::Conflict("k".into()), Kind::Conflict),
-        (StoreError::Invalid("key too long".into()), Kind::StoreRefused),
-        (StoreError::Corrupt { key: "k".into(), problem: "bad".into() }, Kind::Internal),
+        (StoreError::Invalid { context: "key too long".into(), source: "key too long".into() }, Kind::StoreRefused),
+        (StoreError::corrupt_because("k", "bad"), Kind::Internal),
     ]
 }
 
@@ -135,7 +135,7 @@ fn archive_and_export_failures_have_codes_of_their_own() {
         (ExportError::Write("disk full".into()), Kind::Internal),
         (ExportError::UnknownJob(id), Kind::NotFound),
         (ExportError::Request(crate::domain::export_job::RequestError::NoConversations), Kind::Invalid),
-        (ExportError::Store(StoreError::Unavailable("down".into())), Kind::StoreUnavailable),
+        (ExportError::Store(StoreError::unavailable_because("down")), Kind::StoreUnavailable),
     ];
     for (e, kind) in cases {
         assert_eq!(export_kind(&e), kind, "{e:?}");

@@ -13,7 +13,7 @@ const TAGS_DOC: &str = "tags";
 const RETRIES: usize = 8;
 
 fn corrupt(id: &str, e: serde_json::Error) -> StoreError {
-    StoreError::Corrupt { key: id.to_owned(), problem: e.to_string() }
+    StoreError::corrupt(id, e)
 }
 
 impl Service {

@@ -184,8 +184,7 @@ impl Service {
             Ok(()) => Ok((id, now)),
             Err(StoreError::Conflict(_)) => {
                 let doc = self.store.doc(&collection, key).await?.ok_or_else(|| OperatorError::Conflict("retry".into()))?;
-                let earlier: ClientKey =
-                    serde_json::from_str(&doc.body).map_err(|e| StoreError::Corrupt { key: key.to_owned(), problem: e.to_string() })?;
+                let earlier: ClientKey = serde_json::from_str(&doc.body).map_err(|e| StoreError::corrupt(key, e))?;
                 Ok((id, earlier.timestamp_ms))
             }
             Err(e) => Err(e.into()),

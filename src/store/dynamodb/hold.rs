@@ -17,14 +17,16 @@
 //! back is a redelivery that finds the item logged already: repeating the drop there is what
 //! makes a failed one good. It costs a read only on duplicates, which are rare.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{classify, from_item, partition_key, to_item, DynamoStore, LogRow};
+use super::event_log::LogRow;
+use super::{classify, from_item, partition_key, to_item, DynamoStore};
 use crate::domain::hold::{released_ttl, ttl_of, Hold};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::NO_TTL;
-use crate::store::StoreError;
+use crate::store::{Holds, StoreError};
 
 const HOLD_SK: &str = "HOLD";
 const REGISTRY_PK: &str = "HOLDS";
@@ -73,7 +75,7 @@ impl DynamoStore {
 
     /// `NO_TTL` removes the attribute. The condition keeps an item deleted meanwhile (by TTL)
     /// from being recreated as a fragment.
-    async fn set_item_ttl(&self, pk: &str, sk: &str, expires_at: i64) -> Result<bool, StoreError> {
+    async fn set_item_ttl(&self, pk: &str, sk: &str, expires_at: Option<i64>) -> Result<bool, StoreError> {
         let request = self
             .client
             .update_item()
@@ -81,14 +83,13 @@ impl DynamoStore {
             .key("pk", AttributeValue::S(pk.to_owned()))
             .key("sk", AttributeValue::S(sk.to_owned()))
             .expression_attribute_names("#ttl", TTL_ATTRIBUTE);
-        let request = if expires_at == NO_TTL {
-            request.update_expression("REMOVE #ttl").condition_expression("attribute_exists(pk)")
-        } else {
+        let request = match expires_at {
+            None => request.update_expression("REMOVE #ttl").condition_expression("attribute_exists(pk)"),
             // Only items still without a TTL: a re-run, or a write racing the release, keeps its own.
-            request
+            Some(expires_at) => request
                 .update_expression("SET #ttl = :ttl")
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(#ttl)")
-                .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string()))
+                .expression_attribute_values(":ttl", AttributeValue::N(expires_at.to_string())),
         };
         match request.send().await.map_err(|e| classify(e, sk)) {
             Ok(_) => Ok(true),
@@ -99,7 +100,11 @@ impl DynamoStore {
 
     /// Pages through a conversation's log and sets each item's TTL to `wanted(item)` where that
     /// differs from what it has. Returns how many items changed.
-    async fn retag_log(&self, conversation: &ConversationId, wanted: impl Fn(&crate::store::LogItem) -> i64) -> Result<usize, StoreError> {
+    async fn retag_log(
+        &self,
+        conversation: &ConversationId,
+        wanted: impl Fn(&crate::store::LogItem) -> Option<i64>,
+    ) -> Result<usize, StoreError> {
         let pk = partition_key(conversation);
         let mut changed = 0;
         let mut start: Option<String> = None;
@@ -137,17 +142,17 @@ impl DynamoStore {
             }
         }
     }
+}
 
-    pub(super) async fn put_hold(&self, hold: &Hold) -> Result<usize, StoreError> {
+#[async_trait]
+impl Holds for DynamoStore {
+    async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError> {
         let pk = partition_key(&hold.conversation);
         let own = HoldRow { pk: pk.clone(), sk: HOLD_SK.into(), hold: hold.clone() };
         let registry = HoldRow { pk: REGISTRY_PK.into(), sk: registry_sk(&hold.conversation), hold: hold.clone() };
         let put = |row: &HoldRow| -> Result<TransactWriteItem, StoreError> {
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(to_item(row, &row.sk)?))
-                .build()
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let put =
+                Put::builder().table_name(&self.table).set_item(Some(to_item(row, &row.sk)?)).build().map_err(StoreError::unavailable)?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
         self.client
@@ -160,7 +165,7 @@ impl DynamoStore {
         self.retag_log(&hold.conversation, |_| NO_TTL).await
     }
 
-    pub(super) async fn delete_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
         let pk = partition_key(conversation);
         let now_ms = jiff::Timestamp::now().as_millisecond();
         let released = ReleasedRow {
@@ -169,17 +174,14 @@ impl DynamoStore {
             released_ms: now_ms,
             expires_at: crate::domain::hold::expires_at(now_ms, retention_days),
         };
-        let marker = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&released, &pk)?))
-            .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let marker =
+            Put::builder().table_name(&self.table).set_item(Some(to_item(&released, &pk)?)).build().map_err(StoreError::unavailable)?;
         let registry = Delete::builder()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(REGISTRY_PK.into()))
             .key("sk", AttributeValue::S(registry_sk(conversation)))
             .build()
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            .map_err(StoreError::unavailable)?;
         self.client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(marker).build())
@@ -189,14 +191,14 @@ impl DynamoStore {
             .map_err(|e| classify(e, &pk))?;
         // A write that read the hold just before it was deleted may still strip its own TTL
         // after this pass: that item is kept longer, never lost, and a second release fixes it.
-        self.retag_log(conversation, |item| match ttl_of(item) {
-            NO_TTL => released_ttl(item, retention_days),
-            ttl => ttl,
-        })
-        .await
+        self.retag_log(conversation, |item| ttl_of(item).or_else(|| Some(released_ttl(item, retention_days)))).await
     }
 
-    pub(super) async fn list_holds(&self) -> Result<Vec<Hold>, StoreError> {
+    async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError> {
+        self.read_hold(&partition_key(conversation)).await
+    }
+
+    async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
         let mut holds = Vec::new();
         let mut pages = self
             .client

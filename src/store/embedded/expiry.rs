@@ -2,25 +2,17 @@
 //! their `expires_at`, and remove them only once the caller has made sure they are archived.
 //! Held items have no TTL, so they are never found here.
 
+use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable};
 
 use super::{corrupt, unavailable, EmbeddedStore, LOG, PENDING};
 use crate::domain::hold::is_expired;
 use crate::domain::log::LogItem;
-use crate::store::StoreError;
+use crate::store::{Expired, LocalTtl, StoreError};
 
-/// A log item due for removal, with its key.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expired {
-    pub conversation: String,
-    pub sort_key: String,
-    pub item: LogItem,
-}
-
-impl EmbeddedStore {
-    /// Items due for removal at `now_s`, at most `limit`; events not handled yet are not due. A full scan: run it rarely (the local
-    /// worker does so every few minutes), never per request.
-    pub async fn expired(&self, now_s: i64, limit: usize) -> Result<Vec<Expired>, StoreError> {
+#[async_trait]
+impl LocalTtl for EmbeddedStore {
+    async fn expired(&self, now_s: i64, limit: usize) -> Result<Vec<Expired>, StoreError> {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let log = txn.open_table(LOG).map_err(unavailable)?;
@@ -46,9 +38,7 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Removes the given items if they are still expired at `now_s`: an item put on hold,
-    /// rewritten or waiting to be handled since it was found is kept. Returns how many were removed.
-    pub async fn remove_expired(&self, items: Vec<Expired>, now_s: i64) -> Result<usize, StoreError> {
+    async fn remove_expired(&self, items: Vec<Expired>, now_s: i64) -> Result<usize, StoreError> {
         self.writer
             .write(move |txn| {
                 let mut log = txn.open_table(LOG).map_err(unavailable)?;

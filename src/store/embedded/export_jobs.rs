@@ -1,46 +1,16 @@
-//! The embedded store's part of export jobs: listing conversations and keeping job records.
+//! Export job records in the embedded store, and the jobs a restart of the local server resumes.
 
-use std::ops::Bound;
-
+use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::{corrupt, unavailable, LOG};
+use super::{corrupt, unavailable, EmbeddedStore};
 use crate::domain::export_job::{ExportJob, ExportJobId, JobStatus};
-use crate::domain::ids::ConversationId;
-use crate::store::{Page, PageRequest, StoreError};
+use crate::store::{ExportJobStore, StoreError};
 
 /// job id -> ExportJob JSON.
 pub(super) const EXPORT_JOBS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("export_jobs");
 
-/// Sorts after every log sort key (they are ASCII), so a range from it skips a whole conversation.
-const AFTER_EVERY_SORT_KEY: &str = "\u{10FFFF}";
-
-/// Distinct conversations of the log, in order: one short range read per conversation, so the
-/// cost follows the number of conversations, not of messages.
-pub(super) fn conversation_ids(db: &Database, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
-    let txn = db.begin_read().map_err(unavailable)?;
-    let log = txn.open_table(LOG).map_err(unavailable)?;
-    let limit = page.limit.max(1);
-    let mut after = page.after.clone();
-    let mut ids = Vec::new();
-    loop {
-        let start = match &after {
-            Some(conv) => Bound::Excluded((conv.as_str(), AFTER_EVERY_SORT_KEY)),
-            None => Bound::Unbounded,
-        };
-        let mut range = log.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(unavailable)?;
-        let Some(entry) = range.next() else { return Ok(Page { items: ids, next: None }) };
-        let (key, _) = entry.map_err(unavailable)?;
-        let conv = key.value().0.to_owned();
-        if ids.len() == limit {
-            return Ok(Page { items: ids, next: after });
-        }
-        ids.push(ConversationId::parse(&conv).ok_or_else(|| corrupt(&conv, "not a conversation id"))?);
-        after = Some(conv);
-    }
-}
-
-pub(super) fn export_job(db: &Database, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
+fn export_job(db: &Database, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
     let table = txn.open_table(EXPORT_JOBS).map_err(unavailable)?;
     let value = table.get(id.as_str()).map_err(unavailable)?;
@@ -48,7 +18,7 @@ pub(super) fn export_job(db: &Database, id: &ExportJobId) -> Result<Option<Expor
 }
 
 /// Jobs not finished yet (queued, or running when the process stopped); jobs are few, so a scan.
-pub(super) fn unfinished_export_jobs(db: &Database) -> Result<Vec<ExportJob>, StoreError> {
+fn unfinished_export_jobs(db: &Database) -> Result<Vec<ExportJob>, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
     let table = txn.open_table(EXPORT_JOBS).map_err(unavailable)?;
     let mut jobs = Vec::new();
@@ -61,4 +31,32 @@ pub(super) fn unfinished_export_jobs(db: &Database) -> Result<Vec<ExportJob>, St
     }
     jobs.sort_by_key(|j| j.created_ms);
     Ok(jobs)
+}
+
+impl EmbeddedStore {
+    /// Export jobs queued or running, oldest first: what a restart of the local server resumes.
+    /// (On AWS the stream starts each job; nothing waits for a restart.)
+    pub async fn unfinished_export_jobs(&self) -> Result<Vec<ExportJob>, StoreError> {
+        self.blocking(unfinished_export_jobs).await
+    }
+}
+
+#[async_trait]
+impl ExportJobStore for EmbeddedStore {
+    async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
+        let id = job.id.to_string();
+        let bytes = serde_json::to_vec(job).map_err(|e| corrupt(&id, e))?;
+        self.writer
+            .write(move |txn| {
+                let mut table = txn.open_table(EXPORT_JOBS).map_err(unavailable)?;
+                table.insert(id.as_str(), bytes.as_slice()).map_err(unavailable)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
+        let id = id.clone();
+        self.blocking(move |db| export_job(db, &id)).await
+    }
 }

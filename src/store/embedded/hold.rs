@@ -1,13 +1,14 @@
 //! Legal hold in the embedded store: a `holds` table, consulted inside the same write
 //! transaction as every log write, so a held conversation's items are never stored with a TTL.
 
+use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::{corrupt, unavailable, EmbeddedStore, LOG};
 use crate::domain::hold::{released_ttl, set_ttl, ttl_of, Hold};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::{LogItem, NO_TTL};
-use crate::store::StoreError;
+use crate::store::{Holds, StoreError};
 
 /// conversation -> Hold JSON.
 pub(super) const HOLDS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("holds");
@@ -24,7 +25,7 @@ pub(super) fn stored_bytes(txn: &WriteTransaction, conv: &str, sk: &str, bytes: 
 }
 
 /// Sets every log item of `conv` to `wanted(item)`; returns how many changed.
-fn retag_log(txn: &WriteTransaction, conv: &str, wanted: impl Fn(&LogItem) -> i64) -> Result<usize, StoreError> {
+fn retag_log(txn: &WriteTransaction, conv: &str, wanted: impl Fn(&LogItem) -> Option<i64>) -> Result<usize, StoreError> {
     let mut log = txn.open_table(LOG).map_err(unavailable)?;
     let mut changes = Vec::new();
     for entry in log.range((conv, "")..).map_err(unavailable)? {
@@ -46,10 +47,11 @@ fn retag_log(txn: &WriteTransaction, conv: &str, wanted: impl Fn(&LogItem) -> i6
     Ok(changes.len())
 }
 
-impl EmbeddedStore {
-    pub(super) async fn put_hold(&self, hold: Hold) -> Result<usize, StoreError> {
+#[async_trait]
+impl Holds for EmbeddedStore {
+    async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError> {
         let conv = hold.conversation.to_string();
-        let bytes = serde_json::to_vec(&hold).map_err(|e| corrupt(&conv, e))?;
+        let bytes = serde_json::to_vec(hold).map_err(|e| corrupt(&conv, e))?;
         self.writer
             .write(move |txn| {
                 txn.open_table(HOLDS).map_err(unavailable)?.insert(conv.as_str(), bytes.as_slice()).map_err(unavailable)?;
@@ -58,20 +60,17 @@ impl EmbeddedStore {
             .await
     }
 
-    pub(super) async fn delete_hold(&self, conversation: ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
         let conv = conversation.to_string();
         self.writer
             .write(move |txn| {
                 txn.open_table(HOLDS).map_err(unavailable)?.remove(conv.as_str()).map_err(unavailable)?;
-                retag_log(txn, &conv, |item| match ttl_of(item) {
-                    NO_TTL => released_ttl(item, retention_days),
-                    ttl => ttl,
-                })
+                retag_log(txn, &conv, |item| ttl_of(item).or_else(|| Some(released_ttl(item, retention_days))))
             })
             .await
     }
 
-    pub(super) async fn read_hold(&self, conversation: ConversationId) -> Result<Option<Hold>, StoreError> {
+    async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError> {
         let conv = conversation.to_string();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -82,7 +81,7 @@ impl EmbeddedStore {
         .await
     }
 
-    pub(super) async fn list_holds(&self) -> Result<Vec<Hold>, StoreError> {
+    async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
         self.blocking(|db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let holds = txn.open_table(HOLDS).map_err(unavailable)?;

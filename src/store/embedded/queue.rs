@@ -2,24 +2,16 @@
 //! (`PENDING`), and conversations whose handled events the archiver still owes (`ARCHIVE_DUE`).
 //! Both are durable, so a crash or restart resumes where it stopped.
 
+use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, Table};
 
-use super::{corrupt, log_sort_key, unavailable, EmbeddedStore, ARCHIVE_DUE, LOG, PENDING};
+use super::{corrupt, unavailable, EmbeddedStore, ARCHIVE_DUE, LOG, PENDING};
 use crate::domain::ids::ConversationId;
-use crate::store::{InboundRecord, LogItem, StoreError};
+use crate::store::{log_sort_key, ArchiveDue, ArchiveQueue, InboundRecord, LogItem, StoreError, WorkQueue};
 
-/// A conversation the archiver owes: its log from `from_ms` on. `marks` changes with every
-/// event handled, so clearing it after archiving never drops a mark made meanwhile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArchiveDue {
-    pub from_ms: i64,
-    pub marks: u64,
-}
-
-impl EmbeddedStore {
-    /// Inbound events logged but not yet handled (after a crash or restart), oldest first.
-    /// A full scan: the worker runs it at start and on its slow sweep, not per event.
-    pub async fn pending(&self) -> Result<Vec<InboundRecord>, StoreError> {
+#[async_trait]
+impl WorkQueue for EmbeddedStore {
+    async fn pending(&self) -> Result<Vec<InboundRecord>, StoreError> {
         self.blocking(|db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let pending = txn.open_table(PENDING).map_err(unavailable)?;
@@ -40,9 +32,7 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Marks an inbound event handled and, in the same commit, its conversation due for the
-    /// archive: once handled, an event is archived even if we crash right after.
-    pub async fn done(&self, record: &InboundRecord) -> Result<(), StoreError> {
+    async fn done(&self, record: &InboundRecord) -> Result<(), StoreError> {
         let conv = record.conversation.as_str().to_owned();
         let sk = log_sort_key(record.timestamp_ms, true, record.event_id.as_str());
         let at = record.timestamp_ms;
@@ -53,9 +43,11 @@ impl EmbeddedStore {
             })
             .await
     }
+}
 
-    /// Every conversation the archiver owes, as of now.
-    pub async fn archive_due(&self) -> Result<Vec<(ConversationId, ArchiveDue)>, StoreError> {
+#[async_trait]
+impl ArchiveQueue for EmbeddedStore {
+    async fn archive_due(&self) -> Result<Vec<(ConversationId, ArchiveDue)>, StoreError> {
         let txn = self.db.begin_read().map_err(unavailable)?;
         let table = txn.open_table(ARCHIVE_DUE).map_err(unavailable)?;
         let mut out = Vec::new();
@@ -68,8 +60,7 @@ impl EmbeddedStore {
         Ok(out)
     }
 
-    /// Clears what was archived, in one commit; a mark that changed since it was read stays.
-    pub async fn archived(&self, done: Vec<(ConversationId, ArchiveDue)>) -> Result<(), StoreError> {
+    async fn archived(&self, done: Vec<(ConversationId, ArchiveDue)>) -> Result<(), StoreError> {
         if done.is_empty() {
             return Ok(());
         }
@@ -96,67 +87,4 @@ pub(super) fn mark_due(table: &mut Table<'_, &'static str, (i64, u64)>, conv: &s
     };
     table.insert(conv, next).map_err(unavailable)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::ids::EventId;
-    use crate::store::{OutboundRecord, OutboundStatus, Store};
-
-    fn inbound(event: &str, at: i64) -> InboundRecord {
-        InboundRecord {
-            conversation: ConversationId::user("Uq"),
-            event_id: EventId::new(event.into()),
-            timestamp_ms: at,
-            received_ms: at,
-            event_type: "message".into(),
-            message_type: Some("text".into()),
-            user_id: Some("Uq".into()),
-            mode: "active".into(),
-            is_redelivery: false,
-            raw: "{}".into(),
-            expires_at: 9,
-        }
-    }
-
-    #[tokio::test]
-    async fn done_marks_due_with_it_and_a_mark_made_while_archiving_survives_the_clear() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = EmbeddedStore::open(dir.path()).unwrap();
-        let (a, b) = (inbound("e1", 2_000), inbound("e2", 1_000));
-        store.put_inbound(&a).await.unwrap();
-        store.put_inbound(&b).await.unwrap();
-        assert_eq!(store.pending().await.unwrap(), vec![b.clone(), a.clone()]);
-
-        store.done(&a).await.unwrap();
-        assert_eq!(store.pending().await.unwrap(), vec![b.clone()], "done leaves pending in the same commit");
-        let first = store.archive_due().await.unwrap();
-        assert_eq!(first, vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 2_000, marks: 0 })]);
-
-        store.done(&b).await.unwrap();
-        store.archived(first).await.unwrap();
-        let second = store.archive_due().await.unwrap();
-        assert_eq!(second, vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 1_000, marks: 1 })], "a newer mark stays");
-        store.archived(second).await.unwrap();
-        assert!(store.archive_due().await.unwrap().is_empty());
-
-        let out = OutboundRecord {
-            conversation: ConversationId::user("Uq"),
-            id: "o1".into(),
-            timestamp_ms: 3_000,
-            created_ms: 3_000,
-            method: "push".into(),
-            messages: "[]".into(),
-            status: OutboundStatus::Sent,
-            reason: "staff".into(),
-            expires_at: 9,
-        };
-        store.finish_outbound(&out).await.unwrap();
-        assert_eq!(
-            store.archive_due().await.unwrap(),
-            vec![(ConversationId::user("Uq"), ArchiveDue { from_ms: 3_000, marks: 0 })],
-            "a finished reply is owed too"
-        );
-    }
 }

@@ -40,8 +40,8 @@ impl Writer {
                 tx.send(committed.map(|()| value)).ok();
             }) as Finish)
         });
-        self.queue.send(op).map_err(|_| StoreError::Unavailable("the store's writer has stopped".into()))?;
-        rx.await.map_err(|_| StoreError::Unavailable("the store's writer dropped a write".into()))?
+        self.queue.send(op).map_err(|_| StoreError::unavailable_because("the store's writer has stopped"))?;
+        rx.await.map_err(|_| StoreError::unavailable_because("the store's writer dropped a write"))?
     }
 }
 
@@ -60,7 +60,6 @@ fn run(db: &Database, ops: &mpsc::Receiver<Op>) {
 
 /// Applies a batch. If any write fails, none of the batch is committed and every caller is told.
 fn commit(db: &Database, batch: Vec<Op>) {
-    let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
     // Dropping the batch drops each caller's sender: they get `Unavailable`.
     let Ok(txn) = db.begin_write() else { return };
     let mut finishers = Vec::with_capacity(batch.len());
@@ -75,17 +74,18 @@ fn commit(db: &Database, batch: Vec<Op>) {
             Err(e) => failed = Some(e),
         }
     }
+    // Shared: every caller of the batch gets it as the source of its own error.
     let result = match failed {
         Some(e) => {
             txn.abort().ok();
-            Err(e)
+            Err(Arc::new(e))
         }
-        None => txn.commit().map_err(|e| unavailable(&e)),
+        None => txn.commit().map_err(|e| Arc::new(StoreError::unavailable(e))),
     };
     for finish in finishers {
         finish(match &result {
             Ok(()) => Ok(()),
-            Err(e) => Err(StoreError::Unavailable(format!("group commit failed: {e}"))),
+            Err(e) => Err(StoreError::Unavailable { context: format!("group commit failed: {e}"), source: Some(Box::new(e.clone())) }),
         });
     }
 }

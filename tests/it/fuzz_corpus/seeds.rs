@@ -113,7 +113,7 @@ fn inbound(id: &str, ts: i64, message_type: &str, raw: &str) -> LogItem {
         mode: "active".into(),
         is_redelivery: false,
         raw: raw.into(),
-        expires_at: 1_800_000_000,
+        expires_at: Some(1_800_000_000),
     })
 }
 
@@ -127,7 +127,7 @@ fn outbound(id: &str, ts: i64, status: OutboundStatus) -> LogItem {
         messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
         status,
         reason: "keyword".into(),
-        expires_at: 0,
+        expires_at: None,
     })
 }
 

@@ -24,7 +24,7 @@ use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Service};
 use line_oa::settings::Settings;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{LogItem, PageRequest, Store};
+use line_oa::store::{Conversations, EventLog, Holds, LogItem, PageRequest, Store};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -300,7 +300,7 @@ async fn the_archivers_backfill_sweep_and_media_retries_do_only_what_its_role_al
     let long_ago = jiff::Timestamp::now().as_millisecond() - 48 * 3_600_000;
     for user in ["U1", "Uheld"] {
         for i in 0..2 {
-            setup.put_inbound(&crate::store_contract::inbound(user, &format!("{user}-{i}"), long_ago + i * 60_000)).await.unwrap();
+            setup.put_inbound(&crate::contract::inbound(user, &format!("{user}-{i}"), long_ago + i * 60_000)).await.unwrap();
         }
         setup.save_conversation(&ConversationState::new(ConversationId::user(user))).await.unwrap();
     }

@@ -1,6 +1,6 @@
-//! Legal hold, one contract for both stores (redb, and DynamoDB over HTTP on moto): a held
-//! conversation's items lose their TTL, items logged during the hold get none, and a release
-//! gives every item its TTL back from its own time.
+//! `Holds` (legal hold), for every adapter: a held conversation's items lose their TTL,
+//! items logged during the hold get none, and a release gives every item its TTL back from
+//! its own time; the hold use case and command on top.
 
 use std::sync::Arc;
 
@@ -8,23 +8,14 @@ use line_oa::domain::hold::{released_ttl, ttl_of, Hold};
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::log::NO_TTL;
 use line_oa::service::hold::{set_hold, HoldChange, HoldError};
-use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{EventLog, Holds, Inserted, LogItem, OutboundRecord, OutboundStatus, Store};
 
-use crate::store_contract::inbound;
+use super::{inbound, read_all};
 
 const RETENTION_DAYS: u32 = 30;
 
-async fn all_items(store: &dyn Store, conv: &ConversationId) -> Vec<LogItem> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.log(conv, &PageRequest { limit: 2, after }).await.unwrap();
-        items.extend(page.items);
-        match page.next {
-            Some(n) => after = Some(n),
-            None => return items,
-        }
-    }
+async fn all_items(store: &dyn EventLog, conv: &ConversationId) -> Vec<LogItem> {
+    read_all(2, |page| async move { store.log(conv, &page).await.unwrap() }).await
 }
 
 fn reply(conv: &str, id: &str, ts: i64) -> OutboundRecord {
@@ -37,7 +28,7 @@ fn reply(conv: &str, id: &str, ts: i64) -> OutboundRecord {
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "test".into(),
-        expires_at: (ts + 2_000) / 1000 + 365 * 86_400,
+        expires_at: Some((ts + 2_000) / 1000 + 365 * 86_400),
     }
 }
 
@@ -67,14 +58,14 @@ async fn a_hold_removes_every_ttl_keeps_new_items_and_a_release_restores_them(st
     assert_eq!(items.len(), 8);
     assert!(items.iter().all(|i| ttl_of(i) == NO_TTL), "{items:?}");
     let others = all_items(store.as_ref(), &other).await;
-    assert_eq!(ttl_of(&others[0]), 1_700_000_000 + 365 * 86_400, "another conversation keeps its TTL");
+    assert_eq!(ttl_of(&others[0]), Some(1_700_000_000 + 365 * 86_400), "another conversation keeps its TTL");
 
     assert_eq!(store.release_hold(&held, RETENTION_DAYS).await.unwrap(), 8);
     assert_eq!(store.release_hold(&held, RETENTION_DAYS).await.unwrap(), 0, "releasing again changes nothing");
     assert_eq!(store.hold(&held).await.unwrap(), None);
     assert!(store.holds().await.unwrap().is_empty());
     for item in all_items(store.as_ref(), &held).await {
-        assert_eq!(ttl_of(&item), released_ttl(&item, RETENTION_DAYS), "{item:?}");
+        assert_eq!(ttl_of(&item), Some(released_ttl(&item, RETENTION_DAYS)), "{item:?}");
         assert_ne!(ttl_of(&item), NO_TTL);
     }
     let after = inbound("Uheld", "after", 1_700_000_300_000);
@@ -99,23 +90,46 @@ async fn the_hold_use_case_needs_a_reason_and_keeps_when_the_hold_began(store: A
     assert_eq!(released, HoldChange::Released { conversation: conv, items: 1 });
 }
 
-macro_rules! hold_suite {
-    ($adapter:ident, $make:path) => {
-        mod $adapter {
-            #[tokio::test]
-            async fn a_hold_removes_every_ttl_keeps_new_items_and_a_release_restores_them() {
-                super::a_hold_removes_every_ttl_keeps_new_items_and_a_release_restores_them($make().await).await
-            }
-            #[tokio::test]
-            async fn the_hold_use_case_needs_a_reason_and_keeps_when_the_hold_began() {
-                super::the_hold_use_case_needs_a_reason_and_keeps_when_the_hold_began($make().await).await
-            }
-        }
-    };
+async fn holds_list_every_held_conversation_and_a_release_ends_only_its_own(store: Arc<dyn Store>) {
+    let (a, b) = (ConversationId::user("Uhold-a"), ConversationId::user("Uhold-b"));
+    store.put_inbound(&inbound("Uhold-a", "a1", 1_700_000_000_000)).await.unwrap();
+    store.put_inbound(&inbound("Uhold-b", "b1", 1_700_000_000_000)).await.unwrap();
+    assert!(store.holds().await.unwrap().is_empty());
+    let hold_a = Hold { conversation: a.clone(), reason: "case A".into(), since_ms: 1 };
+    let hold_b = Hold { conversation: b.clone(), reason: "case B".into(), since_ms: 2 };
+    store.set_hold(&hold_a).await.unwrap();
+    store.set_hold(&hold_b).await.unwrap();
+    let mut holds = store.holds().await.unwrap();
+    holds.sort_by_key(|h| h.since_ms);
+    assert_eq!(holds, vec![hold_a.clone(), hold_b.clone()]);
+
+    let replaced = Hold { reason: "case A, widened".into(), ..hold_a.clone() };
+    assert_eq!(store.set_hold(&replaced).await.unwrap(), 0, "a new reason, no item changed");
+    assert_eq!(store.hold(&a).await.unwrap(), Some(replaced));
+
+    assert_eq!(store.release_hold(&a, RETENTION_DAYS).await.unwrap(), 1);
+    assert_eq!(store.holds().await.unwrap(), vec![hold_b.clone()], "the other hold stays");
+    assert!(all_items(store.as_ref(), &b).await.iter().all(|i| ttl_of(i) == NO_TTL), "and its items keep no TTL");
+    assert_eq!(store.release_hold(&ConversationId::user("Unever"), RETENTION_DAYS).await.unwrap(), 0, "releasing what was never held");
 }
 
-hold_suite!(embedded, crate::store_contract::embedded_store);
-hold_suite!(dynamodb, crate::store_contract::dynamo_store);
+async fn a_redelivery_during_a_hold_is_a_duplicate_and_gets_no_ttl(store: Arc<dyn Store>) {
+    let held = ConversationId::user("Uredeliver");
+    let event = inbound("Uredeliver", "r1", 1_700_000_000_000);
+    store.put_inbound(&event).await.unwrap();
+    store.set_hold(&Hold { conversation: held.clone(), reason: "r".into(), since_ms: 1 }).await.unwrap();
+    assert_eq!(store.put_inbound(&event).await.unwrap(), Inserted::Duplicate);
+    let items = all_items(store.as_ref(), &held).await;
+    assert_eq!(items.len(), 1);
+    assert_eq!(ttl_of(&items[0]), NO_TTL, "the redelivery does not bring its TTL back");
+}
+
+for_every_adapter!(
+    a_hold_removes_every_ttl_keeps_new_items_and_a_release_restores_them,
+    the_hold_use_case_needs_a_reason_and_keeps_when_the_hold_began,
+    holds_list_every_held_conversation_and_a_release_ends_only_its_own,
+    a_redelivery_during_a_hold_is_a_duplicate_and_gets_no_ttl,
+);
 
 #[tokio::test]
 async fn on_dynamodb_a_held_item_has_no_ttl_attribute_and_a_released_one_has_it_again() {
@@ -180,5 +194,5 @@ async fn the_hold_command_sets_lists_and_releases_a_hold_on_the_local_store() {
     assert!(ok && text.contains("1 item(s) expire again (10 days"), "{text}");
     let store = line_oa::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
     let items = all_items(&store, &ConversationId::user("Ucli")).await;
-    assert_eq!(ttl_of(&items[0]), 1_700_000_000 + 10 * 86_400);
+    assert_eq!(ttl_of(&items[0]), Some(1_700_000_000 + 10 * 86_400));
 }
