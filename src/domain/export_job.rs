@@ -17,10 +17,11 @@ pub const STALE_AFTER_MS: i64 = 5 * 60_000;
 pub struct ExportJobId(String);
 
 impl ExportJobId {
-    pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4().simple().to_string())
+    /// The id for 128 random bits drawn by the caller (the domain draws no randomness).
+    pub fn from_random(bits: u128) -> Self {
+        Self(format!("{bits:032x}"))
     }
-    /// Accepts only what `random` makes, so an id is safe in a storage key or a path.
+    /// Accepts only what `from_random` makes, so an id is safe in a storage key or a path.
     pub fn parse(s: &str) -> Option<Self> {
         (s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| Self(s.to_ascii_lowercase()))
     }
@@ -247,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_job_starts_once_and_finishes_with_its_key() {
-        let mut job = ExportJob::queued(ExportJobId::random(), request(Scope::All), 1_000);
+        let mut job = ExportJob::queued(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()), request(Scope::All), 1_000);
         assert!(job.start(2_000));
         assert!(!job.start(3_000), "a redelivered trigger must not run the job again");
         job.finish(42, 4_000);
@@ -258,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_silent_running_job_is_reported_failed_but_a_lively_one_is_not() {
-        let mut job = ExportJob::queued(ExportJobId::random(), request(Scope::All), 0);
+        let mut job = ExportJob::queued(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()), request(Scope::All), 0);
         assert_eq!(job.clone().observed(i64::MAX).status, JobStatus::Queued, "waiting behind another job is fine");
         job.start(0);
         assert_eq!(job.clone().observed(STALE_AFTER_MS).status, JobStatus::Running);
@@ -269,7 +270,7 @@ mod tests {
 
     #[test]
     fn after_a_restart_queued_and_interrupted_jobs_run_again_finished_ones_do_not() {
-        let mut queued = ExportJob::queued(ExportJobId::random(), request(Scope::All), 0);
+        let mut queued = ExportJob::queued(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()), request(Scope::All), 0);
         assert!(queued.resume_after_restart(5));
         assert_eq!(queued.status, JobStatus::Queued);
         let mut running = queued.clone();
@@ -300,14 +301,18 @@ mod tests {
     fn file_names_say_what_was_exported_and_ids_are_strict() {
         let one = ExportRequest { format: Format::Xlsx, ..request(Scope::Conversation { id: ConversationId::user("U1") }) };
         assert_eq!(one.file_name(), "line-oa-user_U1.xlsx");
-        let id = ExportJobId::random();
+        let id = ExportJobId::from_random(uuid::Uuid::new_v4().as_u128());
         assert_eq!(ExportJobId::parse(id.as_str()), Some(id));
         assert_eq!(ExportJobId::parse("../../etc/passwd"), None);
     }
 
     #[test]
     fn jobs_round_trip_through_json() {
-        let mut job = ExportJob::queued(ExportJobId::random(), request(Scope::Conversations { ids: vec![ConversationId::group("C1")] }), 7);
+        let mut job = ExportJob::queued(
+            ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()),
+            request(Scope::Conversations { ids: vec![ConversationId::group("C1")] }),
+            7,
+        );
         job.fail("boom", 8);
         let back: ExportJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
         assert_eq!(back, job);

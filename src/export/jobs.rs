@@ -16,9 +16,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::output::{DirOutput, ExportLink, ExportOutput};
 use super::s3::S3Output;
 use super::{export_scope, ExportError, Range};
+use crate::clock::Clock;
 use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
 use crate::errors::Chain;
-use crate::service::Clock;
 use crate::store::{EventLog, ExportJobStore, Store};
 
 /// How often a running job records its row count: its sign of life (see `STALE_AFTER_MS`).
@@ -123,7 +123,7 @@ impl ExportJobs {
     /// As `start`, recording who asked for it.
     pub async fn start_by(&self, request: ExportRequest, staff: Option<&str>) -> Result<ExportJob, ExportError> {
         request.validate()?;
-        let job = ExportJob::queued(ExportJobId::random(), request, self.now_ms());
+        let job = ExportJob::queued(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()), request, self.now_ms());
         let job = match staff {
             Some(name) => job.by(name),
             None => job,

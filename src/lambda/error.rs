@@ -178,7 +178,7 @@ mod tests {
                 ArchiveError::storage(crate::errors::Fault::Unavailable, "s3", std::io::Error::other("down")).into(),
                 "Retryable.ArchiveUnavailable",
             ),
-            (ExportError::UnknownJob(ExportJobId::random()).into(), "Retryable.UnknownJob"),
+            (ExportError::UnknownJob(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128())).into(), "Retryable.UnknownJob"),
             (
                 LambdaError::task("re-notify sweep", StoreError::Throttled { context: "t".into(), source: "t".into() }),
                 "Retryable.StoreThrottled",

@@ -47,7 +47,7 @@ mod tests {
 
     #[test]
     fn an_sns_record_names_its_job_and_anything_else_is_a_malformed_record() {
-        let id = ExportJobId::random();
+        let id = ExportJobId::from_random(uuid::Uuid::new_v4().as_u128());
         let event = serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {"Message": format!("{{\"job\":\"{id}\"}}")}}]});
         assert_eq!(job_id(&records(&event).unwrap()[0]).unwrap(), id);
         let bad = [

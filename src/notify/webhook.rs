@@ -6,8 +6,8 @@
 //! reject timestamps too far from their clock (a replayed request carries an old one), and
 //! de-duplicate by `X-LineOA-Delivery`, which is the same on every retry of one notice.
 
+use crate::clock::{system_clock, Clock};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
@@ -51,6 +51,8 @@ impl WebhookConfig {
 pub struct WebhookNotifier {
     client: reqwest::Client,
     config: WebhookConfig,
+    /// Dates each attempt's signature.
+    clock: Clock,
 }
 
 impl WebhookNotifier {
@@ -62,12 +64,18 @@ impl WebhookNotifier {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a TLS client with default settings builds");
-        Self { client, config }
+        Self { client, config, clock: system_clock() }
+    }
+
+    /// Signs with the time `clock` gives instead of the system's.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// One signed POST; a 4xx is final (the status), anything else that is not a 2xx is retried.
     async fn attempt(&self, body: &str, delivery: &str) -> Result<(), Failure<u16>> {
-        let timestamp = unix_seconds();
+        let timestamp = (self.clock)().div_euclid(1000);
         let signature = sign(&self.config.secret, timestamp, body.as_bytes());
         let sent = self
             .client
@@ -87,10 +95,6 @@ impl WebhookNotifier {
             Ok(r) => Err(Failure::GiveUp(r.status().as_u16())),
         }
     }
-}
-
-fn unix_seconds() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 #[async_trait]

@@ -93,7 +93,9 @@ impl Service {
     async fn decide_and_reply(&self, record: &InboundRecord, looked_up: &mut Option<Profile>) -> Result<HandleOutcome, ServiceError> {
         let event = Event::from_raw_json(&record.raw).map_err(ServiceError::Malformed)?;
         // Decide by when the user sent it, so a late or replayed event is decided as on time.
-        let at = jiff::Timestamp::from_millisecond(record.timestamp_ms).unwrap_or_else(|_| jiff::Timestamp::now());
+        let at = jiff::Timestamp::from_millisecond(record.timestamp_ms)
+            .or_else(|_| jiff::Timestamp::from_millisecond(self.now_ms()))
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         let settings = self.settings().await;
         let rules = &settings.rules;
         let mut decision: Option<Decision> = None;

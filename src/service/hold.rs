@@ -37,7 +37,7 @@ pub async fn set_hold(
     now_ms: i64,
 ) -> Result<HoldChange, HoldError> {
     if !held {
-        let items = store.release_hold(conversation, retention_days).await?;
+        let items = store.release_hold(conversation, retention_days, now_ms).await?;
         tracing::info!(%conversation, items, "legal hold released");
         return Ok(HoldChange::Released { conversation: conversation.clone(), items });
     }

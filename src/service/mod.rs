@@ -21,12 +21,7 @@ pub mod staff_notices;
 pub use handle::HandleOutcome;
 pub use ingest::IngestSummary;
 
-/// Milliseconds since the Unix epoch; injected so tests control time.
-pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
-pub fn system_clock() -> Clock {
-    Arc::new(|| jiff::Timestamp::now().as_millisecond())
-}
+pub use crate::clock::{system_clock, Clock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

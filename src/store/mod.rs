@@ -150,8 +150,9 @@ pub trait Holds: Send + Sync {
     async fn set_hold(&self, hold: &Hold) -> Result<usize, StoreError>;
 
     /// Ends a hold and gives every item without a TTL its TTL back: the item's own time plus
-    /// `retention_days`. Returns how many items got a TTL.
-    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError>;
+    /// `retention_days`. `now_ms` dates the release (the DynamoDB adapter keeps a marker of it).
+    /// Returns how many items got a TTL.
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32, now_ms: i64) -> Result<usize, StoreError>;
 
     async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError>;
 

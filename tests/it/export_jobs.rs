@@ -201,7 +201,7 @@ async fn a_conversation_job_on_dynamodb_runs_from_its_sns_launch_and_its_presign
 async fn an_event_naming_an_unknown_job_fails_so_lambda_retries_it() {
     let store = dynamo_store().await;
     let (jobs, _, _) = s3_jobs(store).await;
-    let event = serde_json::json!({"Records": [{"Sns": {"Message": format!("{{\"job\":\"{}\"}}", ExportJobId::random())}}]});
+    let event = serde_json::json!({"Records": [{"Sns": {"Message": format!("{{\"job\":\"{}\"}}", ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()))}}]});
     let err = run_export_notifications(&jobs, event).await.unwrap_err();
     assert!(err.to_string().contains("no export job"), "{err}");
     assert_eq!(err.error_type(), "Retryable.UnknownJob", "saved before it is published: worth Lambda's retries");
@@ -314,19 +314,19 @@ async fn the_local_server_runs_again_the_jobs_a_stopped_server_left_queued_or_ru
         let store = EmbeddedStore::open(dir.path()).unwrap();
         fill(&store, 2).await;
         let queued = ExportJob::queued(
-            ExportJobId::random(),
+            ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()),
             ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv },
             1,
         );
         let mut running = ExportJob::queued(
-            ExportJobId::random(),
+            ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()),
             ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Xlsx },
             2,
         );
         running.start(3);
         running.progress(3, 4);
         let mut finished = ExportJob::queued(
-            ExportJobId::random(),
+            ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()),
             ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv },
             0,
         );
@@ -394,7 +394,7 @@ async fn export_jobs_are_saved_and_replaced(store: Arc<dyn Store>) {
         range: TimeRange { from_ms: Some(1), to_ms: None },
         format: Format::Xlsx,
     };
-    let mut job = ExportJob::queued(ExportJobId::random(), request, 1_000);
+    let mut job = ExportJob::queued(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()), request, 1_000);
     assert_eq!(store.export_job(&job.id).await.unwrap(), None);
     store.save_export_job(&job).await.unwrap();
     assert_eq!(store.export_job(&job.id).await.unwrap().as_ref(), Some(&job));

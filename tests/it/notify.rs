@@ -173,6 +173,18 @@ async fn a_notice_reaches_the_webhook_signed_over_timestamp_and_body() {
 }
 
 #[tokio::test]
+async fn the_signature_is_dated_by_the_injected_clock_and_a_receiver_refuses_an_old_one() {
+    let receiver = Receiver::start(&[]).await;
+    // An hour ago: a receiver checking freshness must refuse it, whatever the system clock says.
+    let an_hour_ago = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64 - 3_600_000;
+    let notifier = webhook(&receiver.url, quick_retry(1)).with_clock(std::sync::Arc::new(move || an_hour_ago));
+    notifier.notify(&notice()).await.expect("delivered");
+    let got = receiver.received();
+    assert_eq!(got[0].headers["x-lineoa-timestamp"], (an_hour_ago / 1000).to_string().as_str());
+    assert_eq!(verify(SECRET, &got[0].headers, &got[0].body), Err("timestamp too old or in the future"));
+}
+
+#[tokio::test]
 async fn a_500_is_retried_with_the_same_body_and_delivery_id() {
     let receiver = Receiver::start(&[500, 503]).await;
     webhook(&receiver.url, quick_retry(3)).notify(&notice()).await.expect("delivered on the third attempt");

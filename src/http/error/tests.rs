@@ -129,7 +129,7 @@ fn archive_and_export_failures_have_codes_of_their_own() {
     for (e, kind) in store_errors() {
         assert_eq!(archive_kind(&ArchiveError::Store(e)), kind);
     }
-    let id = crate::domain::export_job::ExportJobId::random();
+    let id = crate::domain::export_job::ExportJobId::from_random(uuid::Uuid::new_v4().as_u128());
     let cases = [
         (ExportError::launch("the local export runner has stopped", None), Kind::ExportRunnerUnavailable),
         (ExportError::Write("disk full".into()), Kind::Internal),

@@ -165,9 +165,8 @@ impl Holds for DynamoStore {
         self.retag_log(&hold.conversation, |_| NO_TTL).await
     }
 
-    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32, now_ms: i64) -> Result<usize, StoreError> {
         let pk = partition_key(conversation);
-        let now_ms = jiff::Timestamp::now().as_millisecond();
         let released = ReleasedRow {
             pk: pk.clone(),
             sk: HOLD_SK.into(),

@@ -60,7 +60,7 @@ impl Holds for EmbeddedStore {
             .await
     }
 
-    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32) -> Result<usize, StoreError> {
+    async fn release_hold(&self, conversation: &ConversationId, retention_days: u32, _now_ms: i64) -> Result<usize, StoreError> {
         let conv = conversation.to_string();
         self.writer
             .write(move |txn| {

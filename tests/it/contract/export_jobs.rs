@@ -13,7 +13,7 @@ fn job(created_ms: i64) -> ExportJob {
         range: TimeRange { from_ms: Some(1_700_000_000_000), to_ms: None },
         format: Format::Xlsx,
     };
-    ExportJob::queued(ExportJobId::random(), request, created_ms).by("alice")
+    ExportJob::queued(ExportJobId::from_random(uuid::Uuid::new_v4().as_u128()), request, created_ms).by("alice")
 }
 
 async fn an_export_job_round_trips_and_a_save_replaces_it(store: Arc<dyn ExportJobStore>) {

@@ -60,8 +60,8 @@ async fn a_hold_removes_every_ttl_keeps_new_items_and_a_release_restores_them(st
     let others = all_items(store.as_ref(), &other).await;
     assert_eq!(ttl_of(&others[0]), Some(1_700_000_000 + 365 * 86_400), "another conversation keeps its TTL");
 
-    assert_eq!(store.release_hold(&held, RETENTION_DAYS).await.unwrap(), 8);
-    assert_eq!(store.release_hold(&held, RETENTION_DAYS).await.unwrap(), 0, "releasing again changes nothing");
+    assert_eq!(store.release_hold(&held, RETENTION_DAYS, 2_000).await.unwrap(), 8);
+    assert_eq!(store.release_hold(&held, RETENTION_DAYS, 2_000).await.unwrap(), 0, "releasing again changes nothing");
     assert_eq!(store.hold(&held).await.unwrap(), None);
     assert!(store.holds().await.unwrap().is_empty());
     for item in all_items(store.as_ref(), &held).await {
@@ -107,10 +107,14 @@ async fn holds_list_every_held_conversation_and_a_release_ends_only_its_own(stor
     assert_eq!(store.set_hold(&replaced).await.unwrap(), 0, "a new reason, no item changed");
     assert_eq!(store.hold(&a).await.unwrap(), Some(replaced));
 
-    assert_eq!(store.release_hold(&a, RETENTION_DAYS).await.unwrap(), 1);
+    assert_eq!(store.release_hold(&a, RETENTION_DAYS, 2_000).await.unwrap(), 1);
     assert_eq!(store.holds().await.unwrap(), vec![hold_b.clone()], "the other hold stays");
     assert!(all_items(store.as_ref(), &b).await.iter().all(|i| ttl_of(i) == NO_TTL), "and its items keep no TTL");
-    assert_eq!(store.release_hold(&ConversationId::user("Unever"), RETENTION_DAYS).await.unwrap(), 0, "releasing what was never held");
+    assert_eq!(
+        store.release_hold(&ConversationId::user("Unever"), RETENTION_DAYS, 2_000).await.unwrap(),
+        0,
+        "releasing what was never held"
+    );
 }
 
 async fn a_redelivery_during_a_hold_is_a_duplicate_and_gets_no_ttl(store: Arc<dyn Store>) {
@@ -155,7 +159,7 @@ async fn on_dynamodb_a_held_item_has_no_ttl_attribute_and_a_released_one_has_it_
     let hold = Hold { conversation: r.conversation.clone(), reason: "r".into(), since_ms: 1 };
     store.set_hold(&hold).await.unwrap();
     assert_eq!(ttl_attribute().await, None, "DynamoDB TTL never removes an item without the attribute");
-    store.release_hold(&r.conversation, 7).await.unwrap();
+    store.release_hold(&r.conversation, 7, 2_000).await.unwrap();
     assert_eq!(ttl_attribute().await, Some(AttributeValue::N((1_700_000_000 + 7 * 86_400).to_string())));
 }
 
