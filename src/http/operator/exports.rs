@@ -10,8 +10,6 @@ use serde_json::{json, Value};
 
 use super::{json_body, Failure};
 use crate::domain::export_job::{ExportJobId, ExportRequest, Scope};
-use crate::domain::ids::ConversationId;
-use crate::domain::inbox::ConversationFilter;
 use crate::domain::staff::{Role, Staff};
 use crate::export::jobs::{ExportJobs, JobView};
 use crate::export::output::ExportLink;
@@ -51,23 +49,8 @@ async fn resolve_tag(service: &Service, body: &mut Value) -> Result<(), Failure>
     if body["scope"]["kind"] != "tag" {
         return Ok(());
     }
-    let tag =
-        body["scope"]["tag_id"].as_str().ok_or_else(|| OperatorError::invalid("scope.tag_id", "required for a tag scope"))?.to_owned();
-    let (registry, _) = service.tag_registry().await?;
-    if registry.get(&tag).is_none() {
-        return Err(OperatorError::NotFound(format!("tag {tag:?}")).into());
-    }
-    let filter = ConversationFilter { tag: Some(tag), ..Default::default() };
-    let mut ids: Vec<ConversationId> = Vec::new();
-    let mut after = None;
-    loop {
-        let page = service.list_conversations(&filter, Some(200), after).await?;
-        ids.extend(page.items.iter().filter_map(|c| ConversationId::parse(&c.id)));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
+    let tag = body["scope"]["tag_id"].as_str().ok_or_else(|| OperatorError::invalid("scope.tag_id", "required for a tag scope"))?;
+    let ids = service.conversations_tagged(tag).await?;
     body["scope"] = json!({ "kind": "conversations", "ids": ids });
     Ok(())
 }

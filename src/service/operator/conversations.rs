@@ -171,6 +171,26 @@ impl Service {
         Ok(ConversationView::new(state, &self.tag_registry().await?.0, &settings.rules, self.now_ms()))
     }
 
+    /// Every conversation with the tag `tag` (an export of a tag exports these); a tag that is
+    /// not in the registry is `NotFound`.
+    pub async fn conversations_tagged(&self, tag: &str) -> Result<Vec<ConversationId>, OperatorError> {
+        let (registry, _) = self.tag_registry().await?;
+        if registry.get(tag).is_none() {
+            return Err(OperatorError::NotFound(format!("tag {tag:?}")));
+        }
+        let filter = ConversationFilter { tag: Some(tag.to_owned()), ..Default::default() };
+        let mut ids = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.list_conversations(&filter, Some(200), after).await?;
+            ids.extend(page.items.iter().filter_map(|c| ConversationId::parse(&c.id)));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(ids),
+            }
+        }
+    }
+
     /// Newest activity first. A filtered page may come back short, with a cursor to go on.
     pub async fn list_conversations(
         &self,
