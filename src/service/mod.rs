@@ -113,6 +113,17 @@ impl Service {
         &self.settings
     }
 
+    /// The settings in force now, read fresh from the store, and their stored version (0 = the
+    /// file's): what staff edit.
+    pub async fn settings_for_editing(&self) -> (Arc<Settings>, u64) {
+        self.settings.read(self.store.as_ref()).await
+    }
+
+    /// Replaces the settings if their stored version is still `expected_version`; in force at once.
+    pub async fn save_settings(&self, toml: &str, expected_version: u64, by: &str) -> Result<u64, live_settings::SaveSettingsError> {
+        self.settings.save(self.store.as_ref(), toml, expected_version, by, self.now_ms()).await
+    }
+
     /// The settings in force now (the file's, or the last saved through the operator API).
     pub async fn settings(&self) -> Arc<Settings> {
         self.settings.current(self.store.as_ref()).await

@@ -105,7 +105,7 @@ pub async fn canned_delete(State(service): State<Service>, Path(canned_id): Path
 }
 
 pub async fn settings(State(service): State<Service>) -> Reply {
-    let (settings, version) = service.live_settings().read(service.store().as_ref()).await;
+    let (settings, version) = service.settings_for_editing().await;
     Ok(Json(json!({
         "toml": &*settings.source,
         "version": version,
@@ -123,11 +123,7 @@ struct SettingsBody {
 
 pub async fn save_settings(State(service): State<Service>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
     let b: SettingsBody = json_body(body).await?;
-    let version = service
-        .live_settings()
-        .save(service.store().as_ref(), &b.toml, b.version, &staff.name, service.now_ms())
-        .await
-        .map_err(crate::service::operator::OperatorError::from)?;
+    let version = service.save_settings(&b.toml, b.version, &staff.name).await.map_err(crate::service::operator::OperatorError::from)?;
     tracing::info!(by = %staff.name, version, "settings replaced through the operator API");
     Ok(Json(json!({ "version": version })))
 }
