@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 
 use crate::domain::explain::{explain, ExplainRequest, Explanation};
 use crate::domain::signature::SIGNATURE_HEADER;
-use crate::service::{Service, ServiceError};
-use crate::store::InboundRecord;
+use crate::service::Service;
 
 pub mod console;
 pub mod console_config;
@@ -28,14 +27,7 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Lambda the DynamoDB Stream does that job, so it is a no-op.
 pub type OnLogged = Arc<dyn Fn(Logged<'_>) + Send + Sync>;
 
-/// What the webhook tells its `OnLogged` hook.
-#[derive(Debug, Clone, Copy)]
-pub enum Logged<'a> {
-    /// These records were logged just now.
-    New(&'a [InboundRecord]),
-    /// A partial failure: something may have been logged; look in the store.
-    Unknown,
-}
+pub use crate::service::Logged;
 
 /// The hook for deployments where the store itself triggers the handling (Lambda, tests).
 pub fn ignore_logged() -> OnLogged {
@@ -73,12 +65,8 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     // HeaderMap lookups are case-insensitive.
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
     let result = state.service.ingest(&body, signature).await;
-    // Hand the worker what is new, and wake it even after a partial failure (what was logged
-    // must still be handled); not for refused bodies or pure duplicates.
-    match &result {
-        Ok(summary) if summary.new > 0 => (state.on_logged)(Logged::New(&summary.logged)),
-        Ok(_) | Err(ServiceError::Signature(_) | ServiceError::Malformed(_) | ServiceError::Destination { .. }) => {}
-        Err(_) => (state.on_logged)(Logged::Unknown),
+    if let Some(logged) = Logged::after(&result) {
+        (state.on_logged)(logged);
     }
     let summary = result?;
     Ok(Json(json!({ "status": "ok", "logged": summary.new, "duplicates": summary.duplicates, "stale": summary.stale })))

@@ -16,6 +16,29 @@ pub struct IngestSummary {
     pub logged: Vec<InboundRecord>,
 }
 
+/// What an ingest leaves for whoever handles logged events (the local worker; on Lambda the
+/// table's stream does it instead).
+#[derive(Debug, Clone, Copy)]
+pub enum Logged<'a> {
+    /// These records were logged just now.
+    New(&'a [InboundRecord]),
+    /// A partial failure: something may have been logged; look in the store.
+    Unknown,
+}
+
+impl<'a> Logged<'a> {
+    /// What to hand over after `result`: what is new, and a wake-up even after a partial
+    /// failure (what was logged must still be handled); nothing for refused bodies, pure
+    /// duplicates or stale events.
+    pub fn after(result: &'a Result<IngestSummary, ServiceError>) -> Option<Self> {
+        match result {
+            Ok(summary) if summary.new > 0 => Some(Self::New(&summary.logged)),
+            Ok(_) | Err(ServiceError::Signature(_) | ServiceError::Malformed(_) | ServiceError::Destination { .. }) => None,
+            Err(_) => Some(Self::Unknown),
+        }
+    }
+}
+
 impl Service {
     pub async fn ingest(&self, body: &[u8], signature: Option<&str>) -> Result<IngestSummary, ServiceError> {
         self.verifier.verify(body, signature)?;

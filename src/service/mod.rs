@@ -19,7 +19,7 @@ pub mod operator;
 pub mod staff_notices;
 
 pub use handle::HandleOutcome;
-pub use ingest::IngestSummary;
+pub use ingest::{IngestSummary, Logged};
 
 pub use crate::clock::{system_clock, Clock};
 
