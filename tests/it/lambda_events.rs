@@ -41,16 +41,21 @@ async fn invoke(app: &axum::Router, name: &str) -> (u16, serde_json::Value) {
 /// Retention and replay window for events dated 2025 (`REPLAY_WINDOW_DAYS`, `RETENTION_DAYS`).
 const WIDE: u32 = 36_500;
 
+/// The webhook function's router over `store`, keyed by the events' secret, with the window
+/// widened as events/README.md says to (the events are dated 2025).
+fn webhook_app(store: Arc<dyn line_oa::store::Store>) -> axum::Router {
+    let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
+    let webhook =
+        Service::new(verifier, store, Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock()).with_replay_window_days(WIDE);
+    router(AppState { service: webhook, on_logged: ignore_logged() })
+}
+
 #[tokio::test]
 async fn committed_events_get_their_statuses_and_the_worker_replies_once() {
     let client = dynamo_client().await;
     let table = create_table(&client).await;
     let store = DynamoStore::new(client.clone(), table.clone());
-    let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
-    // The events are dated 2025: the window widened as events/README.md says to.
-    let webhook = Service::new(verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())
-        .with_replay_window_days(WIDE);
-    let app = router(AppState { service: webhook, on_logged: ignore_logged() });
+    let app = webhook_app(Arc::new(store.clone()));
 
     assert_eq!(invoke(&app, "bad-signature.json").await.0, 401);
     assert_eq!(table_item_count(&client, &table).await, 0, "a bad signature writes nothing");
@@ -91,12 +96,8 @@ async fn a_store_outage_is_503_so_line_redelivers_and_nothing_is_sent() {
     // A table that does not exist stands in for DynamoDB failing.
     let client = dynamo_client().await;
     let store = DynamoStore::new(client, "no-such-table");
-    let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
     let standin = LineStandin::start(StandinOptions::default()).await;
-    let webhook = service(Arc::new(store), &standin, SETTINGS);
-    let webhook = Service::new(verifier, webhook.store().clone(), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())
-        .with_replay_window_days(WIDE);
-    let app = router(AppState { service: webhook, on_logged: ignore_logged() });
+    let app = webhook_app(Arc::new(store));
     let (status, body) = invoke(&app, "text.json").await;
     assert!(status >= 500, "{status} {body}");
     assert_eq!(standin.requests().len(), 0);
@@ -107,10 +108,7 @@ async fn logged_images(names: &[&str]) -> (DynamoStore, Vec<HashMap<String, Attr
     let client = dynamo_client().await;
     let table = create_table(&client).await;
     let store = DynamoStore::new(client.clone(), table.clone());
-    let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
-    let webhook = Service::new(verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock())
-        .with_replay_window_days(WIDE);
-    let app = router(AppState { service: webhook, on_logged: ignore_logged() });
+    let app = webhook_app(Arc::new(store.clone()));
     for name in names {
         assert_eq!(invoke(&app, name).await.0, 200, "{name}");
     }
