@@ -51,7 +51,8 @@ impl Service {
         let received_ms = self.now_ms();
         let mut summary = IngestSummary::default();
         for event in &parsed.events {
-            if let Some(sent_ms) = event.sent_ms().filter(|sent| is_stale(*sent, received_ms, self.replay_window_days)) {
+            let sent = event.sent_ms();
+            if let Some(sent_ms) = sent.filter(|sent| is_stale(*sent, received_ms, self.replay_window_days)) {
                 // A replay (LINE stops redelivering long before): its log item may be gone, so
                 // it could not be recognised as a duplicate. Counted; alarmed on AWS.
                 tracing::warn!(
@@ -64,7 +65,7 @@ impl Service {
                 summary.stale += 1;
                 continue;
             }
-            let record = self.inbound_record(event, received_ms);
+            let record = self.inbound_record(event, sent, received_ms);
             let inserted = self.store.put_inbound(&record).await?;
             tracing::info!(
                 event_id = %record.event_id,
@@ -86,9 +87,9 @@ impl Service {
         Ok(summary)
     }
 
-    fn inbound_record(&self, event: &Event, received_ms: i64) -> InboundRecord {
+    fn inbound_record(&self, event: &Event, sent_ms: Option<i64>, received_ms: i64) -> InboundRecord {
         // Only an event with neither a timestamp nor a ULID id (never LINE's) falls back to now.
-        let timestamp_ms = event.sent_ms().unwrap_or(received_ms);
+        let timestamp_ms = sent_ms.unwrap_or(received_ms);
         InboundRecord {
             conversation: event.conversation_id(),
             event_id: event.id(),
