@@ -16,7 +16,7 @@ use line_oa::lambda::init;
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::service::audit::AuditTrail;
 use line_oa::service::operator::MediaCopies;
-use line_oa::service::{system_clock, Service};
+use line_oa::service::{system_clock, ServiceParts};
 use line_oa::{config, line_api};
 
 #[tokio::main]
@@ -46,15 +46,17 @@ async fn main() -> Result<(), lambda_http::Error> {
         config.settings.rules.timezone.clone(),
         system_clock(),
     );
-    let service = Service::new(
+    let operator = ServiceParts::new(
         config.verifier.clone(),
         store,
         line_api::from_config(&config, RetryPolicy::default()),
         config.settings.clone(),
         config.retention_days,
         system_clock(),
-    );
+    )
+    .build()
+    .operator;
     // Every staff action, in the table beside the log (TTL like the log's).
     let trail = AuditTrail::new(store_for_audit, system_clock(), config.retention_days);
-    lambda_http::run(operator_function_router(service, exports, media, trail, console)).await
+    lambda_http::run(operator_function_router(operator, exports, media, trail, console)).await
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use line_oa::config;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::lambda::init;
-use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::metrics::Metrics;
-use line_oa::service::{system_clock, Service};
+use line_oa::service::{system_clock, Ingest, Retention};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -20,12 +19,11 @@ async fn main() -> Result<(), lambda_http::Error> {
     let env = env?;
     let config = config::from_lookup_for(env.lookup(), config::Credentials::ChannelSecret)?;
     let store = store?;
-    // The webhook never calls LINE: replies are the worker's job.
-    let service =
-        Service::new(config.verifier, Arc::new(store), Arc::new(LoggingLineApi), config.settings, config.retention_days, system_clock())
-            .with_bot_user_id(config.bot_user_id)
-            .with_replay_window_days(config.replay_window_days)
-            .with_metrics(Metrics::new(config::lambda::metrics_namespace(env.lookup()), "webhook"));
-    let app = router(AppState { service, on_logged: ignore_logged() });
+    // The webhook only logs (it never calls LINE: replies are the worker's job).
+    let ingest = Ingest::new(config.verifier, Arc::new(store), Retention::new(system_clock(), config.retention_days))
+        .with_bot_user_id(config.bot_user_id)
+        .with_replay_window_days(Some(config.replay_window_days))
+        .with_metrics(Metrics::new(config::lambda::metrics_namespace(env.lookup()), "webhook"));
+    let app = router(AppState { ingest, on_logged: ignore_logged() });
     lambda_http::run(app).await
 }

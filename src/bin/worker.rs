@@ -6,10 +6,10 @@ use std::sync::Arc;
 use lambda_runtime::{service_fn, LambdaEvent};
 use line_oa::config::{self, notify::NotifyConfig};
 use line_oa::lambda::init;
-use line_oa::lambda::worker::handle_worker_event;
+use line_oa::lambda::worker::{handle_worker_event, Worker};
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::metrics::Metrics;
-use line_oa::service::{system_clock, Service};
+use line_oa::service::{system_clock, ServiceParts};
 use line_oa::{line_api, notify};
 
 #[tokio::main]
@@ -22,16 +22,20 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = init::table(&aws).await?;
     let notices = NotifyConfig::from_lookup(env.lookup())?;
     let notifier = notify::from_config(&notices, Some(&aws)).await;
-    let service = Service::new(
-        config.verifier.clone(),
-        Arc::new(store),
-        line_api::from_config(&config, RetryPolicy::default()),
-        config.settings.clone(),
-        config.retention_days,
-        system_clock(),
-    )
-    .with_notices(notifier, &notices)
-    .with_metrics(Metrics::new(config::lambda::metrics_namespace(env.lookup()), "worker"));
-    let service = &service;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| handle_worker_event(service, event.payload))).await
+    let service = ServiceParts {
+        notifier,
+        notify: notices,
+        ..ServiceParts::new(
+            config.verifier.clone(),
+            Arc::new(store),
+            line_api::from_config(&config, RetryPolicy::default()),
+            config.settings.clone(),
+            config.retention_days,
+            system_clock(),
+        )
+    }
+    .build();
+    let metrics = Metrics::new(config::lambda::metrics_namespace(env.lookup()), "worker");
+    let worker = &Worker { handler: service.handler, notices: service.notices, metrics };
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| handle_worker_event(worker, event.payload))).await
 }

@@ -9,16 +9,16 @@ use super::operator::{self, Authenticator};
 use crate::export::jobs::ExportJobs;
 use crate::service::audit::AuditTrail;
 use crate::service::operator::MediaCopies;
-use crate::service::Service;
+use crate::service::Operator;
 
 /// The router the operator Lambda hands to `lambda_http::run`: `/api/...` (claims from the JWT
 /// authorizer) and `/console/...` (no credential). Tests run this same router in-process.
 pub fn operator_function_router(
-    service: Service,
+    operator: Operator,
     exports: ExportJobs,
     media: MediaCopies,
     trail: AuditTrail,
     console: ConsoleConfig,
 ) -> Router {
-    operator::router(service, Authenticator::ApiGatewayJwt, exports, media, trail).merge(console::router(console))
+    operator::router(operator, Authenticator::ApiGatewayJwt, exports, media, trail).merge(console::router(console))
 }

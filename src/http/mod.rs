@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::domain::explain::{explain, ExplainRequest, Explanation};
 use crate::domain::signature::SIGNATURE_HEADER;
-use crate::service::Service;
+use crate::service::{Ingest, Operator};
 
 pub mod console;
 pub mod console_config;
@@ -36,7 +36,7 @@ pub fn ignore_logged() -> OnLogged {
 
 #[derive(Clone)]
 pub struct AppState {
-    pub service: Service,
+    pub ingest: Ingest,
     pub on_logged: OnLogged,
 }
 
@@ -44,16 +44,18 @@ pub fn router(state: AppState) -> Router {
     Router::new().route("/webhook", post(webhook)).route("/health", get(health)).with_state(state)
 }
 
-/// The dry-run endpoint of the local server (see `explain`), with the settings in force.
-pub fn explain_routes(service: Service) -> Router {
-    Router::new().route("/explain", post(explain_handler)).with_state(service)
+/// The dry-run endpoint of the local server (see `explain`), with the settings in force, at
+/// the operator's now.
+pub fn explain_routes(operator: Operator) -> Router {
+    Router::new().route("/explain", post(explain_handler)).with_state(operator)
 }
 
-async fn explain_handler(State(service): State<Service>, body: Body) -> Result<Json<Explanation>, ApiError> {
+async fn explain_handler(State(operator): State<Operator>, body: Body) -> Result<Json<Explanation>, ApiError> {
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
     let request: ExplainRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
-    let settings = service.settings().await;
-    explain(&settings.rules, &request, jiff::Timestamp::now()).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
+    let settings = operator.settings().await;
+    let now = jiff::Timestamp::from_millisecond(operator.now_ms()).map_err(|e| ApiError::BadRequest(format!("the clock is out of range: {e}")))?;
+    explain(&settings.rules, &request, now).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 async fn health() -> Json<Value> {
@@ -64,7 +66,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Body) 
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
     // HeaderMap lookups are case-insensitive.
     let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
-    let result = state.service.ingest(&body, signature).await;
+    let result = state.ingest.ingest(&body, signature).await;
     if let Some(logged) = Logged::after(&result) {
         (state.on_logged)(logged);
     }

@@ -20,7 +20,7 @@ use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::retry::RetryPolicy;
 use crate::service::audit::AuditTrail;
 use crate::service::operator::MediaCopies;
-use crate::service::{system_clock, Service};
+use crate::service::{system_clock, Service, ServiceParts, StaffNotices};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::StoreError;
 
@@ -60,19 +60,23 @@ impl LocalApp {
     ) -> Result<Self, StoreError> {
         let store = EmbeddedStore::open(data_dir)?;
         let line = crate::line_api::from_config(config, retry);
-        let service = Service::new(
-            config.verifier.clone(),
-            Arc::new(store.clone()),
-            line.clone(),
-            config.settings.clone(),
-            config.retention_days,
-            system_clock(),
-        )
-        .with_notices(notifier, notices)
-        .with_bot_user_id(config.bot_user_id.clone())
-        .with_replay_window_days(config.replay_window_days)
-        .with_metrics(crate::metrics::Metrics::default());
-        tokio::spawn(run_renotify(service.clone()));
+        let service = ServiceParts {
+            notifier,
+            notify: notices.clone(),
+            bot_user_id: config.bot_user_id.clone(),
+            replay_window_days: Some(config.replay_window_days),
+            metrics: crate::metrics::Metrics::default(),
+            ..ServiceParts::new(
+                config.verifier.clone(),
+                Arc::new(store.clone()),
+                line.clone(),
+                config.settings.clone(),
+                config.retention_days,
+                system_clock(),
+            )
+        }
+        .build();
+        tokio::spawn(run_renotify(service.notices.clone()));
         let archive = Arc::new(DirArchive::new(data_dir.join("archive")));
         let archiver = Archiver::new(archive.clone());
         // Without an access token there is no content to fetch: transcripts only.
@@ -83,7 +87,7 @@ impl LocalApp {
         // Bounded: under overload the webhook keeps answering (events are durable in the pending
         // table) and the worker's sweep picks up what did not fit, instead of memory growing.
         let (queue, work) = mpsc::channel(worker::QUEUE_CAPACITY);
-        tokio::spawn(worker::run(Arc::new(store.clone()), service.clone(), work, handled, settle.clone()));
+        tokio::spawn(worker::run(Arc::new(store.clone()), service.handler.clone(), work, handled, settle.clone()));
         // The webhook hands over what it logged, so the worker never re-reads the store for it.
         let on_logged = Arc::new(move |logged: Logged<'_>| {
             let work = match logged {
@@ -110,10 +114,10 @@ impl LocalApp {
                 tracing::error!(error = %e, "could not resume the export jobs of the last run");
             }
         });
-        let router = router(AppState { service: service.clone(), on_logged })
-            .merge(explain_routes(service.clone()))
+        let router = router(AppState { ingest: service.ingest.clone(), on_logged })
+            .merge(explain_routes(service.operator.clone()))
             .merge(operator::router(
-                service.clone(),
+                service.operator.clone(),
                 Authenticator::Tokens(config.operator_tokens.clone()),
                 exports.clone(),
                 MediaCopies::new(archive),
@@ -125,10 +129,10 @@ impl LocalApp {
 }
 
 /// Reminds staff of unanswered conversations, as the schedule does on AWS.
-async fn run_renotify(service: Service) {
+async fn run_renotify(notices: StaffNotices) {
     loop {
         tokio::time::sleep(RENOTIFY_INTERVAL).await;
-        match service.renotify_sweep().await {
+        match notices.renotify_sweep().await {
             Ok(0) => {}
             Ok(sent) => tracing::info!(sent, "staff reminded of unanswered conversations"),
             Err(e) => tracing::error!(error = %e, "re-notify sweep failed; will retry"),

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, Notify};
 use tokio::time::MissedTickBehavior;
 
 use super::settle::Settle;
-use crate::service::Service;
+use crate::service::Handler;
 use crate::store::{InboundRecord, WorkQueue};
 
 /// How often the worker re-reads the pending table for events it has not been handed (a
@@ -27,7 +27,7 @@ pub(super) enum Work {
     Rescan,
 }
 
-pub(super) async fn run(queue: Arc<dyn WorkQueue>, service: Service, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>, settle: Settle) {
+pub(super) async fn run(queue: Arc<dyn WorkQueue>, handler: Handler, mut work: mpsc::Receiver<Work>, handled: Arc<Notify>, settle: Settle) {
     // The first tick is immediate: recovery of what an earlier run left pending.
     let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
     sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -41,7 +41,7 @@ pub(super) async fn run(queue: Arc<dyn WorkQueue>, service: Service, mut work: m
             _ = sweep.tick() => pending(queue.as_ref()).await,
         };
         for record in records {
-            spawn_handle(&queue, &service, &settle, &handled, record);
+            spawn_handle(&queue, &handler, &settle, &handled, record);
         }
     }
 }
@@ -55,7 +55,7 @@ async fn pending(queue: &dyn WorkQueue) -> Vec<InboundRecord> {
 
 /// One task per event, so a slow LINE API for one user does not hold up the rest; their
 /// store writes still share commits (the store's group commit).
-fn spawn_handle(queue: &Arc<dyn WorkQueue>, service: &Service, settle: &Settle, handled: &Arc<Notify>, record: InboundRecord) {
+fn spawn_handle(queue: &Arc<dyn WorkQueue>, handler: &Handler, settle: &Settle, handled: &Arc<Notify>, record: InboundRecord) {
     let key = (record.conversation.as_str().to_owned(), record.event_id.as_str().to_owned());
     {
         let mut in_flight = settle.in_flight().lock().expect("lock");
@@ -64,9 +64,9 @@ fn spawn_handle(queue: &Arc<dyn WorkQueue>, service: &Service, settle: &Settle, 
             return;
         }
     }
-    let (queue, service, settle, handled) = (queue.clone(), service.clone(), settle.clone(), handled.clone());
+    let (queue, handler, settle, handled) = (queue.clone(), handler.clone(), settle.clone(), handled.clone());
     tokio::spawn(async move {
-        match service.handle(&record).await {
+        match handler.handle(&record).await {
             Ok(outcome) => {
                 tracing::info!(event_id = %record.event_id, ?outcome, "handled");
                 // Done and due for the archive in one commit; the archiver batches from there.

@@ -1,21 +1,34 @@
 //! Handle one logged inbound event: update the conversation, decide, reply at most once.
 //! Runs after the webhook has answered (the local background task, or the stream worker).
 
-use crate::domain::conversation::{ConversationState, UserProfile};
+use crate::domain::conversation::UserProfile;
 use crate::domain::event::Event;
 use crate::domain::event::EventKind;
 use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::notice::reasons;
 use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::rules::{decide, Decision, ResponseMode};
-use crate::line_api::{LineApiError, Profile};
-use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
+use std::sync::Arc;
 
-use super::staff_notices::mark_notice;
-use super::{Service, ServiceError};
+use crate::line_api::{LineApi, LineApiError, Profile};
+use crate::store::{Claim, Conversations, EventLog, InboundRecord, OutboundRecord, OutboundStatus};
 
-/// How many times an optimistic conversation update is re-read and retried on conflict.
-const CONFLICT_RETRIES: usize = 8;
+use super::conversation_writes::ConversationWrites;
+use super::live_settings::LiveSettings;
+use super::staff_notices::{mark_notice, StaffNotices};
+use super::{Retention, ServiceError};
+
+/// The worker's use case: handle one logged event. Built by `ServiceParts::build`.
+#[derive(Clone)]
+pub struct Handler {
+    /// Where the reply is claimed and its outcome recorded.
+    pub(super) log: Arc<dyn EventLog>,
+    pub(super) conversations: Arc<dyn Conversations>,
+    pub(super) line: Arc<dyn LineApi>,
+    pub(super) settings: LiveSettings,
+    pub(super) notices: StaffNotices,
+    pub(super) retention: Retention,
+}
 /// A claim younger than this may still be in flight elsewhere (a send with every retry takes
 /// under a minute); an older one was interrupted.
 const CLAIM_LEASE_MS: i64 = 120_000;
@@ -40,7 +53,7 @@ pub enum HandleOutcome {
 /// A profile lookup never holds up handling for long: the console shows the id meanwhile.
 const PROFILE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
-impl Service {
+impl Handler {
     pub async fn handle(&self, record: &InboundRecord) -> Result<HandleOutcome, ServiceError> {
         let mut looked_up = None;
         let outcome = self.decide_and_reply(record, &mut looked_up).await?;
@@ -52,8 +65,8 @@ impl Service {
     /// Fetches the user's LINE display name and picture at first contact and daily after
     /// (hourly after a failure), for the console's list; `looked_up` is one the greeting just got.
     async fn refresh_profile(&self, id: &ConversationId, looked_up: Option<Profile>) {
-        let now = self.now_ms();
-        let wanted = match self.store.conversation(id).await {
+        let now = self.retention.now_ms();
+        let wanted = match self.conversations.conversation(id).await {
             Ok(Some(state)) => state.wants_profile(now),
             _ => false,
         };
@@ -78,6 +91,7 @@ impl Service {
             }
         };
         let saved = self
+            .conversations
             .update_conversation(id, |s| {
                 s.profile_checked_ms = Some(now);
                 if let Some(p) = &fetched {
@@ -94,14 +108,14 @@ impl Service {
         let event = Event::from_raw_json(&record.raw).map_err(ServiceError::Malformed)?;
         // Decide by when the user sent it, so a late or replayed event is decided as on time.
         let at = jiff::Timestamp::from_millisecond(record.timestamp_ms)
-            .or_else(|_| jiff::Timestamp::from_millisecond(self.now_ms()))
+            .or_else(|_| jiff::Timestamp::from_millisecond(self.retention.now_ms()))
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let settings = self.settings().await;
+        let settings = self.settings.current().await;
         let rules = &settings.rules;
         let mut decision: Option<Decision> = None;
         let mut notice: Option<String> = None;
         // The event, the decision's state changes (attention, throttle, notice) and the version: one write.
-        self.update_conversation(&record.conversation, |s| {
+        self.conversations.update_conversation(&record.conversation, |s| {
             s.apply(&event, record.timestamp_ms);
             let d = decide(rules, s, &event, at);
             d.apply_to(s);
@@ -115,7 +129,7 @@ impl Service {
         .await?;
         let decision = decision.expect("update_conversation runs the change at least once");
         if let Some(reason) = &notice {
-            self.send_notice(&record.conversation, reason, record.timestamp_ms, Some(record.event_id.as_str())).await;
+            self.notices.send_notice(&record.conversation, reason, record.timestamp_ms, Some(record.event_id.as_str())).await;
         }
         tracing::info!(
             event_id = %record.event_id,
@@ -138,50 +152,6 @@ impl Service {
         };
         let messages = self.render(&decision.reply, &event, looked_up).await;
         self.reply_once(record, &ReplyToken::new(token), &messages, &decision.reason, settings.push_fallback).await
-    }
-
-    /// Read, change, write with a version check; re-read on conflict. A conversation not
-    /// stored yet starts empty.
-    pub(crate) async fn update_conversation(
-        &self,
-        id: &ConversationId,
-        mut change: impl FnMut(&mut ConversationState),
-    ) -> Result<ConversationState, StoreError> {
-        self.try_update_conversation(
-            id,
-            || Ok(ConversationState::new(id.clone())),
-            |s| {
-                change(s);
-                Ok::<_, StoreError>(())
-            },
-        )
-        .await
-    }
-
-    /// The one versioned read-change-write loop: `if_absent` decides what a conversation not
-    /// stored yet is (a new one, or an error), `change` may refuse.
-    pub(crate) async fn try_update_conversation<E: From<StoreError>>(
-        &self,
-        id: &ConversationId,
-        if_absent: impl Fn() -> Result<ConversationState, E>,
-        mut change: impl FnMut(&mut ConversationState) -> Result<(), E>,
-    ) -> Result<ConversationState, E> {
-        for _ in 0..CONFLICT_RETRIES {
-            let mut state = match self.store.conversation(id).await? {
-                Some(state) => state,
-                None => if_absent()?,
-            };
-            change(&mut state)?;
-            match self.store.save_conversation(&state).await {
-                Ok(()) => {
-                    state.version += 1;
-                    return Ok(state);
-                }
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(StoreError::Conflict(id.to_string()).into())
     }
 
     /// Fills `{nickname}` (the user's LINE display name, if LINE gives it).
@@ -215,7 +185,7 @@ impl Service {
         reason: &str,
         push_fallback: bool,
     ) -> Result<HandleOutcome, ServiceError> {
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let mut out = OutboundRecord {
             conversation: record.conversation.clone(),
             id: record.event_id.to_string(),
@@ -225,9 +195,9 @@ impl Service {
             messages: serde_json::to_string(&messages.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: reason.to_owned(),
-            expires_at: self.expires_at(now),
+            expires_at: self.retention.expires_at(now),
         };
-        let earlier_attempt_unknown = match self.store.claim_outbound(&out).await? {
+        let earlier_attempt_unknown = match self.log.claim_outbound(&out).await? {
             Claim::Claimed => false,
             Claim::Exists(existing) if existing.status == OutboundStatus::Sending => {
                 if now - existing.created_ms < CLAIM_LEASE_MS {
@@ -245,7 +215,7 @@ impl Service {
             self.line.reply(token, &prepared).await.ok();
             out.status = OutboundStatus::Logged;
             out.method = "log".into();
-            self.store.finish_outbound(&out).await?;
+            self.log.finish_outbound(&out).await?;
             return Ok(HandleOutcome::Logged);
         }
         let result = match self.line.reply(token, &prepared).await {
@@ -264,7 +234,7 @@ impl Service {
         match result {
             Ok(()) => {
                 out.status = OutboundStatus::Sent;
-                self.store.finish_outbound(&out).await?;
+                self.log.finish_outbound(&out).await?;
                 Ok(HandleOutcome::Sent { method: out.method })
             }
             Err(e) => self.fail(out, e.to_string()).await,
@@ -285,7 +255,7 @@ impl Service {
         tracing::warn!(conversation = %out.conversation, id = %out.id, %interrupted, "reply outcome unknown; not sent again");
         out.status = OutboundStatus::Unknown;
         out.reason = format!("{}; outcome unknown: {interrupted}", out.reason);
-        self.store.finish_outbound(&out).await?;
+        self.log.finish_outbound(&out).await?;
         Ok(HandleOutcome::OutcomeUnknown(interrupted))
     }
 
@@ -294,16 +264,16 @@ impl Service {
         tracing::warn!(conversation = %out.conversation, id = %out.id, %why, "reply failed; flagged for staff");
         out.status = OutboundStatus::Failed;
         out.reason = format!("{}; failed: {why}", out.reason);
-        self.store.finish_outbound(&out).await?;
+        self.log.finish_outbound(&out).await?;
         let reason = format!("automatic reply failed: {why}");
         let mut notify = false;
-        self.update_conversation(&out.conversation, |s| {
+        self.conversations.update_conversation(&out.conversation, |s| {
             s.flag(reason.clone());
             notify = mark_notice(s, out.timestamp_ms);
         })
         .await?;
         if notify {
-            self.send_notice(&out.conversation, reasons::REPLY_FAILED, out.timestamp_ms, Some(&out.id)).await;
+            self.notices.send_notice(&out.conversation, reasons::REPLY_FAILED, out.timestamp_ms, Some(&out.id)).await;
         }
         Ok(HandleOutcome::Failed(why))
     }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::Service;
+use super::Operator;
 use crate::domain::hold::Hold;
 use crate::domain::ids::ConversationId;
 use crate::store::{Holds, StoreError};
@@ -53,13 +53,13 @@ pub async fn set_hold(
     Ok(HoldChange::Held { hold, items })
 }
 
-impl Service {
-    /// `set_hold` with this service's store, retention and clock.
+impl Operator {
+    /// `set_hold` with the operator's holds, retention and clock.
     pub async fn set_hold(&self, conversation: &ConversationId, held: bool, reason: &str) -> Result<HoldChange, HoldError> {
-        set_hold(self.store.as_ref(), conversation, held, reason, self.retention_days, self.now_ms()).await
+        set_hold(self.holds.as_ref(), conversation, held, reason, self.retention.days(), self.retention.now_ms()).await
     }
 
     pub async fn holds(&self) -> Result<Vec<Hold>, HoldError> {
-        Ok(self.store.holds().await?)
+        Ok(self.holds.holds().await?)
     }
 }

@@ -1,10 +1,27 @@
 //! Ingest: verify the raw body, parse it, log every event once. Nothing is answered here.
 
-use super::{Service, ServiceError};
+use std::sync::Arc;
+
+use super::{Retention, ServiceError};
 use crate::domain::event::{Event, Mode, WebhookBody};
 use crate::domain::metrics::STALE_EVENTS_IGNORED;
-use crate::domain::replay::is_stale;
-use crate::store::{InboundRecord, Inserted};
+use crate::domain::replay::{is_stale, window_days};
+use crate::domain::signature::SignatureVerifier;
+use crate::metrics::Metrics;
+use crate::store::{EventLog, InboundRecord, Inserted};
+
+/// The webhook's use case: verify, parse, log. Holds the log and nothing else of the store.
+#[derive(Clone)]
+pub struct Ingest {
+    verifier: SignatureVerifier,
+    log: Arc<dyn EventLog>,
+    retention: Retention,
+    /// Events older than this many days (by their own time) are ignored: `domain::replay`.
+    replay_window_days: u32,
+    metrics: Metrics,
+    /// This channel's bot user id (`destination` of its webhooks), when known.
+    bot_user_id: Option<String>,
+}
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestSummary {
@@ -39,7 +56,31 @@ impl<'a> Logged<'a> {
     }
 }
 
-impl Service {
+impl Ingest {
+    /// The default replay window, no metrics, any bot.
+    pub fn new(verifier: SignatureVerifier, log: Arc<dyn EventLog>, retention: Retention) -> Self {
+        let replay_window_days = window_days(None, retention.days());
+        Self { verifier, log, retention, replay_window_days, metrics: Metrics::off(), bot_user_id: None }
+    }
+
+    /// The replay window (`REPLAY_WINDOW_DAYS`), capped at the retention; None: the default.
+    pub fn with_replay_window_days(mut self, days: Option<u32>) -> Self {
+        self.replay_window_days = window_days(days, self.retention.days());
+        self
+    }
+
+    /// Refuses webhooks addressed to another bot (`LINE_BOT_USER_ID`).
+    pub fn with_bot_user_id(mut self, id: Option<String>) -> Self {
+        self.bot_user_id = id.filter(|i| !i.is_empty());
+        self
+    }
+
+    /// Where the count of stale events goes.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     pub async fn ingest(&self, body: &[u8], signature: Option<&str>) -> Result<IngestSummary, ServiceError> {
         self.verifier.verify(body, signature)?;
         let parsed = WebhookBody::parse(body).map_err(ServiceError::Malformed)?;
@@ -48,7 +89,7 @@ impl Service {
                 return Err(ServiceError::Destination { got: got.clone() });
             }
         }
-        let received_ms = self.now_ms();
+        let received_ms = self.retention.now_ms();
         let mut summary = IngestSummary::default();
         for event in &parsed.events {
             let sent = event.sent_ms();
@@ -66,7 +107,7 @@ impl Service {
                 continue;
             }
             let record = self.inbound_record(event, sent, received_ms);
-            let inserted = self.store.put_inbound(&record).await?;
+            let inserted = self.log.put_inbound(&record).await?;
             tracing::info!(
                 event_id = %record.event_id,
                 conversation = %record.conversation,
@@ -105,7 +146,7 @@ impl Service {
             },
             is_redelivery: event.is_redelivery,
             raw: event.raw.get().to_owned(),
-            expires_at: self.expires_at(timestamp_ms),
+            expires_at: self.retention.expires_at(timestamp_ms),
         }
     }
 }

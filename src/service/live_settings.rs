@@ -24,6 +24,8 @@ struct Cached {
 #[derive(Clone)]
 pub struct LiveSettings {
     cached: Arc<RwLock<Cached>>,
+    /// Where saved settings are kept.
+    store: Arc<dyn Documents>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,13 +46,13 @@ struct StoredSettings {
 }
 
 impl LiveSettings {
-    pub fn new(from_file: Settings) -> Self {
-        Self { cached: Arc::new(RwLock::new(Cached { settings: Arc::new(from_file), version: 0, checked: None })) }
+    pub fn new(from_file: Settings, store: Arc<dyn Documents>) -> Self {
+        Self { cached: Arc::new(RwLock::new(Cached { settings: Arc::new(from_file), version: 0, checked: None })), store }
     }
 
     /// The settings to decide with; re-reads the store at most every `REFRESH`. A store that
     /// cannot be read keeps the last known settings (answering beats failing).
-    pub async fn current(&self, store: &dyn Documents) -> Arc<Settings> {
+    pub async fn current(&self) -> Arc<Settings> {
         {
             let cached = self.cached.read().await;
             if cached.checked.is_some_and(|t| t.elapsed() < REFRESH) {
@@ -61,7 +63,7 @@ impl LiveSettings {
         if cached.checked.is_some_and(|t| t.elapsed() < REFRESH) {
             return cached.settings.clone();
         }
-        match store.doc(collections::META, SETTINGS_DOC).await {
+        match self.store.doc(collections::META, SETTINGS_DOC).await {
             Ok(Some(doc)) if doc.version != cached.version => match parse(&doc) {
                 Ok(settings) => {
                     cached.settings = Arc::new(settings);
@@ -78,25 +80,18 @@ impl LiveSettings {
     }
 
     /// The settings in force and their version (0 = from the file), re-read now.
-    pub async fn read(&self, store: &dyn Documents) -> (Arc<Settings>, u64) {
+    pub async fn read(&self) -> (Arc<Settings>, u64) {
         self.cached.write().await.checked = None;
-        let settings = self.current(store).await;
+        let settings = self.current().await;
         (settings, self.cached.read().await.version)
     }
 
     /// Validates exactly as the file is validated, then saves if `expected_version` is still current.
-    pub async fn save(
-        &self,
-        store: &dyn Documents,
-        toml: &str,
-        expected_version: u64,
-        by: &str,
-        at_ms: i64,
-    ) -> Result<u64, SaveSettingsError> {
+    pub async fn save(&self, toml: &str, expected_version: u64, by: &str, at_ms: i64) -> Result<u64, SaveSettingsError> {
         let settings = Settings::from_toml(toml)?;
         let body = serde_json::to_string(&StoredSettings { toml: toml.to_owned(), by: by.to_owned(), at_ms }).expect("settings serialise");
         let doc = Doc { id: SETTINGS_DOC.into(), body, version: expected_version };
-        match store.put_doc(collections::META, &doc).await {
+        match self.store.put_doc(collections::META, &doc).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => return Err(SaveSettingsError::Stale(expected_version)),
             Err(e) => return Err(SaveSettingsError::Store(e)),

@@ -1,16 +1,20 @@
-//! Use cases: the only layer that orders I/O. Ingest logs verified events before anything is
-//! answered; `handle` decides and replies, at most once per event.
+//! Use cases: the only layer that orders I/O. One type per use case, each holding only the
+//! ports it needs: `Ingest` logs verified events before anything is answered; `Handler` decides
+//! and replies, at most once per event; `Operator` is what staff do; `StaffNotices` tells them
+//! (and reminds them). `ServiceParts` names what they are built from; `Service` is the set a
+//! process that runs them all (the local server, the tests) builds at once.
 
 use std::sync::Arc;
 
 use crate::domain::signature::{SignatureError, SignatureVerifier};
 use crate::line_api::LineApi;
+use crate::metrics::Metrics;
+use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 
-use self::live_settings::LiveSettings;
-
 pub mod audit;
+mod conversation_writes;
 mod handle;
 pub mod hold;
 mod ingest;
@@ -18,8 +22,11 @@ pub mod live_settings;
 pub mod operator;
 pub mod staff_notices;
 
-pub use handle::HandleOutcome;
-pub use ingest::{IngestSummary, Logged};
+pub use handle::{HandleOutcome, Handler};
+pub use ingest::{Ingest, IngestSummary, Logged};
+pub use live_settings::LiveSettings;
+pub use operator::Operator;
+pub use staff_notices::StaffNotices;
 
 pub use crate::clock::{system_clock, Clock};
 
@@ -39,23 +46,54 @@ pub enum ServiceError {
     InFlight(String),
 }
 
+/// The clock and the retention: when is now, and when an item logged at a time expires.
 #[derive(Clone)]
-pub struct Service {
-    verifier: SignatureVerifier,
-    store: Arc<dyn Store>,
-    line: Arc<dyn LineApi>,
-    settings: LiveSettings,
-    retention_days: u32,
-    /// Events older than this many days (by their own time) are ignored: `domain::replay`.
-    replay_window_days: u32,
+pub struct Retention {
     clock: Clock,
-    metrics: crate::metrics::Metrics,
-    notices: staff_notices::Notices,
-    /// This channel's bot user id (`destination` of its webhooks), when known.
-    bot_user_id: Option<String>,
+    days: u32,
 }
 
-impl Service {
+impl Retention {
+    pub fn new(clock: Clock, days: u32) -> Self {
+        Self { clock, days }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        (self.clock)()
+    }
+
+    pub fn days(&self) -> u32 {
+        self.days
+    }
+
+    /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
+    pub(crate) fn expires_at(&self, at_ms: i64) -> Option<i64> {
+        Some(crate::domain::hold::expires_at(at_ms, self.days))
+    }
+}
+
+/// What the use cases are built from, by name. `ServiceParts::new` takes what has no default;
+/// the rest is set by name (`ServiceParts { bot_user_id, ..ServiceParts::new(…) }`).
+pub struct ServiceParts {
+    pub verifier: SignatureVerifier,
+    pub store: Arc<dyn Store>,
+    pub line: Arc<dyn LineApi>,
+    pub settings: Settings,
+    pub retention_days: u32,
+    pub clock: Clock,
+    /// `REPLAY_WINDOW_DAYS`; None: the default, capped at the retention (`domain::replay`).
+    pub replay_window_days: Option<u32>,
+    /// Where the use cases' counts go (EMF lines).
+    pub metrics: Metrics,
+    /// How staff are told a conversation needs them.
+    pub notifier: Arc<dyn Notifier>,
+    pub notify: NotifyConfig,
+    /// This channel's bot user id (`LINE_BOT_USER_ID`): webhooks for another bot are refused.
+    pub bot_user_id: Option<String>,
+}
+
+impl ServiceParts {
+    /// No notices, no metrics, the default replay window, any bot.
     pub fn new(
         verifier: SignatureVerifier,
         store: Arc<dyn Store>,
@@ -68,73 +106,55 @@ impl Service {
             verifier,
             store,
             line,
-            settings: LiveSettings::new(settings),
+            settings,
             retention_days,
-            replay_window_days: crate::domain::replay::window_days(None, retention_days),
             clock,
-            metrics: crate::metrics::Metrics::off(),
-            notices: Default::default(),
+            replay_window_days: None,
+            metrics: Metrics::off(),
+            notifier: Arc::new(Disabled),
+            notify: NotifyConfig::default(),
             bot_user_id: None,
         }
     }
 
-    /// Refuses webhooks addressed to another bot (`LINE_BOT_USER_ID`).
-    pub fn with_bot_user_id(mut self, id: Option<String>) -> Self {
-        self.bot_user_id = id.filter(|i| !i.is_empty());
-        self
+    /// Builds every use case; those that read the settings share one cache, so a save is in
+    /// force at once for all of them.
+    pub fn build(self) -> Service {
+        let retention = Retention::new(self.clock, self.retention_days);
+        let settings = LiveSettings::new(self.settings, self.store.clone());
+        let notices = StaffNotices::new(self.store.clone(), self.notifier, &self.notify, retention.clone());
+        Service {
+            ingest: Ingest::new(self.verifier, self.store.clone(), retention.clone())
+                .with_replay_window_days(self.replay_window_days)
+                .with_bot_user_id(self.bot_user_id)
+                .with_metrics(self.metrics),
+            handler: Handler {
+                log: self.store.clone(),
+                conversations: self.store.clone(),
+                line: self.line.clone(),
+                settings: settings.clone(),
+                notices: notices.clone(),
+                retention: retention.clone(),
+            },
+            operator: Operator {
+                log: self.store.clone(),
+                conversations: self.store.clone(),
+                documents: self.store.clone(),
+                holds: self.store,
+                line: self.line,
+                settings,
+                retention,
+            },
+            notices,
+        }
     }
+}
 
-    /// The replay window (`REPLAY_WINDOW_DAYS`), capped at the retention.
-    pub fn with_replay_window_days(mut self, days: u32) -> Self {
-        self.replay_window_days = crate::domain::replay::window_days(Some(days), self.retention_days);
-        self
-    }
-
-    /// Where the use cases' counts go (EMF lines); none unless given.
-    pub fn with_metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
-        self.metrics = metrics;
-        self
-    }
-
-    /// Where this service's counts go (the worker's glue counts into it too).
-    pub fn metrics(&self) -> &crate::metrics::Metrics {
-        &self.metrics
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
-    pub fn line(&self) -> &Arc<dyn LineApi> {
-        &self.line
-    }
-
-    pub fn live_settings(&self) -> &LiveSettings {
-        &self.settings
-    }
-
-    /// The settings in force now, read fresh from the store, and their stored version (0 = the
-    /// file's): what staff edit.
-    pub async fn settings_for_editing(&self) -> (Arc<Settings>, u64) {
-        self.settings.read(self.store.as_ref()).await
-    }
-
-    /// Replaces the settings if their stored version is still `expected_version`; in force at once.
-    pub async fn save_settings(&self, toml: &str, expected_version: u64, by: &str) -> Result<u64, live_settings::SaveSettingsError> {
-        self.settings.save(self.store.as_ref(), toml, expected_version, by, self.now_ms()).await
-    }
-
-    /// The settings in force now (the file's, or the last saved through the operator API).
-    pub async fn settings(&self) -> Arc<Settings> {
-        self.settings.current(self.store.as_ref()).await
-    }
-
-    pub fn now_ms(&self) -> i64 {
-        (self.clock)()
-    }
-
-    /// TTL of an item logged at `at_ms`: that time plus the retention, in Unix seconds.
-    pub(crate) fn expires_at(&self, at_ms: i64) -> Option<i64> {
-        Some(crate::domain::hold::expires_at(at_ms, self.retention_days))
-    }
+/// Every use case, for a process that runs them all.
+#[derive(Clone)]
+pub struct Service {
+    pub ingest: Ingest,
+    pub handler: Handler,
+    pub operator: Operator,
+    pub notices: StaffNotices,
 }

@@ -7,25 +7,24 @@ use std::sync::Arc;
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 use crate::domain::notice::{should_renotify, staff_answered_since, FollowUp, RenotifyDelay, StaffNotice};
-use crate::notify::{Disabled, Notifier, NotifyConfig};
-use crate::store::{PageRequest, StoreError};
+use crate::notify::{Notifier, NotifyConfig};
+use crate::store::{Conversations, PageRequest, StoreError};
 
-use super::Service;
+use super::conversation_writes::ConversationWrites;
+use super::Retention;
 
 /// The sweep looks back this far past the re-notify delay; older needs were reminded or dropped.
 const SWEEP_LOOKBACK_MS: i64 = 2 * 86_400_000;
 
+/// Needs-attention notices and their one reminder.
 #[derive(Clone)]
-pub struct Notices {
+pub struct StaffNotices {
     notifier: Arc<dyn Notifier>,
     renotify: RenotifyDelay,
     console_url: Option<String>,
-}
-
-impl Default for Notices {
-    fn default() -> Self {
-        Self { notifier: Arc::new(Disabled), renotify: RenotifyDelay::default(), console_url: None }
-    }
+    /// Where a notice is recorded (and a reminder claimed) before it is sent.
+    conversations: Arc<dyn Conversations>,
+    retention: Retention,
 }
 
 /// Records a notice in the state (inside the versioned write) unless one is still unanswered.
@@ -40,21 +39,20 @@ pub(crate) fn mark_notice(state: &mut ConversationState, at_ms: i64) -> bool {
     true
 }
 
-impl Service {
-    pub fn with_notices(mut self, notifier: Arc<dyn Notifier>, config: &NotifyConfig) -> Self {
-        self.notices = Notices { notifier, renotify: config.renotify, console_url: config.console_url.clone() };
-        self
+impl StaffNotices {
+    pub fn new(conversations: Arc<dyn Conversations>, notifier: Arc<dyn Notifier>, config: &NotifyConfig, retention: Retention) -> Self {
+        Self { notifier, renotify: config.renotify, console_url: config.console_url.clone(), conversations, retention }
     }
 
     /// Sends a needs-attention notice. A failure is logged, not returned: the conversation is
     /// flagged in the store whatever happens, and the sweep reminds later.
     pub(crate) async fn send_notice(&self, conversation: &ConversationId, reason: &str, at_ms: i64, event_id: Option<&str>) {
         let mut notice =
-            StaffNotice::needs_attention(conversation.clone(), reason, at_ms).with_console_url(self.notices.console_url.as_deref());
+            StaffNotice::needs_attention(conversation.clone(), reason, at_ms).with_console_url(self.console_url.as_deref());
         if let Some(id) = event_id {
             notice = notice.with_event_id(id);
         }
-        if let Err(e) = self.notices.notifier.notify(&notice).await {
+        if let Err(e) = self.notifier.notify(&notice).await {
             tracing::error!(error = %e, conversation = %conversation, reason, "could not notify staff");
         }
     }
@@ -62,12 +60,12 @@ impl Service {
     /// Reminds staff once about conversations still unanswered after the re-notify delay.
     /// Run every few minutes (local: a timer; AWS: an EventBridge schedule on the worker).
     pub async fn renotify_sweep(&self) -> Result<usize, StoreError> {
-        let Some(delay_ms) = self.notices.renotify.as_ms() else { return Ok(0) };
-        let now = self.now_ms();
+        let Some(delay_ms) = self.renotify.as_ms() else { return Ok(0) };
+        let now = self.retention.now_ms();
         let mut sent = 0;
         let mut after = None;
         loop {
-            let page = self.store.conversations_by_activity(&PageRequest { limit: 100, after }).await?;
+            let page = self.conversations.conversations_by_activity(&PageRequest { limit: 100, after }).await?;
             for state in &page.items {
                 if state.activity_ms() < now - delay_ms - SWEEP_LOOKBACK_MS {
                     return Ok(sent);
@@ -85,7 +83,7 @@ impl Service {
 
     fn due(&self, state: &ConversationState, now: i64) -> bool {
         state.notified_ms.is_some_and(|n| {
-            should_renotify(&FollowUp::from_times(n, state.staff_answered_ms, state.renotified), self.notices.renotify, now)
+            should_renotify(&FollowUp::from_times(n, state.staff_answered_ms, state.renotified), self.renotify, now)
         })
     }
 
@@ -93,7 +91,7 @@ impl Service {
     /// failed (so the next sweep tries again): at most one reminder goes out per need.
     async fn remind(&self, state: &ConversationState, now: i64) -> Result<bool, StoreError> {
         let mut claimed = None;
-        self.update_conversation(&state.id, |s| {
+        self.conversations.update_conversation(&state.id, |s| {
             claimed = None;
             if self.due(s, now) {
                 s.renotified = true;
@@ -103,13 +101,13 @@ impl Service {
         .await?;
         let Some(notified_ms) = claimed else { return Ok(false) };
         let reason = state.attention_reason.clone().unwrap_or_else(|| "unanswered".into());
-        let notice = StaffNotice::renotify(state.id.clone(), &reason, notified_ms, self.notices.renotify)
-            .with_console_url(self.notices.console_url.as_deref());
-        match self.notices.notifier.notify(&notice).await {
+        let notice = StaffNotice::renotify(state.id.clone(), &reason, notified_ms, self.renotify)
+            .with_console_url(self.console_url.as_deref());
+        match self.notifier.notify(&notice).await {
             Ok(()) => Ok(true),
             Err(e) => {
                 tracing::error!(error = %e, conversation = %state.id, "could not send the reminder; will retry");
-                self.update_conversation(&state.id, |s| {
+                self.conversations.update_conversation(&state.id, |s| {
                     if s.notified_ms == Some(notified_ms) {
                         s.renotified = false;
                     }

@@ -14,7 +14,7 @@ use crate::domain::keywords::normalize;
 use crate::domain::media::media_message;
 use crate::domain::staff::Staff;
 use crate::service::operator::{ManualReply, MediaCopies, MediaLink, ModeView, PinRequest, SearchQuery};
-use crate::service::Service;
+use crate::service::Operator;
 use crate::store::{log_sort_key, LogItem};
 
 type Reply = Result<Json<Value>, Failure>;
@@ -60,27 +60,27 @@ pub(super) fn filter(
     })
 }
 
-pub(super) async fn list_with(service: &Service, filter: ConversationFilter, limit: Option<usize>, after: Option<String>) -> Reply {
-    let page = service.list_conversations(&filter, limit, after).await?;
+pub(super) async fn list_with(operator: &Operator, filter: ConversationFilter, limit: Option<usize>, after: Option<String>) -> Reply {
+    let page = operator.list_conversations(&filter, limit, after).await?;
     Ok(Json(json!({ "items": page.items, "next": page.next })))
 }
 
 /// Who is calling, and what the console needs to start: the account, its timezone, the mode now.
-pub async fn me(State(service): State<Service>, Extension(staff): Extension<Staff>) -> Json<Value> {
-    let settings = service.settings().await;
+pub async fn me(State(operator): State<Operator>, Extension(staff): Extension<Staff>) -> Json<Value> {
+    let settings = operator.settings().await;
     let rules = &settings.rules;
     Json(json!({
         "name": staff.name,
         "role": staff.role,
         "account_name": rules.account_name,
         "timezone": rules.timezone.iana_name().unwrap_or("UTC"),
-        "response": ModeView::account(rules, service.now_ms()),
+        "response": ModeView::account(rules, operator.now_ms()),
     }))
 }
 
 /// Unread and needs-attention counts and the newest activity: what an idle poll reads.
-pub async fn inbox(State(service): State<Service>) -> Reply {
-    Ok(Json(json!(service.inbox().await?)))
+pub async fn inbox(State(operator): State<Operator>) -> Reply {
+    Ok(Json(json!(operator.inbox().await?)))
 }
 
 #[derive(Deserialize)]
@@ -89,11 +89,11 @@ struct NameBody {
     name: Option<String>,
 }
 
-pub async fn name(State(service): State<Service>, Path(id): Path<String>, body: Body) -> Reply {
+pub async fn name(State(operator): State<Operator>, Path(id): Path<String>, body: Body) -> Reply {
     let id = conversation_id(&id)?;
     let b: NameBody = json_body(body).await?;
-    let state = service.set_staff_name(&id, b.name.as_deref()).await?;
-    conversation_reply(&service, state).await
+    let state = operator.set_staff_name(&id, b.name.as_deref()).await?;
+    conversation_reply(&operator, state).await
 }
 
 /// Media the user sent: where the project's own copy is.
@@ -129,16 +129,16 @@ pub async fn media_content(
     Ok((headers, [("x-content-type-options", "nosniff")], bytes).into_response())
 }
 
-pub async fn list(State(service): State<Service>, raw: RawQuery) -> Reply {
+pub async fn list(State(operator): State<Operator>, raw: RawQuery) -> Reply {
     let q: ListQuery = query(raw)?;
     let filter = filter(q.status.as_deref(), q.tag, q.source.as_deref(), q.q.as_deref())?;
-    list_with(&service, filter, q.limit, q.after).await
+    list_with(&operator, filter, q.limit, q.after).await
 }
 
-pub async fn one(State(service): State<Service>, Path(id): Path<String>) -> Reply {
+pub async fn one(State(operator): State<Operator>, Path(id): Path<String>) -> Reply {
     let id = conversation_id(&id)?;
-    let state = service.existing_conversation(&id).await?;
-    Ok(Json(json!(service.view(&state).await?)))
+    let state = operator.existing_conversation(&id).await?;
+    Ok(Json(json!(operator.view(&state).await?)))
 }
 
 fn message_view(item: &LogItem) -> Value {
@@ -179,7 +179,7 @@ fn message_view(item: &LogItem) -> Value {
 
 /// Oldest first (`after` a cursor: the tail since the newest seen), or `order=newest` (from
 /// the end, `before` a cursor: older pages).
-pub async fn messages(State(service): State<Service>, Path(id): Path<String>, raw: RawQuery) -> Reply {
+pub async fn messages(State(operator): State<Operator>, Path(id): Path<String>, raw: RawQuery) -> Reply {
     let id = conversation_id(&id)?;
     let q: MessagesQuery = query(raw)?;
     let page = match q.order.as_deref() {
@@ -187,13 +187,13 @@ pub async fn messages(State(service): State<Service>, Path(id): Path<String>, ra
             if q.before.is_some() {
                 return Err(Failure::BadRequest("`before`: only with order=newest (oldest first pages go on with `after`)".into()));
             }
-            service.messages(&id, q.limit, q.after).await?
+            operator.messages(&id, q.limit, q.after).await?
         }
         Some("newest") => {
             if q.after.is_some() {
                 return Err(Failure::BadRequest("`after`: only oldest first; newest first pages go on with `before`".into()));
             }
-            service.messages_newest(&id, q.limit, q.before).await?
+            operator.messages_newest(&id, q.limit, q.before).await?
         }
         Some(other) => return Err(Failure::BadRequest(format!("`order`: {other:?}: expected oldest or newest"))),
     };
@@ -201,24 +201,24 @@ pub async fn messages(State(service): State<Service>, Path(id): Path<String>, ra
 }
 
 pub async fn send(
-    State(service): State<Service>,
+    State(operator): State<Operator>,
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), Failure> {
     let id = conversation_id(&id)?;
     let request: ManualReply = json_body(body).await?;
-    let record = service.send_manual(&id, &request, &staff).await?;
+    let record = operator.send_manual(&id, &request, &staff).await?;
     Ok((StatusCode::CREATED, Json(message_view(&LogItem::Out(record)))))
 }
 
-async fn conversation_reply(service: &Service, state: crate::domain::conversation::ConversationState) -> Reply {
-    Ok(Json(json!(service.view(&state).await?)))
+async fn conversation_reply(operator: &Operator, state: crate::domain::conversation::ConversationState) -> Reply {
+    Ok(Json(json!(operator.view(&state).await?)))
 }
 
-pub async fn read(State(service): State<Service>, Path(id): Path<String>) -> Reply {
-    let state = service.mark_read(&conversation_id(&id)?).await?;
-    conversation_reply(&service, state).await
+pub async fn read(State(operator): State<Operator>, Path(id): Path<String>) -> Reply {
+    let state = operator.mark_read(&conversation_id(&id)?).await?;
+    conversation_reply(&operator, state).await
 }
 
 #[derive(Deserialize)]
@@ -227,37 +227,37 @@ pub struct StatusBody {
     status: String,
 }
 
-pub async fn status(State(service): State<Service>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
+pub async fn status(State(operator): State<Operator>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
     let id = conversation_id(&id)?;
     let b: StatusBody = json_body(body).await?;
-    let state = service.set_status(&id, &b.status, &staff).await?;
-    conversation_reply(&service, state).await
+    let state = operator.set_status(&id, &b.status, &staff).await?;
+    conversation_reply(&operator, state).await
 }
 
-pub async fn pin(State(service): State<Service>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
+pub async fn pin(State(operator): State<Operator>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
     let id = conversation_id(&id)?;
     let request: PinRequest = json_body(body).await?;
-    let state = service.pin(&id, &request, &staff).await?;
-    conversation_reply(&service, state).await
+    let state = operator.pin(&id, &request, &staff).await?;
+    conversation_reply(&operator, state).await
 }
 
-pub async fn unpin(State(service): State<Service>, Path(id): Path<String>) -> Reply {
-    let state = service.unpin(&conversation_id(&id)?).await?;
-    conversation_reply(&service, state).await
+pub async fn unpin(State(operator): State<Operator>, Path(id): Path<String>) -> Reply {
+    let state = operator.unpin(&conversation_id(&id)?).await?;
+    conversation_reply(&operator, state).await
 }
 
-pub async fn spam(State(service): State<Service>, Path(id): Path<String>) -> Reply {
-    let state = service.set_spam(&conversation_id(&id)?, true).await?;
-    conversation_reply(&service, state).await
+pub async fn spam(State(operator): State<Operator>, Path(id): Path<String>) -> Reply {
+    let state = operator.set_spam(&conversation_id(&id)?, true).await?;
+    conversation_reply(&operator, state).await
 }
 
-pub async fn unspam(State(service): State<Service>, Path(id): Path<String>) -> Reply {
-    let state = service.set_spam(&conversation_id(&id)?, false).await?;
-    conversation_reply(&service, state).await
+pub async fn unspam(State(operator): State<Operator>, Path(id): Path<String>) -> Reply {
+    let state = operator.set_spam(&conversation_id(&id)?, false).await?;
+    conversation_reply(&operator, state).await
 }
 
-pub async fn notes(State(service): State<Service>, Path(id): Path<String>) -> Reply {
-    let notes = service.notes(&conversation_id(&id)?).await?;
+pub async fn notes(State(operator): State<Operator>, Path(id): Path<String>) -> Reply {
+    let notes = operator.notes(&conversation_id(&id)?).await?;
     Ok(Json(json!({ "items": notes })))
 }
 
@@ -268,19 +268,19 @@ struct NoteBody {
 }
 
 pub async fn add_note(
-    State(service): State<Service>,
+    State(operator): State<Operator>,
     Path(id): Path<String>,
     Extension(staff): Extension<Staff>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), Failure> {
     let id = conversation_id(&id)?;
     let b: NoteBody = json_body(body).await?;
-    let note = service.add_note(&id, &b.text, &staff).await?;
+    let note = operator.add_note(&id, &b.text, &staff).await?;
     Ok((StatusCode::CREATED, Json(json!(note))))
 }
 
-pub async fn delete_note(State(service): State<Service>, Path((id, note_id)): Path<(String, String)>) -> Result<StatusCode, Failure> {
-    service.delete_note(&conversation_id(&id)?, &note_id).await?;
+pub async fn delete_note(State(operator): State<Operator>, Path((id, note_id)): Path<(String, String)>) -> Result<StatusCode, Failure> {
+    operator.delete_note(&conversation_id(&id)?, &note_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -305,7 +305,7 @@ pub(super) fn instant(key: &str, value: Option<&str>) -> Result<Option<i64>, Fai
         .transpose()
 }
 
-pub async fn search(State(service): State<Service>, raw: RawQuery) -> Reply {
+pub async fn search(State(operator): State<Operator>, raw: RawQuery) -> Reply {
     let p: SearchParams = query(raw)?;
     let search = SearchQuery {
         text: p.q.ok_or_else(|| Failure::BadRequest("`q`: the text to search for is required".into()))?,
@@ -315,5 +315,5 @@ pub async fn search(State(service): State<Service>, raw: RawQuery) -> Reply {
         limit: p.limit,
         after: p.after,
     };
-    Ok(Json(json!(service.search(&search).await?)))
+    Ok(Json(json!(operator.search(&search).await?)))
 }

@@ -15,7 +15,7 @@ use crate::export::jobs::{ExportJobs, JobView};
 use crate::export::output::ExportLink;
 use crate::export::ExportError;
 use crate::service::operator::OperatorError;
-use crate::service::Service;
+use crate::service::Operator;
 
 /// Bad requests and unknown jobs read as the rest of the API's (naming the field, the id);
 /// storage and launch failures keep their own kinds (`http::error::export_kind`).
@@ -45,24 +45,24 @@ fn view_json(view: JobView) -> Value {
 }
 
 /// A tag scope (`{"kind": "tag", "tag_id": …}`) becomes the set of users with that tag now.
-async fn resolve_tag(service: &Service, body: &mut Value) -> Result<(), Failure> {
+async fn resolve_tag(operator: &Operator, body: &mut Value) -> Result<(), Failure> {
     if body["scope"]["kind"] != "tag" {
         return Ok(());
     }
     let tag = body["scope"]["tag_id"].as_str().ok_or_else(|| OperatorError::invalid("scope.tag_id", "required for a tag scope"))?;
-    let ids = service.conversations_tagged(tag).await?;
+    let ids = operator.conversations_tagged(tag).await?;
     body["scope"] = json!({ "kind": "conversations", "ids": ids });
     Ok(())
 }
 
 pub async fn start(
-    State(service): State<Service>,
+    State(operator): State<Operator>,
     Extension(exports): Extension<ExportJobs>,
     Extension(staff): Extension<Staff>,
     body: Body,
 ) -> Result<(StatusCode, Json<Value>), Failure> {
     let mut raw: Value = json_body(body).await?;
-    resolve_tag(&service, &mut raw).await?;
+    resolve_tag(&operator, &mut raw).await?;
     let request: ExportRequest = serde_json::from_value(raw).map_err(|e| Failure::BadRequest(format!("invalid JSON body: {e}")))?;
     // Everything at once is the whole chat log: an admin's call.
     if matches!(request.scope, Scope::All) && !staff.role.allows(Role::Admin) {

@@ -10,7 +10,7 @@ use super::{conversation_id, json_body, Failure};
 use crate::domain::staff::Staff;
 use crate::service::hold::HoldError;
 use crate::service::operator::OperatorError;
-use crate::service::Service;
+use crate::service::Operator;
 
 type Reply = Result<Json<Value>, Failure>;
 
@@ -23,8 +23,8 @@ impl From<HoldError> for Failure {
     }
 }
 
-pub async fn list(State(service): State<Service>) -> Reply {
-    Ok(Json(json!({ "items": service.holds().await? })))
+pub async fn list(State(operator): State<Operator>) -> Reply {
+    Ok(Json(json!({ "items": operator.holds().await? })))
 }
 
 #[derive(Deserialize)]
@@ -33,17 +33,17 @@ struct HoldBody {
     reason: String,
 }
 
-pub async fn hold(State(service): State<Service>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
+pub async fn hold(State(operator): State<Operator>, Path(id): Path<String>, Extension(staff): Extension<Staff>, body: Body) -> Reply {
     let id = conversation_id(&id)?;
     let b: HoldBody = json_body(body).await?;
-    let change = service.set_hold(&id, true, &b.reason).await?;
+    let change = operator.set_hold(&id, true, &b.reason).await?;
     tracing::info!(by = %staff.name, conversation = %id, "legal hold set");
     Ok(Json(json!(change)))
 }
 
-pub async fn release(State(service): State<Service>, Path(id): Path<String>, Extension(staff): Extension<Staff>) -> Reply {
+pub async fn release(State(operator): State<Operator>, Path(id): Path<String>, Extension(staff): Extension<Staff>) -> Reply {
     let id = conversation_id(&id)?;
-    let change = service.set_hold(&id, false, "").await?;
+    let change = operator.set_hold(&id, false, "").await?;
     tracing::info!(by = %staff.name, conversation = %id, "legal hold released");
     Ok(Json(json!(change)))
 }

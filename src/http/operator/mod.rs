@@ -13,7 +13,7 @@ use crate::domain::staff::Role;
 use crate::export::jobs::ExportJobs;
 use crate::service::audit::AuditTrail;
 use crate::service::operator::MediaCopies;
-use crate::service::Service;
+use crate::service::Operator;
 
 mod audit;
 mod auth;
@@ -35,10 +35,10 @@ pub struct Route {
     pub role: Role,
     /// The action's name in the audit trail; None for reads that are not a conversation's.
     pub audit: Option<&'static str>,
-    handler: MethodRouter<Service>,
+    handler: MethodRouter<Operator>,
 }
 
-fn route(method: &'static str, path: &'static str, role: Role, handler: MethodRouter<Service>) -> Route {
+fn route(method: &'static str, path: &'static str, role: Role, handler: MethodRouter<Operator>) -> Route {
     Route { method, path, role, audit: None, handler }
 }
 
@@ -100,7 +100,7 @@ pub fn routes() -> Vec<Route> {
 
 /// The operator API router: authentication on every route (unknown paths under `/api` too),
 /// the admin role where the table says so. Media comes from `media`, the archive's copy.
-pub fn router(service: Service, auth: Authenticator, exports: ExportJobs, media: MediaCopies, trail: AuditTrail) -> Router {
+pub fn router(operator: Operator, auth: Authenticator, exports: ExportJobs, media: MediaCopies, trail: AuditTrail) -> Router {
     let mut api = Router::new();
     for r in routes() {
         let handler = match r.audit {
@@ -120,7 +120,7 @@ pub fn router(service: Service, auth: Authenticator, exports: ExportJobs, media:
         .layer(Extension(media))
         .layer(Extension(trail))
         .layer(from_fn_with_state(auth, auth::authenticate))
-        .with_state(service)
+        .with_state(operator)
 }
 
 async fn json_body<T: DeserializeOwned>(body: Body) -> Result<T, Failure> {

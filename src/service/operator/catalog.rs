@@ -6,7 +6,7 @@ use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 use crate::domain::keywords::normalize;
 use crate::domain::tags::{add_to_user, Tag, TagRegistry};
-use crate::service::Service;
+use super::Operator;
 use crate::store::{collections, Doc, PageRequest, StoreError};
 
 const TAGS_DOC: &str = "tags";
@@ -16,10 +16,10 @@ fn corrupt(id: &str, e: serde_json::Error) -> StoreError {
     StoreError::corrupt(id, e)
 }
 
-impl Service {
+impl Operator {
     /// The tag registry and its stored version (0 = none stored yet).
     pub async fn tag_registry(&self) -> Result<(TagRegistry, u64), OperatorError> {
-        match self.store.doc(collections::META, TAGS_DOC).await? {
+        match self.documents.doc(collections::META, TAGS_DOC).await? {
             None => Ok((TagRegistry::default(), 0)),
             Some(doc) => Ok((serde_json::from_str(&doc.body).map_err(|e| corrupt(TAGS_DOC, e))?, doc.version)),
         }
@@ -31,7 +31,7 @@ impl Service {
             let (mut registry, version) = self.tag_registry().await?;
             let out = change(&mut registry)?;
             let body = serde_json::to_string(&registry).expect("tags serialise");
-            match self.store.put_doc(collections::META, &Doc { id: TAGS_DOC.into(), body, version }).await {
+            match self.documents.put_doc(collections::META, &Doc { id: TAGS_DOC.into(), body, version }).await {
                 Ok(()) => return Ok(out),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -41,7 +41,7 @@ impl Service {
     }
 
     pub async fn create_tag(&self, name: &str) -> Result<Tag, OperatorError> {
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let id = new_id(now);
         self.change_tags(|r| Ok(r.create(id.clone(), name, now)?)).await
     }
@@ -94,7 +94,7 @@ impl Service {
         let mut out = Vec::new();
         let mut after = None;
         loop {
-            let page = self.store.docs(collection, &PageRequest { limit: 200, after }).await?;
+            let page = self.documents.docs(collection, &PageRequest { limit: 200, after }).await?;
             for doc in page.items {
                 out.push(serde_json::from_str(&doc.body).map_err(|e| corrupt(&doc.id, e))?);
             }
@@ -106,23 +106,23 @@ impl Service {
     }
 
     pub async fn canned_reply(&self, id: &str) -> Result<(CannedReply, u64), OperatorError> {
-        let doc = self.store.doc(collections::CANNED, id).await?.ok_or_else(|| OperatorError::NotFound(format!("canned reply {id:?}")))?;
+        let doc = self.documents.doc(collections::CANNED, id).await?.ok_or_else(|| OperatorError::NotFound(format!("canned reply {id:?}")))?;
         Ok((serde_json::from_str(&doc.body).map_err(|e| corrupt(id, e))?, doc.version))
     }
 
     pub async fn create_canned(&self, name: &str, text: &str) -> Result<CannedReply, OperatorError> {
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let canned = CannedReply::new(new_id(now), name, text, now)?;
         let body = serde_json::to_string(&canned).expect("canned replies serialise");
-        self.store.put_doc(collections::CANNED, &Doc { id: canned.id.clone(), body, version: 0 }).await?;
+        self.documents.put_doc(collections::CANNED, &Doc { id: canned.id.clone(), body, version: 0 }).await?;
         Ok(canned)
     }
 
     pub async fn update_canned(&self, id: &str, name: &str, text: &str) -> Result<CannedReply, OperatorError> {
         let (_, version) = self.canned_reply(id).await?;
-        let canned = CannedReply::new(id.to_owned(), name, text, self.now_ms())?;
+        let canned = CannedReply::new(id.to_owned(), name, text, self.retention.now_ms())?;
         let body = serde_json::to_string(&canned).expect("canned replies serialise");
-        match self.store.put_doc(collections::CANNED, &Doc { id: id.to_owned(), body, version }).await {
+        match self.documents.put_doc(collections::CANNED, &Doc { id: id.to_owned(), body, version }).await {
             Ok(()) => Ok(canned),
             Err(StoreError::Conflict(_)) => Err(OperatorError::Conflict(format!("canned reply {id:?} changed meanwhile; try again"))),
             Err(e) => Err(e.into()),
@@ -131,7 +131,7 @@ impl Service {
 
     pub async fn delete_canned(&self, id: &str) -> Result<(), OperatorError> {
         let (_, version) = self.canned_reply(id).await?;
-        match self.store.delete_doc(collections::CANNED, id, version).await {
+        match self.documents.delete_doc(collections::CANNED, id, version).await {
             Ok(()) => Ok(()),
             Err(StoreError::Conflict(_)) => Err(OperatorError::Conflict(format!("canned reply {id:?} changed meanwhile; try again"))),
             Err(e) => Err(e.into()),

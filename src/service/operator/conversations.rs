@@ -9,7 +9,8 @@ use crate::domain::inbox::ConversationFilter;
 use crate::domain::rules::{ResponseMode, Rules};
 use crate::domain::staff::Staff;
 use crate::domain::tags::TagRegistry;
-use crate::service::Service;
+use super::Operator;
+use crate::service::conversation_writes::ConversationWrites;
 use crate::store::{collections, Doc, InboxCounts, LogItem, Page, PageRequest, StoreError};
 
 pub const MAX_NOTE_CHARS: usize = 1_000;
@@ -146,9 +147,9 @@ pub struct NoteView {
     pub at_ms: i64,
 }
 
-impl Service {
+impl Operator {
     pub(crate) async fn existing_conversation(&self, id: &ConversationId) -> Result<ConversationState, OperatorError> {
-        self.store.conversation(id).await?.ok_or_else(|| OperatorError::NotFound(format!("conversation {id}")))
+        self.conversations.conversation(id).await?.ok_or_else(|| OperatorError::NotFound(format!("conversation {id}")))
     }
 
     /// Read, change, versioned write; re-read on conflict. Unknown conversations are not created.
@@ -158,7 +159,7 @@ impl Service {
         change: impl FnMut(&mut ConversationState) -> Result<(), OperatorError>,
     ) -> Result<ConversationState, OperatorError> {
         let missing = || Err(OperatorError::NotFound(format!("conversation {id}")));
-        self.try_update_conversation(id, missing, change).await.map_err(|e| match e {
+        self.conversations.try_update_conversation(id, missing, change).await.map_err(|e| match e {
             OperatorError::Store(StoreError::Conflict(_)) => {
                 OperatorError::Conflict(format!("conversation {id} is changing too fast; try again"))
             }
@@ -167,8 +168,8 @@ impl Service {
     }
 
     pub async fn view(&self, state: &ConversationState) -> Result<ConversationView, OperatorError> {
-        let settings = self.settings().await;
-        Ok(ConversationView::new(state, &self.tag_registry().await?.0, &settings.rules, self.now_ms()))
+        let settings = self.settings.current().await;
+        Ok(ConversationView::new(state, &self.tag_registry().await?.0, &settings.rules, self.retention.now_ms()))
     }
 
     /// Every conversation with the tag `tag` (an export of a tag exports these); a tag that is
@@ -200,13 +201,13 @@ impl Service {
     ) -> Result<Page<ConversationView>, OperatorError> {
         let limit = page_limit(limit, 50)?;
         let (registry, _) = self.tag_registry().await?;
-        let settings = self.settings().await;
-        let now = self.now_ms();
+        let settings = self.settings.current().await;
+        let now = self.retention.now_ms();
         let mut items = Vec::new();
         let mut cursor = after;
         let mut examined = 0;
         loop {
-            let page = self.store.conversations_by_activity(&PageRequest { limit: limit.max(25), after: cursor }).await?;
+            let page = self.conversations.conversations_by_activity(&PageRequest { limit: limit.max(25), after: cursor }).await?;
             let count = page.items.len();
             for (i, state) in page.items.iter().enumerate() {
                 examined += 1;
@@ -215,7 +216,7 @@ impl Service {
                 }
                 if items.len() == limit || examined >= MAX_EXAMINED {
                     let more = i + 1 < count || page.next.is_some();
-                    return Ok(Page { items, next: more.then(|| self.store.activity_cursor(state)) });
+                    return Ok(Page { items, next: more.then(|| self.conversations.activity_cursor(state)) });
                 }
             }
             match page.next {
@@ -228,7 +229,7 @@ impl Service {
     pub async fn messages(&self, id: &ConversationId, limit: Option<usize>, after: Option<String>) -> Result<Page<LogItem>, OperatorError> {
         let limit = page_limit(limit, 100)?;
         self.existing_conversation(id).await?;
-        Ok(self.store.log(id, &PageRequest { limit, after }).await?)
+        Ok(self.log.log(id, &PageRequest { limit, after }).await?)
     }
 
     /// The log newest first, from the end or from before `before` (a sort key): a long
@@ -241,12 +242,12 @@ impl Service {
     ) -> Result<Page<LogItem>, OperatorError> {
         let limit = page_limit(limit, 50)?;
         self.existing_conversation(id).await?;
-        Ok(self.store.log_newest(id, &PageRequest { limit, after: before }).await?)
+        Ok(self.log.log_newest(id, &PageRequest { limit, after: before }).await?)
     }
 
     /// Unread and needs-attention counts and the newest activity: the console's idle poll.
     pub async fn inbox(&self) -> Result<InboxCounts, OperatorError> {
-        Ok(self.store.inbox().await?)
+        Ok(self.conversations.inbox().await?)
     }
 
     /// The name staff give a user (None or blank clears it).
@@ -266,7 +267,7 @@ impl Service {
     }
 
     pub async fn mark_read(&self, id: &ConversationId) -> Result<ConversationState, OperatorError> {
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         self.modify_conversation(id, |s| {
             s.last_read_ms = s.last_read_ms.max(now).max(s.last_inbound_ms.unwrap_or(0));
             Ok(())
@@ -276,7 +277,7 @@ impl Service {
 
     /// `needs_attention`, `resolved` or `open` (neither).
     pub async fn set_status(&self, id: &ConversationId, status: &str, staff: &Staff) -> Result<ConversationState, OperatorError> {
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let reason = format!("marked by {}", staff.name);
         let status = match status {
             "needs_attention" | "resolved" | "open" => status,
@@ -301,7 +302,7 @@ impl Service {
         let mode = ResponseMode::parse(&request.mode).ok_or_else(|| {
             OperatorError::invalid("mode", format!("{:?}: expected chat, smart_chat, auto_response or ai_response", request.mode))
         })?;
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let until_ms = match request.minutes {
             Some(0) => return Err(OperatorError::invalid("minutes", "must be at least 1 (omit it to pin until unpinned)")),
             Some(m) if m > MAX_PIN_MINUTES => {
@@ -344,10 +345,10 @@ impl Service {
             return Err(OperatorError::invalid("text", format!("{chars} characters; at most {MAX_NOTE_CHARS}")));
         }
         self.existing_conversation(id).await?;
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let note = NoteView { id: new_id(now), text: text.to_owned(), by: staff.name.clone(), at_ms: now };
         let body = serde_json::to_string(&note).expect("a note serialises");
-        self.store.put_doc(&collections::notes(id), &Doc { id: note.id.clone(), body, version: 0 }).await?;
+        self.documents.put_doc(&collections::notes(id), &Doc { id: note.id.clone(), body, version: 0 }).await?;
         Ok(note)
     }
 
@@ -358,8 +359,8 @@ impl Service {
 
     pub async fn delete_note(&self, id: &ConversationId, note_id: &str) -> Result<(), OperatorError> {
         let collection = collections::notes(id);
-        let doc = self.store.doc(&collection, note_id).await?.ok_or_else(|| OperatorError::NotFound(format!("note {note_id:?}")))?;
-        self.store.delete_doc(&collection, note_id, doc.version).await.map_err(|e| match e {
+        let doc = self.documents.doc(&collection, note_id).await?.ok_or_else(|| OperatorError::NotFound(format!("note {note_id:?}")))?;
+        self.documents.delete_doc(&collection, note_id, doc.version).await.map_err(|e| match e {
             StoreError::Conflict(_) => OperatorError::NotFound(format!("note {note_id:?}")),
             e => e.into(),
         })

@@ -1,12 +1,16 @@
 //! The operator API's use cases: what staff do on LINE's chat screen. Every change goes
 //! through a versioned write, so two operators never overwrite each other.
 
+use std::sync::Arc;
+
 use crate::domain::canned::CannedError;
 use crate::domain::tags::TagError;
-use crate::line_api::LineApiError;
-use crate::store::StoreError;
+use crate::line_api::{LineApi, LineApiError};
+use crate::settings::Settings;
+use crate::store::{Conversations, Documents, EventLog, Holds, StoreError};
 
-use super::live_settings::SaveSettingsError;
+use super::live_settings::{LiveSettings, SaveSettingsError};
+use super::Retention;
 
 mod catalog;
 mod conversations;
@@ -18,6 +22,42 @@ pub use conversations::{ConversationView, ModeView, NoteView, PinRequest};
 pub use media::{MediaCopies, MediaCopy, MediaLink, MEDIA_LINK_TTL};
 pub use reply::ManualReply;
 pub use search::{SearchHit, SearchQuery, SearchResults};
+
+/// What staff do, with the ports that takes: the log (read, manual replies), conversations,
+/// documents (tags, canned replies, notes, settings), holds and LINE. Built by `ServiceParts::build`.
+#[derive(Clone)]
+pub struct Operator {
+    pub(crate) log: Arc<dyn EventLog>,
+    pub(crate) conversations: Arc<dyn Conversations>,
+    pub(crate) documents: Arc<dyn Documents>,
+    pub(crate) holds: Arc<dyn Holds>,
+    pub(crate) line: Arc<dyn LineApi>,
+    pub(crate) settings: LiveSettings,
+    pub(crate) retention: Retention,
+}
+
+impl Operator {
+    /// Now, by this operator's clock (what the edge stamps views with).
+    pub fn now_ms(&self) -> i64 {
+        self.retention.now_ms()
+    }
+
+    /// The settings in force now (the file's, or the last saved through the operator API).
+    pub async fn settings(&self) -> Arc<Settings> {
+        self.settings.current().await
+    }
+
+    /// The settings in force now, read fresh from the store, and their stored version (0 = the
+    /// file's): what staff edit.
+    pub async fn settings_for_editing(&self) -> (Arc<Settings>, u64) {
+        self.settings.read().await
+    }
+
+    /// Replaces the settings if their stored version is still `expected_version`; in force at once.
+    pub async fn save_settings(&self, toml: &str, expected_version: u64, by: &str) -> Result<u64, SaveSettingsError> {
+        self.settings.save(toml, expected_version, by, self.now_ms()).await
+    }
+}
 
 /// Most items one list page returns.
 pub const MAX_PAGE: usize = 200;

@@ -9,7 +9,7 @@ use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::staff::Staff;
 use crate::line_api::LineApiError;
-use crate::service::Service;
+use super::Operator;
 use crate::store::{Claim, Doc, OutboundRecord, OutboundStatus, StoreError};
 
 /// Namespace of retry keys and record ids derived from a client's idempotency key.
@@ -51,7 +51,7 @@ struct ClientKey {
     timestamp_ms: i64,
 }
 
-impl Service {
+impl Operator {
     pub async fn send_manual(
         &self,
         conversation: &ConversationId,
@@ -73,7 +73,7 @@ impl Service {
             Some(ReplyBlocked::Blocked) => return Err(OperatorError::NotAllowed("the user has blocked the account".into())),
             Some(ReplyBlocked::Left) => return Err(OperatorError::NotAllowed("the account is no longer in this group or room".into())),
         }
-        let now = self.now_ms();
+        let now = self.retention.now_ms();
         let (id, timestamp_ms) = match &request.client_id {
             Some(key) => self.client_key(conversation, key, now).await?,
             None => (format!("manual-{}", uuid::Uuid::new_v4()), now),
@@ -87,9 +87,9 @@ impl Service {
             messages: serde_json::to_string(&prepared.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: format!("manual reply by {}", staff.name),
-            expires_at: self.expires_at(now),
+            expires_at: self.retention.expires_at(now),
         };
-        match self.store.claim_outbound(&out).await? {
+        match self.log.claim_outbound(&out).await? {
             Claim::Claimed => {}
             Claim::Exists(existing) if existing.status == OutboundStatus::Sending => {
                 return Err(OperatorError::Conflict(format!("message {id} is being sent; look at the log before retrying")))
@@ -100,7 +100,7 @@ impl Service {
         if !self.line.sends() {
             out.status = OutboundStatus::Logged;
             out.method = "log".into();
-            self.store.finish_outbound(&out).await?;
+            self.log.finish_outbound(&out).await?;
             self.after_staff_reply(conversation, now, &messages).await?;
             return Ok(out);
         }
@@ -124,7 +124,7 @@ impl Service {
                     tracing::warn!(conversation = %conversation, id = %id, %interrupted, "manual reply outcome unknown; not pushed");
                     out.status = OutboundStatus::Unknown;
                     out.reason = format!("{}; outcome unknown: {interrupted}", out.reason);
-                    self.store.finish_outbound(&out).await?;
+                    self.log.finish_outbound(&out).await?;
                     // Most likely delivered: the conversation counts as answered.
                     self.after_staff_reply(conversation, now, &messages).await?;
                     return Ok(out);
@@ -136,7 +136,7 @@ impl Service {
         match result {
             Ok(()) => {
                 out.status = OutboundStatus::Sent;
-                self.store.finish_outbound(&out).await?;
+                self.log.finish_outbound(&out).await?;
                 self.after_staff_reply(conversation, now, &messages).await?;
                 Ok(out)
             }
@@ -144,7 +144,7 @@ impl Service {
                 tracing::warn!(conversation = %conversation, id = %id, error = %e, "manual reply failed");
                 out.status = OutboundStatus::Failed;
                 out.reason = format!("{}; failed: {e}", out.reason);
-                self.store.finish_outbound(&out).await?;
+                self.log.finish_outbound(&out).await?;
                 Err(OperatorError::Line(e))
             }
         }
@@ -180,10 +180,10 @@ impl Service {
         let collection = format!("manual:{conversation}");
         let id = format!("manual-{}", uuid::Uuid::new_v5(&MANUAL_NAMESPACE, format!("{conversation}/{key}").as_bytes()));
         let body = serde_json::to_string(&ClientKey { timestamp_ms: now }).expect("serialises");
-        match self.store.put_doc(&collection, &Doc { id: key.to_owned(), body, version: 0 }).await {
+        match self.documents.put_doc(&collection, &Doc { id: key.to_owned(), body, version: 0 }).await {
             Ok(()) => Ok((id, now)),
             Err(StoreError::Conflict(_)) => {
-                let doc = self.store.doc(&collection, key).await?.ok_or_else(|| OperatorError::Conflict("retry".into()))?;
+                let doc = self.documents.doc(&collection, key).await?.ok_or_else(|| OperatorError::Conflict("retry".into()))?;
                 let earlier: ClientKey = serde_json::from_str(&doc.body).map_err(|e| StoreError::corrupt(key, e))?;
                 Ok((id, earlier.timestamp_ms))
             }

@@ -10,7 +10,7 @@ use super::{page_limit, OperatorError};
 use crate::domain::export::text_of;
 use crate::domain::ids::ConversationId;
 use crate::domain::keywords::normalize;
-use crate::service::Service;
+use super::Operator;
 use crate::store::{log_cursor_from, LogItem, PageRequest};
 
 /// Default range when none is given: the last 30 days.
@@ -47,7 +47,7 @@ pub struct SearchResults {
     pub next: Option<String>,
 }
 
-impl Service {
+impl Operator {
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, OperatorError> {
         let needle = normalize(&query.text);
         if needle.is_empty() {
@@ -57,7 +57,7 @@ impl Service {
             return Err(OperatorError::invalid("q", format!("at most {MAX_QUERY_CHARS} characters")));
         }
         let limit = page_limit(query.limit, 50)?;
-        let to = query.to_ms.unwrap_or_else(|| self.now_ms());
+        let to = query.to_ms.unwrap_or_else(|| self.retention.now_ms());
         let from = query.from_ms.unwrap_or(to - DEFAULT_RANGE_MS);
         if from > to {
             return Err(OperatorError::invalid("from", "must not be after `to`"));
@@ -72,7 +72,7 @@ impl Service {
         }
         let mut cursor = query.after.clone();
         loop {
-            let page = self.store.conversations_by_activity(&PageRequest { limit: 100, after: cursor.clone() }).await?;
+            let page = self.conversations.conversations_by_activity(&PageRequest { limit: 100, after: cursor.clone() }).await?;
             for state in &page.items {
                 // Newest activity first: nothing older can have a message in the range.
                 if state.activity_ms() < from {
@@ -81,7 +81,7 @@ impl Service {
                 self.search_one(&state.id, &needle, from, to, &mut results.hits).await?;
                 results.conversations_read += 1;
                 if results.hits.len() >= limit || results.conversations_read >= MAX_CONVERSATIONS_PER_SEARCH {
-                    results.next = Some(self.store.activity_cursor(state));
+                    results.next = Some(self.conversations.activity_cursor(state));
                     return Ok(results);
                 }
             }
@@ -103,7 +103,7 @@ impl Service {
     ) -> Result<(), OperatorError> {
         let mut after = Some(log_cursor_from(from));
         while let Some(cursor) = after {
-            let page = self.store.log(id, &PageRequest { limit: 500, after: Some(cursor) }).await?;
+            let page = self.log.log(id, &PageRequest { limit: 500, after: Some(cursor) }).await?;
             for item in &page.items {
                 if item.timestamp_ms() > to {
                     return Ok(());
