@@ -54,7 +54,8 @@ async fn explain_handler(State(operator): State<Operator>, body: Body) -> Result
     let body = to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| ApiError::TooLarge(MAX_BODY_BYTES))?;
     let request: ExplainRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid JSON: {e}")))?;
     let settings = operator.settings().await;
-    let now = jiff::Timestamp::from_millisecond(operator.now_ms()).map_err(|e| ApiError::BadRequest(format!("the clock is out of range: {e}")))?;
+    let now = jiff::Timestamp::from_millisecond(operator.now_ms())
+        .map_err(|e| ApiError::BadRequest(format!("the clock is out of range: {e}")))?;
     explain(&settings.rules, &request, now).map(Json).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 

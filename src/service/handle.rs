@@ -115,18 +115,19 @@ impl Handler {
         let mut decision: Option<Decision> = None;
         let mut notice: Option<String> = None;
         // The event, the decision's state changes (attention, throttle, notice) and the version: one write.
-        self.conversations.update_conversation(&record.conversation, |s| {
-            s.apply(&event, record.timestamp_ms);
-            let d = decide(rules, s, &event, at);
-            d.apply_to(s);
-            // An automatic reply spends the token; otherwise staff may still use it.
-            if !d.reply.is_empty() {
-                s.reply_token = None;
-            }
-            notice = staff_need(&d, &event).filter(|_| mark_notice(s, record.timestamp_ms));
-            decision = Some(d);
-        })
-        .await?;
+        self.conversations
+            .update_conversation(&record.conversation, |s| {
+                s.apply(&event, record.timestamp_ms);
+                let d = decide(rules, s, &event, at);
+                d.apply_to(s);
+                // An automatic reply spends the token; otherwise staff may still use it.
+                if !d.reply.is_empty() {
+                    s.reply_token = None;
+                }
+                notice = staff_need(&d, &event).filter(|_| mark_notice(s, record.timestamp_ms));
+                decision = Some(d);
+            })
+            .await?;
         let decision = decision.expect("update_conversation runs the change at least once");
         if let Some(reason) = &notice {
             self.notices.send_notice(&record.conversation, reason, record.timestamp_ms, Some(record.event_id.as_str())).await;
@@ -267,11 +268,12 @@ impl Handler {
         self.log.finish_outbound(&out).await?;
         let reason = format!("automatic reply failed: {why}");
         let mut notify = false;
-        self.conversations.update_conversation(&out.conversation, |s| {
-            s.flag(reason.clone());
-            notify = mark_notice(s, out.timestamp_ms);
-        })
-        .await?;
+        self.conversations
+            .update_conversation(&out.conversation, |s| {
+                s.flag(reason.clone());
+                notify = mark_notice(s, out.timestamp_ms);
+            })
+            .await?;
         if notify {
             self.notices.send_notice(&out.conversation, reasons::REPLY_FAILED, out.timestamp_ms, Some(&out.id)).await;
         }

@@ -47,8 +47,7 @@ impl StaffNotices {
     /// Sends a needs-attention notice. A failure is logged, not returned: the conversation is
     /// flagged in the store whatever happens, and the sweep reminds later.
     pub(crate) async fn send_notice(&self, conversation: &ConversationId, reason: &str, at_ms: i64, event_id: Option<&str>) {
-        let mut notice =
-            StaffNotice::needs_attention(conversation.clone(), reason, at_ms).with_console_url(self.console_url.as_deref());
+        let mut notice = StaffNotice::needs_attention(conversation.clone(), reason, at_ms).with_console_url(self.console_url.as_deref());
         if let Some(id) = event_id {
             notice = notice.with_event_id(id);
         }
@@ -82,37 +81,39 @@ impl StaffNotices {
     }
 
     fn due(&self, state: &ConversationState, now: i64) -> bool {
-        state.notified_ms.is_some_and(|n| {
-            should_renotify(&FollowUp::from_times(n, state.staff_answered_ms, state.renotified), self.renotify, now)
-        })
+        state
+            .notified_ms
+            .is_some_and(|n| should_renotify(&FollowUp::from_times(n, state.staff_answered_ms, state.renotified), self.renotify, now))
     }
 
     /// Claims the reminder with a versioned write, sends it, and gives the claim back if the send
     /// failed (so the next sweep tries again): at most one reminder goes out per need.
     async fn remind(&self, state: &ConversationState, now: i64) -> Result<bool, StoreError> {
         let mut claimed = None;
-        self.conversations.update_conversation(&state.id, |s| {
-            claimed = None;
-            if self.due(s, now) {
-                s.renotified = true;
-                claimed = s.notified_ms;
-            }
-        })
-        .await?;
+        self.conversations
+            .update_conversation(&state.id, |s| {
+                claimed = None;
+                if self.due(s, now) {
+                    s.renotified = true;
+                    claimed = s.notified_ms;
+                }
+            })
+            .await?;
         let Some(notified_ms) = claimed else { return Ok(false) };
         let reason = state.attention_reason.clone().unwrap_or_else(|| "unanswered".into());
-        let notice = StaffNotice::renotify(state.id.clone(), &reason, notified_ms, self.renotify)
-            .with_console_url(self.console_url.as_deref());
+        let notice =
+            StaffNotice::renotify(state.id.clone(), &reason, notified_ms, self.renotify).with_console_url(self.console_url.as_deref());
         match self.notifier.notify(&notice).await {
             Ok(()) => Ok(true),
             Err(e) => {
                 tracing::error!(error = %e, conversation = %state.id, "could not send the reminder; will retry");
-                self.conversations.update_conversation(&state.id, |s| {
-                    if s.notified_ms == Some(notified_ms) {
-                        s.renotified = false;
-                    }
-                })
-                .await?;
+                self.conversations
+                    .update_conversation(&state.id, |s| {
+                        if s.notified_ms == Some(notified_ms) {
+                            s.renotified = false;
+                        }
+                    })
+                    .await?;
                 Ok(false)
             }
         }

@@ -15,14 +15,12 @@ use line_oa::domain::secret::Secret;
 use line_oa::domain::signature::SignatureVerifier;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::lambda::{Class, LambdaError};
-use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::metrics::Metrics;
-use line_oa::service::{system_clock, Service};
-use line_oa::settings::Settings;
+use line_oa::service::{system_clock, Ingest, Retention};
 use line_oa::store::dynamodb::DynamoStore;
 use tower::ServiceExt;
 
-use crate::support::apps::{service, SETTINGS};
+use crate::support::apps::{service, worker, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{create_table, dynamo_client, repo_dir, table_item_count};
 
@@ -45,9 +43,8 @@ const WIDE: u32 = 36_500;
 /// widened as events/README.md says to (the events are dated 2025).
 fn webhook_app(store: Arc<dyn line_oa::store::Store>) -> axum::Router {
     let verifier = SignatureVerifier::new(Secret::new(EVENTS_SECRET).unwrap(), None);
-    let webhook =
-        Service::new(verifier, store, Arc::new(LoggingLineApi), Settings::default(), WIDE, system_clock()).with_replay_window_days(WIDE);
-    router(AppState { service: webhook, on_logged: ignore_logged() })
+    let ingest = Ingest::new(verifier, store, Retention::new(system_clock(), WIDE)).with_replay_window_days(Some(WIDE));
+    router(AppState { ingest, on_logged: ignore_logged() })
 }
 
 #[tokio::test]
@@ -81,7 +78,7 @@ async fn committed_events_get_their_statuses_and_the_worker_replies_once() {
         batch.records.push(record);
     }
     let standin = LineStandin::start(StandinOptions::default()).await;
-    let worker = service(Arc::new(store.clone()), &standin, SETTINGS);
+    let worker = worker(service(Arc::new(store.clone()), &standin, SETTINGS), Metrics::off());
     let first = line_oa::lambda::worker::handle_stream_batch(&worker, batch.clone()).await;
     assert!(first.batch_item_failures.is_empty());
     let again = line_oa::lambda::worker::handle_stream_batch(&worker, batch).await;
@@ -158,7 +155,7 @@ async fn the_worker_passes_over_what_it_can_never_handle_counts_it_and_answers_t
 
     let standin = LineStandin::start(StandinOptions::default()).await;
     let (metrics, kept) = Metrics::kept("line-oa/it", "worker");
-    let worker = service(Arc::new(store), &standin, SETTINGS).with_metrics(metrics);
+    let worker = worker(service(Arc::new(store), &standin, SETTINGS), metrics);
     let response = line_oa::lambda::worker::handle_stream_batch(&worker, batch).await;
     assert_eq!(failed_at(&response), Vec::<Option<String>>::new(), "retrying them would fail the same way: not retried");
     assert_eq!(kept.total(SKIPPED_STREAM_RECORDS), 2, "each counted: the metric SkippedStreamRecordsAlarm watches");
@@ -175,7 +172,7 @@ async fn a_store_outage_fails_the_worker_batch_from_the_record_it_reached_so_lam
     let store = DynamoStore::new(dynamo_client().await, "no-such-table");
     let standin = LineStandin::start(StandinOptions::default()).await;
     let (metrics, kept) = Metrics::kept("line-oa/it", "worker");
-    let worker = service(Arc::new(store), &standin, SETTINGS).with_metrics(metrics);
+    let worker = worker(service(Arc::new(store), &standin, SETTINGS), metrics);
     let response = line_oa::lambda::worker::handle_stream_batch(&worker, batch).await;
     assert_eq!(failed_at(&response), [Some("101".to_owned())], "retried from the first record the outage failed, the rest with it");
     assert_eq!(kept.total(SKIPPED_STREAM_RECORDS), 1, "the unreadable one before it was passed over");
@@ -185,7 +182,7 @@ async fn a_store_outage_fails_the_worker_batch_from_the_record_it_reached_so_lam
 #[tokio::test]
 async fn what_a_function_reports_names_its_retry_class() {
     let standin = LineStandin::start(StandinOptions::default()).await;
-    let worker = service(Arc::new(DynamoStore::new(dynamo_client().await, "no-such-table")), &standin, SETTINGS);
+    let worker = worker(service(Arc::new(DynamoStore::new(dynamo_client().await, "no-such-table")), &standin, SETTINGS), Metrics::off());
     let err = line_oa::lambda::worker::handle_worker_event(&worker, serde_json::json!({ "hello": 1 })).await.unwrap_err();
     assert_eq!(err.class(), Class::Permanent);
     let diagnostic = lambda_runtime::Diagnostic::from(err);

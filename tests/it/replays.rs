@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use line_oa::domain::ids::ConversationId;
-use line_oa::service::Clock;
+use line_oa::service::{system_clock, Clock, ServiceParts};
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{PageRequest, Store, WorkQueue};
 use serde_json::json;
 
-use crate::support::apps::{service, service_with_clock, text_body_at, SETTINGS};
+use crate::support::apps::{parts, service, service_with_clock, text_body_at, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{create_table, dynamo_client, sign};
 
@@ -53,11 +53,11 @@ async fn an_event_without_a_timestamp_is_one_event_however_often_it_comes() {
         let body =
             |e: &serde_json::Value| json!({ "destination": "U0000000000000000000000000000000d", "events": [e] }).to_string().into_bytes();
         let first = body(&event);
-        assert_eq!(service.ingest(&first, Some(&sign(&first))).await.unwrap().new, 1, "{name}");
+        assert_eq!(service.ingest.ingest(&first, Some(&sign(&first))).await.unwrap().new, 1, "{name}");
         now.fetch_add(5, Ordering::SeqCst); // a later receive time
         event["deliveryContext"]["isRedelivery"] = json!(true);
         let again = body(&event);
-        let summary = service.ingest(&again, Some(&sign(&again))).await.unwrap();
+        let summary = service.ingest.ingest(&again, Some(&sign(&again))).await.unwrap();
         assert_eq!((summary.new, summary.duplicates), (0, 1), "{name}: the redelivery is a duplicate");
         assert_eq!(logged(&store, "Unots").await, 1, "{name}");
     }
@@ -74,13 +74,17 @@ fn ulid_now() -> String {
 async fn a_body_for_another_bot_is_refused_and_changes_nothing() {
     let standin = LineStandin::start(StandinOptions::default()).await;
     let (_, store, _dir) = stores().await.remove(0);
-    let service = service(store.clone(), &standin, SETTINGS).with_bot_user_id(Some("U0000000000000000000000000000000d".into()));
+    let service = ServiceParts {
+        bot_user_id: Some("U0000000000000000000000000000000d".into()),
+        ..parts(store.clone(), &standin, SETTINGS, system_clock())
+    }
+    .build();
     let ours = text_body_at("ev-dest-1", "Udest", "こんにちは", "rt-d1", now_ms());
-    assert_eq!(service.ingest(&ours, Some(&sign(&ours))).await.unwrap().new, 1);
+    assert_eq!(service.ingest.ingest(&ours, Some(&sign(&ours))).await.unwrap().new, 1);
     let theirs = String::from_utf8(text_body_at("ev-dest-2", "Udest", "こんにちは", "rt-d2", now_ms()))
         .unwrap()
         .replace("U0000000000000000000000000000000d", "U1111111111111111111111111111111e");
-    let err = service.ingest(theirs.as_bytes(), Some(&sign(theirs.as_bytes()))).await.unwrap_err();
+    let err = service.ingest.ingest(theirs.as_bytes(), Some(&sign(theirs.as_bytes()))).await.unwrap_err();
     assert!(err.to_string().contains("not this channel's bot"), "{err}");
     assert_eq!(logged(&store, "Udest").await, 1, "nothing more logged");
 }
@@ -91,8 +95,8 @@ async fn an_oversized_id_from_a_client_is_a_400_not_a_503() {
     let table = create_table(&client).await;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client, table));
     let standin = LineStandin::start(StandinOptions::default()).await;
-    let service = service(store.clone(), &standin, SETTINGS);
-    let app = line_oa::http::router(line_oa::http::AppState { service, on_logged: line_oa::http::ignore_logged() });
+    let ingest = service(store.clone(), &standin, SETTINGS).ingest;
+    let app = line_oa::http::router(line_oa::http::AppState { ingest, on_logged: line_oa::http::ignore_logged() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -126,16 +130,19 @@ fn deployed_service(
     );
     let clock_now = now.clone();
     let (metrics, kept) = line_oa::metrics::Metrics::kept("line-oa-test", "webhook");
-    let service = line_oa::service::Service::new(
-        config.verifier,
-        store,
-        Arc::new(line),
-        config.settings,
-        config.retention_days,
-        Arc::new(move || clock_now.load(std::sync::atomic::Ordering::SeqCst)),
-    )
-    .with_replay_window_days(config.replay_window_days)
-    .with_metrics(metrics);
+    let service = line_oa::service::ServiceParts {
+        replay_window_days: Some(config.replay_window_days),
+        metrics,
+        ..line_oa::service::ServiceParts::new(
+            config.verifier,
+            store,
+            Arc::new(line),
+            config.settings,
+            config.retention_days,
+            Arc::new(move || clock_now.load(std::sync::atomic::Ordering::SeqCst)),
+        )
+    }
+    .build();
     (service, kept)
 }
 
@@ -174,14 +181,14 @@ async fn a_body_replayed_after_the_log_forgot_its_event_is_acknowledged_and_igno
         let user = format!("Ureplay{name}");
         let captured = text_body_at(&format!("ev-replay-{name}"), &user, "予約の変更をお願いします", "rt-replay", sent);
         let signature = sign(&captured);
-        let original = service.ingest(&captured, Some(&signature)).await.unwrap();
+        let original = service.ingest.ingest(&captured, Some(&signature)).await.unwrap();
         assert_eq!(original.new, 1, "{name}: the original");
         // Handled as the worker does (an embedded item waiting to be handled never expires).
-        service.handle(&original.logged[0]).await.unwrap();
+        service.handler.handle(&original.logged[0]).await.unwrap();
         if name == "embedded" {
             embedded.done(&original.logged[0]).await.unwrap();
         }
-        let again = service.ingest(&captured, Some(&signature)).await.unwrap();
+        let again = service.ingest.ingest(&captured, Some(&signature)).await.unwrap();
         assert_eq!((again.new, again.duplicates), (0, 1), "{name}: replayed while logged, a duplicate");
 
         // A year and a day later the log item's TTL has passed and it is gone.
@@ -194,7 +201,7 @@ async fn a_body_replayed_after_the_log_forgot_its_event_is_acknowledged_and_igno
         assert!(removed >= 1, "{name}: the item expired");
         assert_eq!(logged(&store, &user).await, 0, "{name}: the log no longer knows the event");
 
-        let replay = service.ingest(&captured, Some(&signature)).await.unwrap();
+        let replay = service.ingest.ingest(&captured, Some(&signature)).await.unwrap();
         assert_eq!((replay.new, replay.duplicates, replay.stale), (0, 0, 1), "{name}: the replay is ignored");
         assert_eq!(logged(&store, &user).await, 0, "{name}: nothing logged, so nothing is answered");
         assert_eq!(metrics.total(line_oa::domain::metrics::STALE_EVENTS_IGNORED), 1, "{name}: counted for the alarm");
@@ -219,7 +226,7 @@ async fn a_late_redelivery_inside_the_window_is_handled_and_one_beyond_it_is_not
         let both = json!({ "destination": "U0000000000000000000000000000000d", "events": [body("ev-late-6", 6), body("ev-late-8", 8)] })
             .to_string()
             .into_bytes();
-        let summary = service.ingest(&both, Some(&sign(&both))).await.unwrap();
+        let summary = service.ingest.ingest(&both, Some(&sign(&both))).await.unwrap();
         assert_eq!((summary.new, summary.stale), (1, 1), "{name}: six days late is handled, eight is not");
         assert_eq!(summary.logged[0].event_id.as_str(), "ev-late-6", "{name}");
         assert_eq!(logged(&store, "Ulate").await, 1, "{name}");

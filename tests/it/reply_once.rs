@@ -56,13 +56,13 @@ async fn an_automatic_reply_whose_answer_was_lost_is_recorded_unknown_and_never_
     let s = setup().await;
     let now = jiff::Timestamp::now().as_millisecond();
     let body = text_body_at("ev-lost-1", "Ulost1", "こんにちは", "rt-lost-1", now);
-    s.service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    s.service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     let conversation = ConversationId::user("Ulost1");
     let LogItem::In(record) = s.store.log(&conversation, &PageRequest { limit: 1, after: None }).await.unwrap().items.remove(0) else {
         panic!("the event is logged first")
     };
     s.standin.drop_after_accept(1);
-    let outcome = s.service.handle(&record).await.unwrap();
+    let outcome = s.service.handler.handle(&record).await.unwrap();
     assert!(matches!(outcome, HandleOutcome::OutcomeUnknown(_)), "{outcome:?}");
     let requests = s.standin.requests();
     assert_eq!(delivered(&requests), 1, "the customer got exactly one message: {requests:?}");
@@ -72,7 +72,7 @@ async fn an_automatic_reply_whose_answer_was_lost_is_recorded_unknown_and_never_
     assert_eq!(out[0].status, OutboundStatus::Unknown, "{out:?}");
     assert!(out[0].reason.contains("outcome unknown"), "{}", out[0].reason);
     // Handled again (a redelivered stream record): nothing more goes out.
-    assert_eq!(s.service.handle(&record).await.unwrap(), HandleOutcome::AlreadyHandled);
+    assert_eq!(s.service.handler.handle(&record).await.unwrap(), HandleOutcome::AlreadyHandled);
     assert_eq!(delivered(&s.standin.requests()), 1);
     s.standin.assert_all_valid();
 }
@@ -84,25 +84,25 @@ async fn a_manual_reply_whose_answer_was_lost_is_recorded_unknown_and_never_push
     // A user writes while the bot is pinned off: the reply token stays for staff.
     let conversation = ConversationId::user("Ulost2");
     let body = text_body_at("ev-lost-2", "Ulost2", "予約の変更をお願いします", "rt-lost-2", now);
-    s.service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    s.service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     let pin: line_oa::service::operator::PinRequest = serde_json::from_value(serde_json::json!({ "mode": "chat" })).unwrap();
     let staff = Staff { name: "alice".into(), role: Role::Operator };
     let LogItem::In(record) = s.store.log(&conversation, &PageRequest { limit: 1, after: None }).await.unwrap().items.remove(0) else {
         panic!("the event is logged first")
     };
     // Handle it first (creating the conversation), then pin, as staff would before answering.
-    s.service.handle(&record).await.unwrap();
-    s.service.pin(&conversation, &pin, &staff).await.unwrap();
+    s.service.handler.handle(&record).await.unwrap();
+    s.service.operator.pin(&conversation, &pin, &staff).await.unwrap();
     let before = s.standin.requests().len();
     // A second message, answered by nobody: its token is open for staff.
     let body = text_body_at("ev-lost-3", "Ulost2", "いつ空いてますか", "rt-lost-3", now + 1);
-    s.service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    s.service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     let page = s.store.log(&conversation, &PageRequest { limit: 100, after: None }).await.unwrap();
     let second = page.items.into_iter().find_map(|i| match i {
         LogItem::In(r) if r.event_id.as_str() == "ev-lost-3" => Some(r),
         _ => None,
     });
-    s.service.handle(&second.unwrap()).await.unwrap();
+    s.service.handler.handle(&second.unwrap()).await.unwrap();
     assert_eq!(s.standin.requests().len(), before, "pinned to chat: no automatic reply");
 
     s.standin.drop_after_accept(1);
@@ -110,7 +110,7 @@ async fn a_manual_reply_whose_answer_was_lost_is_recorded_unknown_and_never_push
         serde_json::json!({ "messages": [{ "type": "text", "text": "明日の10時はいかがですか" }], "client_id": "m-1" }),
     )
     .unwrap();
-    let record = s.service.send_manual(&conversation, &request, &staff).await.unwrap();
+    let record = s.service.operator.send_manual(&conversation, &request, &staff).await.unwrap();
     assert_eq!((record.status, record.method.as_str()), (OutboundStatus::Unknown, "push"), "{record:?}");
     let requests = &s.standin.requests()[before..];
     let replies: Vec<_> = requests.iter().filter(|r| r.path == "/v2/bot/message/reply").collect();
@@ -118,7 +118,7 @@ async fn a_manual_reply_whose_answer_was_lost_is_recorded_unknown_and_never_push
     assert_eq!(delivered(requests), 1, "exactly one message reached the customer");
     assert_eq!(pushes(requests), 0, "no second copy by push");
     // The same request again (a double click, a retry): the record, nothing sent.
-    let again = s.service.send_manual(&conversation, &request, &staff).await.unwrap();
+    let again = s.service.operator.send_manual(&conversation, &request, &staff).await.unwrap();
     assert_eq!(again.status, OutboundStatus::Unknown);
     assert_eq!(s.standin.requests().len(), before + 2);
     s.standin.assert_all_valid();

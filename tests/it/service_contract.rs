@@ -17,7 +17,7 @@ async fn handle_logged(service: &Service, store: &Arc<dyn Store>, user: &str) ->
     let mut outcomes = Vec::new();
     for item in page.items {
         if let LogItem::In(record) = item {
-            outcomes.push(service.handle(&record).await.unwrap());
+            outcomes.push(service.handler.handle(&record).await.unwrap());
         }
     }
     outcomes
@@ -33,14 +33,14 @@ async fn duplicate_delivery_sends_one_reply(store: Arc<dyn Store>) {
     let service = service(store.clone(), &standin, SETTINGS);
     let body = text_body("dup-1", "Udup", "こんにちは", "r-dup");
     let sig = sign(&body);
-    let (a, b) = tokio::join!(service.ingest(&body, Some(&sig)), service.ingest(&body, Some(&sig)));
+    let (a, b) = tokio::join!(service.ingest.ingest(&body, Some(&sig)), service.ingest.ingest(&body, Some(&sig)));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!((a.new + b.new, a.duplicates + b.duplicates), (1, 1));
     // The stream may deliver the record twice, even concurrently: the second sees the first
     // in flight and is told to retry later, or sees it done.
     let page = store.log(&ConversationId::user("Udup"), &PageRequest { limit: 10, after: None }).await.unwrap();
     let LogItem::In(record) = page.items[0].clone() else { panic!("inbound first") };
-    let (x, y) = tokio::join!(service.handle(&record), service.handle(&record));
+    let (x, y) = tokio::join!(service.handler.handle(&record), service.handler.handle(&record));
     let sent = [&x, &y].iter().filter(|r| matches!(r, Ok(HandleOutcome::Sent { .. }))).count();
     assert_eq!(sent, 1, "{x:?} {y:?}");
     assert!([&x, &y].iter().all(|r| matches!(r, Ok(_) | Err(ServiceError::InFlight(_)))), "{x:?} {y:?}");
@@ -59,7 +59,7 @@ async fn an_expired_token_without_push_fallback_flags_the_conversation(store: Ar
     let standin = LineStandin::start(StandinOptions::default()).await;
     let service = service(store.clone(), &standin, SETTINGS);
     let body = text_body("exp-1", "Uexp", "hello", "expired-token-1");
-    service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     let outcomes = handle_logged(&service, &store, "Uexp").await;
     assert!(matches!(&outcomes[0], HandleOutcome::Failed(_)), "{outcomes:?}");
     assert_eq!(standin.requests().iter().filter(|r| r.path == "/v2/bot/message/push").count(), 0);
@@ -73,7 +73,7 @@ async fn an_expired_token_falls_back_to_one_push_with_a_stable_retry_key(store: 
     let settings = format!("{SETTINGS}\n[reply]\npush_fallback = true\n");
     let service = service(store.clone(), &standin, &settings);
     let body = text_body("exp-2", "Upush", "hello", "expired-token-2");
-    service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     let outcomes = handle_logged(&service, &store, "Upush").await;
     assert_eq!(outcomes, vec![HandleOutcome::Sent { method: "push".into() }]);
     let pushes: Vec<_> = standin.requests().into_iter().filter(|r| r.path == "/v2/bot/message/push").collect();
@@ -88,7 +88,7 @@ async fn server_errors_are_retried_and_client_errors_are_not(store: Arc<dyn Stor
     let standin = LineStandin::start(StandinOptions::default()).await;
     let service = service(store.clone(), &standin, SETTINGS);
     let body = text_body("5xx-1", "U5xx", "hello", "r-5xx");
-    service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     standin.fail_next(503, 2);
     assert_eq!(handle_logged(&service, &store, "U5xx").await, vec![HandleOutcome::Sent { method: "reply".into() }]);
     assert_eq!(standin.requests().len(), 3, "two 503s, then success");
@@ -96,7 +96,7 @@ async fn server_errors_are_retried_and_client_errors_are_not(store: Arc<dyn Stor
     let standin = LineStandin::start(StandinOptions::default()).await;
     let service = crate::support::apps::service(store.clone(), &standin, SETTINGS);
     let body = text_body("4xx-1", "U4xx", "hello", "r-4xx");
-    service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     standin.fail_next(403, 5);
     let outcomes = handle_logged(&service, &store, "U4xx").await;
     assert!(matches!(&outcomes[0], HandleOutcome::Failed(why) if why.contains("403")), "{outcomes:?}");
@@ -109,7 +109,7 @@ async fn a_follow_gets_the_greeting_with_the_users_name(store: Arc<dyn Store>) {
     standin.set_profile("Ufollow", "さくら");
     let service = service(store.clone(), &standin, SETTINGS);
     let body = follow_body("fol-1", "Ufollow", "r-fol");
-    service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     handle_logged(&service, &store, "Ufollow").await;
     let reply = standin.requests().into_iter().find(|r| r.path == "/v2/bot/message/reply").expect("a greeting");
     assert_eq!(reply.body.unwrap()["messages"][0]["text"], "さくらさん、友だち追加ありがとうございます。テスト歯科です。");
@@ -124,7 +124,7 @@ async fn a_long_default_response_is_split_not_broken(store: Arc<dyn Store>) {
     let settings = format!("[default_response]\nmessages = [{{ type = \"text\", text = \"{long}\" }}]\n");
     let service = service(store.clone(), &standin, &settings);
     let body = text_body("long-1", "Ulong", "hello", "r-long");
-    service.ingest(&body, Some(&sign(&body))).await.unwrap();
+    service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     handle_logged(&service, &store, "Ulong").await;
     let reply = standin.requests().into_iter().find(|r| r.path == "/v2/bot/message/reply").unwrap();
     let messages = reply.body.unwrap()["messages"].as_array().unwrap().clone();

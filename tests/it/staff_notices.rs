@@ -11,7 +11,7 @@ use line_oa::domain::staff::{Role, Staff};
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::notify::{Notifier, NotifyConfig, NotifyError};
 use line_oa::service::operator::ManualReply;
-use line_oa::service::Service;
+use line_oa::service::{Service, ServiceParts};
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{LogItem, PageRequest, Store};
@@ -60,27 +60,31 @@ async fn setup(store: Arc<dyn Store>, dir: Option<tempfile::TempDir>, settings: 
     let notices = Arc::new(Captured::default());
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry());
     let notify_config = NotifyConfig { renotify: RenotifyDelay::After { minutes: 30 }, ..Default::default() };
-    let service = Service::new(
-        config.verifier,
-        store.clone(),
-        Arc::new(line),
-        config.settings,
-        365,
-        Arc::new(move || clock_now.load(Ordering::SeqCst)),
-    )
-    .with_notices(notices.clone(), &notify_config);
+    let service = ServiceParts {
+        notifier: notices.clone(),
+        notify: notify_config,
+        ..ServiceParts::new(
+            config.verifier,
+            store.clone(),
+            Arc::new(line),
+            config.settings,
+            365,
+            Arc::new(move || clock_now.load(Ordering::SeqCst)),
+        )
+    }
+    .build();
     Setup { service, store, notices, now, standin, _dir: dir }
 }
 
 impl Setup {
     async fn writes(&self, user: &str, text: &str, event_id: &str, at_ms: i64) {
         let body = text_body_at(event_id, user, text, &format!("token-{event_id}"), at_ms);
-        self.service.ingest(&body, Some(&sign(&body))).await.unwrap();
+        self.service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
         let page = self.store.log(&ConversationId::user(user), &PageRequest { limit: 1000, after: None }).await.unwrap();
         for item in page.items {
             if let LogItem::In(r) = item {
                 if r.event_id.as_str() == event_id {
-                    self.service.handle(&r).await.unwrap();
+                    self.service.handler.handle(&r).await.unwrap();
                 }
             }
         }
@@ -119,19 +123,19 @@ async fn a_chat_message_notifies_once_per_need_and_reminds_once((store, dir): (A
     // A redelivered stream record of the first event notifies nothing again.
     let page = s.store.log(&ConversationId::user("Ua"), &PageRequest { limit: 10, after: None }).await.unwrap();
     if let LogItem::In(r) = &page.items[0] {
-        s.service.handle(r).await.unwrap();
+        s.service.handler.handle(r).await.unwrap();
     }
     assert!(s.notices.taken().is_empty());
 
     // Not yet due; then due: one reminder; then never again.
     s.at(T0 + 10 * MINUTE);
-    assert_eq!(s.service.renotify_sweep().await.unwrap(), 0);
+    assert_eq!(s.service.notices.renotify_sweep().await.unwrap(), 0);
     s.at(T0 + 31 * MINUTE);
-    assert_eq!(s.service.renotify_sweep().await.unwrap(), 1);
+    assert_eq!(s.service.notices.renotify_sweep().await.unwrap(), 1);
     let reminder = s.notices.taken();
     assert_eq!((reminder.len(), reminder[0].kind), (1, NoticeKind::Renotify));
     s.at(T0 + 90 * MINUTE);
-    assert_eq!(s.service.renotify_sweep().await.unwrap(), 0, "reminded once only");
+    assert_eq!(s.service.notices.renotify_sweep().await.unwrap(), 0, "reminded once only");
 
     // A conversation staff answered is not reminded; a new message after the answer notifies again.
     s.at(T0 + 100 * MINUTE);
@@ -140,9 +144,9 @@ async fn a_chat_message_notifies_once_per_need_and_reminds_once((store, dir): (A
     s.at(T0 + 101 * MINUTE);
     let staff = Staff { name: "alice".into(), role: Role::Operator };
     let reply: ManualReply = serde_json::from_value(serde_json::json!({ "messages": [{ "type": "text", "text": "どうぞ" }] })).unwrap();
-    s.service.send_manual(&ConversationId::user("Ub"), &reply, &staff).await.unwrap();
+    s.service.operator.send_manual(&ConversationId::user("Ub"), &reply, &staff).await.unwrap();
     s.at(T0 + 140 * MINUTE);
-    assert_eq!(s.service.renotify_sweep().await.unwrap(), 0, "answered: no reminder");
+    assert_eq!(s.service.notices.renotify_sweep().await.unwrap(), 0, "answered: no reminder");
     s.writes("Ub", "追加の質問です", "ev-b2", T0 + 141 * MINUTE).await;
     assert_eq!(s.notices.taken().len(), 1, "a new need after the answer");
     s.standin.assert_all_valid();
@@ -184,11 +188,12 @@ async fn the_worker_runs_the_scheduled_reminder_task_and_refuses_unknown_input()
     s.writes("Uw", "もしもし", "ev-w1", T0).await;
     s.notices.taken();
     s.at(T0 + 31 * MINUTE);
-    let out = line_oa::lambda::worker::handle_worker_event(&s.service, serde_json::json!({ "task": "renotify" })).await.unwrap();
+    let worker = crate::support::apps::worker(s.service.clone(), line_oa::metrics::Metrics::off());
+    let out = line_oa::lambda::worker::handle_worker_event(&worker, serde_json::json!({ "task": "renotify" })).await.unwrap();
     assert_eq!(out["reminders"], 1);
     assert_eq!(s.notices.taken()[0].kind, NoticeKind::Renotify);
-    let err = line_oa::lambda::worker::handle_worker_event(&s.service, serde_json::json!({ "hello": 1 })).await.unwrap_err();
+    let err = line_oa::lambda::worker::handle_worker_event(&worker, serde_json::json!({ "hello": 1 })).await.unwrap_err();
     assert!(err.to_string().contains("not a DynamoDB Stream batch"), "{err}");
-    let empty = line_oa::lambda::worker::handle_worker_event(&s.service, serde_json::json!({ "Records": [] })).await.unwrap();
+    let empty = line_oa::lambda::worker::handle_worker_event(&worker, serde_json::json!({ "Records": [] })).await.unwrap();
     assert_eq!(empty["batchItemFailures"], serde_json::json!([]));
 }

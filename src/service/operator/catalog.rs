@@ -1,12 +1,12 @@
 //! Tags and canned replies: the account's shared lists.
 
+use super::Operator;
 use super::{new_id, OperatorError};
 use crate::domain::canned::CannedReply;
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 use crate::domain::keywords::normalize;
 use crate::domain::tags::{add_to_user, Tag, TagRegistry};
-use super::Operator;
 use crate::store::{collections, Doc, PageRequest, StoreError};
 
 const TAGS_DOC: &str = "tags";
@@ -106,7 +106,8 @@ impl Operator {
     }
 
     pub async fn canned_reply(&self, id: &str) -> Result<(CannedReply, u64), OperatorError> {
-        let doc = self.documents.doc(collections::CANNED, id).await?.ok_or_else(|| OperatorError::NotFound(format!("canned reply {id:?}")))?;
+        let doc =
+            self.documents.doc(collections::CANNED, id).await?.ok_or_else(|| OperatorError::NotFound(format!("canned reply {id:?}")))?;
         Ok((serde_json::from_str(&doc.body).map_err(|e| corrupt(id, e))?, doc.version))
     }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Operator;
 use super::{new_id, page_limit, OperatorError, MAX_EXAMINED};
 use crate::domain::conversation::{ConversationState, ModePin, ReplyBlocked};
 use crate::domain::ids::ConversationId;
@@ -9,7 +10,6 @@ use crate::domain::inbox::ConversationFilter;
 use crate::domain::rules::{ResponseMode, Rules};
 use crate::domain::staff::Staff;
 use crate::domain::tags::TagRegistry;
-use super::Operator;
 use crate::service::conversation_writes::ConversationWrites;
 use crate::store::{collections, Doc, InboxCounts, LogItem, Page, PageRequest, StoreError};
 

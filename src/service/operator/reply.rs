@@ -3,13 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Operator;
 use super::OperatorError;
 use crate::domain::conversation::ReplyBlocked;
 use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::staff::Staff;
 use crate::line_api::LineApiError;
-use super::Operator;
 use crate::store::{Claim, Doc, OutboundRecord, OutboundStatus, StoreError};
 
 /// Namespace of retry keys and record ids derived from a client's idempotency key.

@@ -6,11 +6,11 @@
 
 use serde::Serialize;
 
+use super::Operator;
 use super::{page_limit, OperatorError};
 use crate::domain::export::text_of;
 use crate::domain::ids::ConversationId;
 use crate::domain::keywords::normalize;
-use super::Operator;
 use crate::store::{log_cursor_from, LogItem, PageRequest};
 
 /// Default range when none is given: the last 30 days.

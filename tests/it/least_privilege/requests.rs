@@ -18,11 +18,9 @@ use line_oa::export::s3::S3Output;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::http::operator::Authenticator;
 use line_oa::http::{ignore_logged, router, AppState};
-use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::audit::AuditTrail;
 use line_oa::service::operator::MediaCopies;
-use line_oa::service::{system_clock, Service};
-use line_oa::settings::Settings;
+use line_oa::service::{system_clock, Ingest, Retention, Service};
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{Conversations, EventLog, Holds, LogItem, PageRequest, Store};
 use serde_json::{json, Value};
@@ -30,9 +28,10 @@ use tower::ServiceExt;
 
 use super::policy::{refused, role_of, statements, template, Request, Statement};
 use super::record;
-use crate::support::apps::{service, text_body_at, SETTINGS};
+use crate::support::apps::{service, text_body_at, worker, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{create_bucket, create_table, s3_client, sign, TEST_SECRET};
+use line_oa::metrics::Metrics;
 
 const ADMIN_TOKEN: &str = "loa_admin_token_for_least_privilege_0123456789abcdef0123456789";
 
@@ -79,14 +78,14 @@ async fn post_webhook(app: &axum::Router, body: &[u8]) -> u16 {
 }
 
 /// Users write, as the webhook and the worker would (not recorded).
-async fn user_writes(setup: &Service, user: &str, text: &str, event_id: &str, at_ms: i64) {
+async fn user_writes(setup: &Service, store: &DynamoStore, user: &str, text: &str, event_id: &str, at_ms: i64) {
     let body = text_body_at(event_id, user, text, &format!("token-{event_id}"), at_ms);
-    setup.ingest(&body, Some(&sign(&body))).await.expect("ingest");
-    let page = setup.store().log(&ConversationId::user(user), &PageRequest { limit: 100, after: None }).await.unwrap();
+    setup.ingest.ingest(&body, Some(&sign(&body))).await.expect("ingest");
+    let page = store.log(&ConversationId::user(user), &PageRequest { limit: 100, after: None }).await.unwrap();
     for item in page.items {
         if let LogItem::In(record) = item {
             if record.event_id.as_str() == event_id {
-                setup.handle(&record).await.expect("handle");
+                setup.handler.handle(&record).await.expect("handle");
             }
         }
     }
@@ -107,9 +106,8 @@ async fn the_webhook_and_the_worker_do_only_what_their_roles_allow() {
     };
     let config = config::from_lookup_for(lookup, Credentials::ChannelSecret).unwrap();
     store.warm().await.unwrap();
-    let webhook =
-        Service::new(config.verifier, Arc::new(store.clone()), Arc::new(LoggingLineApi), Settings::default(), 365, system_clock());
-    let app = router(AppState { service: webhook, on_logged: ignore_logged() });
+    let ingest = Ingest::new(config.verifier, Arc::new(store.clone()), Retention::new(system_clock(), 365));
+    let app = router(AppState { ingest, on_logged: ignore_logged() });
     let now = jiff::Timestamp::now().as_millisecond();
     for body in [
         text_body_at("ev-1", "U1", "予約したいです", "rt-1", now - 1_000),
@@ -144,7 +142,7 @@ async fn the_webhook_and_the_worker_do_only_what_their_roles_allow() {
     }
     assert!(batch.records.len() >= 3);
     let standin = LineStandin::start(StandinOptions::default()).await;
-    let worker = service(Arc::new(store.clone()), &standin, SETTINGS);
+    let worker = worker(service(Arc::new(store.clone()), &standin, SETTINGS), Metrics::off());
     let outcome = line_oa::lambda::worker::handle_stream_batch(&worker, batch).await;
     assert!(outcome.batch_item_failures.is_empty());
     line_oa::lambda::worker::handle_worker_event(&worker, json!({ "task": "renotify" })).await.expect("the sweep runs");
@@ -200,9 +198,9 @@ async fn operator_over(dynamo: &DynamoStore, standin: &LineStandin) -> Operator 
     );
     let archive = Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await));
     let auth = Authenticator::Tokens(Arc::new(TokenTable::parse(&format!("alice:admin:{}", hash_token(ADMIN_TOKEN))).unwrap()));
-    let service = service(store.clone(), standin, SETTINGS);
+    let operator = service(store.clone(), standin, SETTINGS).operator;
     let trail = AuditTrail::new(Arc::new(dynamo.clone()), system_clock(), 365);
-    let router = line_oa::http::operator::router(service, auth, exports, MediaCopies::new(archive), trail);
+    let router = line_oa::http::operator::router(operator, auth, exports, MediaCopies::new(archive), trail);
     Operator { router, sns: sns_recorder, topic_arn }
 }
 
@@ -212,8 +210,8 @@ async fn staff_actions_do_only_what_the_operator_role_allows_and_delete_nothing_
     let standin = LineStandin::start(StandinOptions::default()).await;
     let users = service(Arc::new(setup.clone()), &standin, SETTINGS);
     let now = jiff::Timestamp::now().as_millisecond();
-    user_writes(&users, "U1", "キャンセルできますか", "ev-1", now - 2_000).await;
-    user_writes(&users, "U2", "hello there", "ev-2", now - 1_000).await;
+    user_writes(&users, &setup, "U1", "キャンセルできますか", "ev-1", now - 2_000).await;
+    user_writes(&users, &setup, "U2", "hello there", "ev-2", now - 1_000).await;
     let op = operator_over(&store, &standin).await;
     recorder.take();
 

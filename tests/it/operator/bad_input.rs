@@ -11,11 +11,11 @@ async fn bad_requests(entry: Entry, backend: Backend) {
     let u1 = h.user_writes("U1", "こんにちは", "ev-bad-1", now_ms()).await.to_string();
     // A user who followed but never wrote: LINE allows no chat message to them yet.
     let follow = follow_body("ev-follow", "U9", "token-follow");
-    h.service.ingest(&follow, Some(&sign(&follow))).await.unwrap();
+    h.service.ingest.ingest(&follow, Some(&sign(&follow))).await.unwrap();
     let page = h.store.log(&line_oa::domain::ids::ConversationId::user("U9"), &Default::default()).await.unwrap();
     for item in page.items {
         if let line_oa::store::LogItem::In(r) = item {
-            h.service.handle(&r).await.unwrap();
+            h.service.handler.handle(&r).await.unwrap();
         }
     }
     let silent = "user:U9";

@@ -22,11 +22,11 @@ fn counts(inbox: &Value) -> (u64, u64) {
 
 /// Logs and handles a webhook body as the worker would.
 async fn deliver(h: &Harness, body: &[u8], conversation: &ConversationId) {
-    h.service.ingest(body, Some(&sign(body))).await.expect("ingest");
+    h.service.ingest.ingest(body, Some(&sign(body))).await.expect("ingest");
     let page = h.store.log(conversation, &PageRequest { limit: 1000, after: None }).await.unwrap();
     for item in page.items {
         if let LogItem::In(record) = item {
-            h.service.handle(&record).await.expect("handle");
+            h.service.handler.handle(&record).await.expect("handle");
         }
     }
 }

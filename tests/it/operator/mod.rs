@@ -123,8 +123,13 @@ impl Harness {
             Backend::Dynamo => Arc::new(store_dynamo.clone().expect("the DynamoDB store")),
         };
         let trail = line_oa::service::audit::AuditTrail::new(audit_log, line_oa::service::system_clock(), 365);
-        let router =
-            router(service.clone(), auth, exports.clone(), line_oa::service::operator::MediaCopies::new(archive.clone()), trail.clone());
+        let router = router(
+            service.operator.clone(),
+            auth,
+            exports.clone(),
+            line_oa::service::operator::MediaCopies::new(archive.clone()),
+            trail.clone(),
+        );
         let url = match entry {
             Entry::Local => {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -216,13 +221,13 @@ impl Harness {
     /// A user writes: the webhook logs the event and the worker handles it, as in production.
     pub async fn user_writes(&self, user: &str, text: &str, event_id: &str, at_ms: i64) -> ConversationId {
         let body = text_body_at(event_id, user, text, &format!("token-{event_id}"), at_ms);
-        self.service.ingest(&body, Some(&sign(&body))).await.expect("ingest");
+        self.service.ingest.ingest(&body, Some(&sign(&body))).await.expect("ingest");
         let id = ConversationId::user(user);
         let page = self.store.log(&id, &PageRequest { limit: 1000, after: None }).await.unwrap();
         for item in page.items {
             if let LogItem::In(record) = item {
                 if record.event_id.as_str() == event_id {
-                    self.service.handle(&record).await.expect("handle");
+                    self.service.handler.handle(&record).await.expect("handle");
                 }
             }
         }

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use line_oa::config::{self, Config};
 use line_oa::domain::staff::{hash_token, TokenTable};
+use line_oa::lambda::worker::Worker;
 use line_oa::line_api::http::{HttpLineApi, RetryPolicy};
 use line_oa::local::{Backlog, LocalApp, Settle};
-use line_oa::service::{system_clock, Clock, Service};
+use line_oa::metrics::Metrics;
+use line_oa::service::{system_clock, Clock, Service, ServiceParts};
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::Store;
 use secrecy::SecretString;
@@ -169,17 +171,29 @@ pub async fn post_webhook(client: &reqwest::Client, url: &str, body: &[u8], sign
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-/// The service over any store, talking to the stand-in over HTTP.
+/// The use cases over any store, talking to the stand-in over HTTP.
 pub fn service(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str) -> Service {
-    service_with_clock(store, standin, settings_toml, system_clock())
+    parts(store, standin, settings_toml, system_clock()).build()
 }
 
 /// The same, on `clock`'s time.
 pub fn service_with_clock(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str, clock: Clock) -> Service {
+    parts(store, standin, settings_toml, clock).build()
+}
+
+/// What `service` builds from, to change a part by name first.
+pub fn parts(store: Arc<dyn Store>, standin: &LineStandin, settings_toml: &str, clock: Clock) -> ServiceParts {
     let config = test_config(standin, settings_toml);
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry());
-    Service::new(config.verifier, store, Arc::new(line), config.settings, config.retention_days, clock)
-        .with_replay_window_days(config.replay_window_days)
+    ServiceParts {
+        replay_window_days: Some(config.replay_window_days),
+        ..ServiceParts::new(config.verifier, store, Arc::new(line), config.settings, config.retention_days, clock)
+    }
+}
+
+/// The worker function over `service`'s handler and reminders.
+pub fn worker(service: Service, metrics: Metrics) -> Worker {
+    Worker { handler: service.handler, notices: service.notices, metrics }
 }
 
 /// A one-event body from a user, as LINE sends it, with the event-specific `fields` merged in.

@@ -999,7 +999,7 @@ impl CognitoStack {
         let archive: Arc<dyn line_oa::archive::ArchiveStore> = Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive")));
         let media = line_oa::service::operator::MediaCopies::new(archive);
         let trail = line_oa::service::audit::AuditTrail::new(Arc::new(embedded), line_oa::service::system_clock(), 365);
-        let function = operator_function_router(service.clone(), exports, media, trail, console.clone());
+        let function = operator_function_router(service.operator.clone(), exports, media, trail, console.clone());
         let gateway = ApiGatewayStandin::serve(listener, api_url, template_routes(), function, cognito.clone());
         Self { cognito, gateway, console, environment, service, store, line, _dir: dir }
     }
