@@ -642,14 +642,16 @@ fn api(store: &DynamoStore, scratch: &std::path::Path) -> Result<(axum::Router, 
     let config = line_oa::config::from_lookup(lookup)?;
     let dynamo = store;
     let store: Arc<dyn Store> = Arc::new(store.clone());
-    let service = line_oa::service::Service::new(
+    let operator = line_oa::service::ServiceParts::new(
         config.verifier.clone(),
         store.clone(),
         line_oa::line_api::from_config(&config, line_oa::line_api::http::RetryPolicy::default()),
         config.settings.clone(),
         config.retention_days,
         line_oa::service::system_clock(),
-    );
+    )
+    .build()
+    .operator;
     let exports = line_oa::export::jobs::ExportJobs::local(
         store,
         scratch.to_path_buf(),
@@ -659,7 +661,7 @@ fn api(store: &DynamoStore, scratch: &std::path::Path) -> Result<(axum::Router, 
     let media = line_oa::service::operator::MediaCopies::new(Arc::new(line_oa::archive::dir::DirArchive::new(scratch.join("archive"))));
     // Staff actions are audited into the same table, as on the operator function (reads are not actions).
     let trail = line_oa::service::audit::AuditTrail::new(Arc::new(dynamo.clone()), line_oa::service::system_clock(), config.retention_days);
-    Ok((router(service, Authenticator::Tokens(config.operator_tokens.clone()), exports, media, trail), token))
+    Ok((router(operator, Authenticator::Tokens(config.operator_tokens.clone()), exports, media, trail), token))
 }
 
 async fn get(router: axum::Router, token: &str, uri: &str) -> Result<(u16, usize), BoxError> {
