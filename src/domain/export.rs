@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::event::{Event, MessageContent};
+use super::event::{Event, MessageContent, Mode};
 use super::log::LogItem;
 
 pub const HEADERS: [&str; 9] = ["time", "direction", "conversation", "sender", "event", "type", "text", "reference", "status"];
@@ -73,7 +73,7 @@ pub fn row(item: &LogItem, tz: &TimeZone) -> ExportRow {
                 r.message_type.clone().unwrap_or_default(),
                 text,
                 reference,
-                if r.mode == "standby" { "standby".into() } else { String::new() },
+                if r.mode == Mode::Standby { "standby".into() } else { String::new() },
             ])
         }
         LogItem::Out(r) => {
@@ -83,7 +83,7 @@ pub fn row(item: &LogItem, tz: &TimeZone) -> ExportRow {
                 "out".into(),
                 r.conversation.to_string(),
                 "account".into(),
-                r.method.clone(),
+                r.method.as_str().into(),
                 types,
                 text,
                 reference,

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+use super::by_name::serde_by_name;
+use super::event::Mode;
 use super::ids::{ConversationId, EventId};
 
 /// An inbound event as logged: the fields we query on, and the raw JSON verbatim.
@@ -15,7 +17,8 @@ pub struct InboundRecord {
     pub event_type: String,
     pub message_type: Option<String>,
     pub user_id: Option<String>,
-    pub mode: String,
+    /// The event's `mode`, stored as its name (`active`, `standby`, or one LINE adds).
+    pub mode: Mode,
     pub is_redelivery: bool,
     pub raw: String,
     /// Unix seconds after which the item may be removed (DynamoDB TTL); `NO_TTL` (`None`) while
@@ -62,6 +65,42 @@ impl OutboundStatus {
     }
 }
 
+/// How a message went (or was to go) out. Stored and shown as its name; a name written by
+/// another version is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendMethod {
+    /// With the event's reply token (free, once, within a minute).
+    Reply,
+    /// A push message to the user, group or room.
+    Push,
+    /// Not sent (no access token): logged what would have been.
+    Log,
+    Other(String),
+}
+
+impl SendMethod {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Reply => "reply",
+            Self::Push => "push",
+            Self::Log => "log",
+            Self::Other(name) => name,
+        }
+    }
+
+    /// The method a stored name stands for; a name not known here is kept.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "reply" => Self::Reply,
+            "push" => Self::Push,
+            "log" => Self::Log,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+serde_by_name!(SendMethod);
+
 /// A message we send (or tried to). A reply to an event is keyed by that event, so it can be claimed once.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutboundRecord {
@@ -71,8 +110,7 @@ pub struct OutboundRecord {
     /// Sorts the outbound right after what it answers.
     pub timestamp_ms: i64,
     pub created_ms: i64,
-    /// `reply`, `push`, or `log`.
-    pub method: String,
+    pub method: SendMethod,
     /// The LINE message objects, as JSON.
     pub messages: String,
     pub status: OutboundStatus,
@@ -127,7 +165,7 @@ mod tests {
             id: "e1".into(),
             timestamp_ms: 1,
             created_ms: 2,
-            method: "reply".into(),
+            method: SendMethod::Reply,
             messages: "[]".into(),
             status: OutboundStatus::Sent,
             reason: "r".into(),

@@ -9,7 +9,7 @@ use crate::domain::notice::reasons;
 use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::rules::{decide, Decision, ResponseMode};
 use crate::line_api::{LineApiError, Profile};
-use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, StoreError};
+use crate::store::{Claim, InboundRecord, OutboundRecord, OutboundStatus, SendMethod, StoreError};
 
 use super::staff_notices::mark_notice;
 use super::{Service, ServiceError};
@@ -25,7 +25,7 @@ pub enum HandleOutcome {
     /// Nothing to send; the reason says why.
     NoReply(String),
     Sent {
-        method: String,
+        method: SendMethod,
     },
     /// Handled before (a redelivered stream record): nothing done again.
     AlreadyHandled,
@@ -221,7 +221,7 @@ impl Service {
             id: record.event_id.to_string(),
             timestamp_ms: record.timestamp_ms,
             created_ms: now,
-            method: "reply".into(),
+            method: SendMethod::Reply,
             messages: serde_json::to_string(&messages.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: reason.to_owned(),
@@ -244,7 +244,7 @@ impl Service {
         if !self.line.sends() {
             self.line.reply(token, &prepared).await.ok();
             out.status = OutboundStatus::Logged;
-            out.method = "log".into();
+            out.method = SendMethod::Log;
             self.store.finish_outbound(&out).await?;
             return Ok(HandleOutcome::Logged);
         }
@@ -256,7 +256,7 @@ impl Service {
                 return self.unknown(out, "an earlier run stopped while sending".into()).await;
             }
             Err(LineApiError::InvalidReplyToken) if push_fallback => {
-                out.method = "push".into();
+                out.method = SendMethod::Push;
                 self.push(&record.conversation, &prepared, record).await
             }
             other => other,

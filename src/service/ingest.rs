@@ -1,7 +1,7 @@
 //! Ingest: verify the raw body, parse it, log every event once. Nothing is answered here.
 
 use super::{Service, ServiceError};
-use crate::domain::event::{Event, Mode, WebhookBody};
+use crate::domain::event::{Event, WebhookBody};
 use crate::domain::metrics::STALE_EVENTS_IGNORED;
 use crate::domain::replay::is_stale;
 use crate::store::{InboundRecord, Inserted};
@@ -98,11 +98,7 @@ impl Service {
             event_type: event.event_type.clone(),
             message_type: event.message().map(|m| m.content.type_name().to_owned()),
             user_id: event.source.as_ref().and_then(|s| s.user_id()).map(str::to_owned),
-            mode: match &event.mode {
-                Mode::Active => "active".to_owned(),
-                Mode::Standby => "standby".to_owned(),
-                Mode::Other(m) => m.clone(),
-            },
+            mode: event.mode.clone(),
             is_redelivery: event.is_redelivery,
             raw: event.raw.get().to_owned(),
             expires_at: self.expires_at(timestamp_ms),
