@@ -38,6 +38,7 @@ mod documents;
 mod event_log;
 mod export_jobs;
 mod holds;
+mod stored_names;
 mod work_queue;
 
 /// An inbound text message event, kept a year.
