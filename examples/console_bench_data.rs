@@ -50,12 +50,13 @@ use aws_sdk_dynamodb::config::interceptors::{AfterDeserializationInterceptorCont
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::types::AttributeValue;
 use line_oa::domain::conversation::{ConversationState, UserProfile};
+use line_oa::domain::event::Mode;
 use line_oa::domain::ids::{ConversationId, EventId};
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{
-    log_sort_key, Conversations, EventLog, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, StoreError,
-    WorkQueue,
+    log_sort_key, Conversations, EventLog, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod, Store,
+    StoreError, WorkQueue,
 };
 use serde_json::{json, Value};
 use tokio::task::JoinSet;
@@ -182,7 +183,7 @@ fn inbound(id: &ConversationId, user: &str, ev: String, ts: i64, rng: &mut Rng) 
         event_type: "message".into(),
         message_type: Some(if sticker { "sticker" } else { "text" }.into()),
         user_id: Some(user.to_owned()),
-        mode: "active".into(),
+        mode: Mode::Active,
         is_redelivery: false,
         raw: raw.to_string(),
         expires_at: Some(ts / 1000 + TTL_S),
@@ -201,7 +202,7 @@ fn reply(id: &ConversationId, reply_id: String, ts: i64, manual: bool, rng: &mut
         id: reply_id,
         timestamp_ms: ts,
         created_ms: ts + 900,
-        method: if manual { "push" } else { "reply" }.into(),
+        method: if manual { SendMethod::Push } else { SendMethod::Reply },
         messages: json!([{"type": "text", "text": text}]).to_string(),
         status: OutboundStatus::Sent,
         reason,

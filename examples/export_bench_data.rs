@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
+use line_oa::domain::event::Mode;
 use line_oa::domain::ids::{ConversationId, EventId};
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{EventLog, InboundRecord, OutboundRecord, OutboundStatus};
+use line_oa::store::{EventLog, InboundRecord, OutboundRecord, OutboundStatus, SendMethod};
 use tokio::task::JoinSet;
 
 const TEXTS: &[&str] = &[
@@ -69,7 +70,7 @@ fn inbound(user: &str, n: u64, ts: i64, rng: &mut Rng) -> InboundRecord {
         event_type: "message".into(),
         message_type: Some(if sticker { "sticker" } else { "text" }.into()),
         user_id: Some(user.to_owned()),
-        mode: "active".into(),
+        mode: Mode::Active,
         is_redelivery: false,
         raw: raw.to_string(),
         expires_at: Some(ts / 1000 + 365 * 86_400),
@@ -83,7 +84,7 @@ fn reply(user: &str, n: u64, ts: i64, rng: &mut Rng) -> OutboundRecord {
         id: format!("01BENCH{n:019}"),
         timestamp_ms: ts,
         created_ms: ts + 900,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: serde_json::json!([{"type": "text", "text": text}]).to_string(),
         status: OutboundStatus::Sent,
         reason: "keyword".into(),

@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::by_name::serde_by_name;
 use super::ids::{ConversationId, EventId};
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +68,28 @@ pub enum Mode {
     Standby,
     Other(String),
 }
+
+impl Mode {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Active => "active",
+            Self::Standby => "standby",
+            Self::Other(name) => name,
+        }
+    }
+
+    /// The mode a name stands for (in an event, or stored); a name not known here is kept.
+    pub fn from_name(name: &str) -> Self {
+        match name {
+            "active" => Self::Active,
+            "standby" => Self::Standby,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+// Stored in the log as the event's own `mode` string.
+serde_by_name!(Mode);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::event::{Event, MessageContent};
+use super::event::{Event, MessageContent, Mode};
 use super::log::LogItem;
 
 pub const HEADERS: [&str; 9] = ["time", "direction", "conversation", "sender", "event", "type", "text", "reference", "status"];
@@ -73,7 +73,7 @@ pub fn row(item: &LogItem, tz: &TimeZone) -> ExportRow {
                 r.message_type.clone().unwrap_or_default(),
                 text,
                 reference,
-                if r.mode == "standby" { "standby".into() } else { String::new() },
+                if r.mode == Mode::Standby { "standby".into() } else { String::new() },
             ])
         }
         LogItem::Out(r) => {
@@ -83,12 +83,58 @@ pub fn row(item: &LogItem, tz: &TimeZone) -> ExportRow {
                 "out".into(),
                 r.conversation.to_string(),
                 "account".into(),
-                r.method.clone(),
+                r.method.as_str().into(),
                 types,
                 text,
                 reference,
                 r.status.as_str().into(),
             ])
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{ConversationId, EventId};
+    use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus, SendMethod};
+
+    #[test]
+    fn the_event_column_names_the_send_method_and_the_status_column_marks_standby() {
+        let out = |method| {
+            let r = OutboundRecord {
+                conversation: ConversationId::user("U1"),
+                id: "e1".into(),
+                timestamp_ms: 0,
+                created_ms: 0,
+                method,
+                messages: "[]".into(),
+                status: OutboundStatus::Sent,
+                reason: String::new(),
+                expires_at: None,
+            };
+            row(&LogItem::Out(r), &TimeZone::UTC).0[4].clone()
+        };
+        assert_eq!(
+            [SendMethod::Reply, SendMethod::Push, SendMethod::Log, SendMethod::Other("fax".into())].map(out),
+            ["reply", "push", "log", "fax"]
+        );
+        let inbound = |mode| {
+            let r = InboundRecord {
+                conversation: ConversationId::user("U1"),
+                event_id: EventId::new("e1".into()),
+                timestamp_ms: 0,
+                received_ms: 0,
+                event_type: "follow".into(),
+                message_type: None,
+                user_id: None,
+                mode,
+                is_redelivery: false,
+                raw: "{}".into(),
+                expires_at: None,
+            };
+            row(&LogItem::In(r), &TimeZone::UTC).0[8].clone()
+        };
+        assert_eq!([Mode::Active, Mode::Standby, Mode::Other("dormant".into())].map(inbound), ["", "standby", ""]);
     }
 }

@@ -57,8 +57,9 @@ pub fn is_expired(item: &LogItem, now_s: i64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::Mode;
     use crate::domain::ids::EventId;
-    use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus, NO_TTL};
+    use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus, SendMethod, NO_TTL};
 
     fn inbound(ts: i64, expires_at: Option<i64>) -> LogItem {
         LogItem::In(InboundRecord {
@@ -69,7 +70,7 @@ mod tests {
             event_type: "message".into(),
             message_type: None,
             user_id: None,
-            mode: "active".into(),
+            mode: Mode::Active,
             is_redelivery: false,
             raw: "{}".into(),
             expires_at,
@@ -84,7 +85,7 @@ mod tests {
             id: "e".into(),
             timestamp_ms: 1_000_000,
             created_ms: 5_000_000,
-            method: "reply".into(),
+            method: SendMethod::Reply,
             messages: "[]".into(),
             status: OutboundStatus::Sent,
             reason: String::new(),

@@ -116,6 +116,7 @@ impl MediaRetry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::Mode;
     use crate::domain::ids::EventId;
     use crate::domain::log::InboundRecord;
 
@@ -128,7 +129,7 @@ mod tests {
             event_type: "message".into(),
             message_type: Some(message_type.into()),
             user_id: None,
-            mode: "active".into(),
+            mode: Mode::Active,
             is_redelivery: false,
             raw: serde_json::json!({ "type": "message", "message": message }).to_string(),
             expires_at: Some(1),

@@ -2,6 +2,7 @@
 
 pub mod archive;
 pub mod audit;
+mod by_name;
 pub mod canned;
 pub mod classifier;
 pub mod conversation;

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use jiff::Timestamp;
 
 use crate::domain::conversation::ConversationState;
-use crate::domain::event::{Event, Source, WebhookBody};
+use crate::domain::event::{Event, Mode, Source, WebhookBody};
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::MAX_MESSAGES_PER_REQUEST;
 use crate::domain::rules::decide;
@@ -43,6 +43,7 @@ pub fn webhook_body(data: &[u8]) {
         assert_eq!(again.webhook_event_id, event.webhook_event_id);
         assert_eq!(again.timestamp_ms, event.timestamp_ms);
         assert_eq!(again.mode, event.mode);
+        assert_eq!(Mode::from_name(event.mode.as_str()), event.mode, "the mode logged by name reads back as the event's");
         assert_eq!(again.is_redelivery, event.is_redelivery);
         assert_eq!(again.source, event.source);
         assert_eq!(again.reply_token, event.reply_token);

@@ -1,6 +1,8 @@
 //! Handle one logged inbound event: update the conversation, decide, reply at most once.
 //! Runs after the webhook has answered (the local background task, or the stream worker).
 
+use std::sync::Arc;
+
 use crate::domain::conversation::UserProfile;
 use crate::domain::event::Event;
 use crate::domain::event::EventKind;
@@ -8,10 +10,9 @@ use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::notice::reasons;
 use crate::domain::outbound::{prepare, OutboundMessage};
 use crate::domain::rules::{decide, Decision, ResponseMode};
-use std::sync::Arc;
 
 use crate::line_api::{LineApi, LineApiError, Profile};
-use crate::store::{Claim, Conversations, EventLog, InboundRecord, OutboundRecord, OutboundStatus};
+use crate::store::{Claim, Conversations, EventLog, InboundRecord, OutboundRecord, OutboundStatus, SendMethod};
 
 use super::conversation_writes::ConversationWrites;
 use super::live_settings::LiveSettings;
@@ -38,7 +39,7 @@ pub enum HandleOutcome {
     /// Nothing to send; the reason says why.
     NoReply(String),
     Sent {
-        method: String,
+        method: SendMethod,
     },
     /// Handled before (a redelivered stream record): nothing done again.
     AlreadyHandled,
@@ -192,7 +193,7 @@ impl Handler {
             id: record.event_id.to_string(),
             timestamp_ms: record.timestamp_ms,
             created_ms: now,
-            method: "reply".into(),
+            method: SendMethod::Reply,
             messages: serde_json::to_string(&messages.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: reason.to_owned(),
@@ -215,7 +216,7 @@ impl Handler {
         if !self.line.sends() {
             self.line.reply(token, &prepared).await.ok();
             out.status = OutboundStatus::Logged;
-            out.method = "log".into();
+            out.method = SendMethod::Log;
             self.log.finish_outbound(&out).await?;
             return Ok(HandleOutcome::Logged);
         }
@@ -227,7 +228,7 @@ impl Handler {
                 return self.unknown(out, "an earlier run stopped while sending".into()).await;
             }
             Err(LineApiError::InvalidReplyToken) if push_fallback => {
-                out.method = "push".into();
+                out.method = SendMethod::Push;
                 self.push(&record.conversation, &prepared, record).await
             }
             other => other,

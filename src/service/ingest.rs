@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{Retention, ServiceError};
-use crate::domain::event::{Event, Mode, WebhookBody};
+use crate::domain::event::{Event, WebhookBody};
 use crate::domain::metrics::STALE_EVENTS_IGNORED;
 use crate::domain::replay::{is_stale, window_days};
 use crate::domain::signature::SignatureVerifier;
@@ -139,11 +139,7 @@ impl Ingest {
             event_type: event.event_type.clone(),
             message_type: event.message().map(|m| m.content.type_name().to_owned()),
             user_id: event.source.as_ref().and_then(|s| s.user_id()).map(str::to_owned),
-            mode: match &event.mode {
-                Mode::Active => "active".to_owned(),
-                Mode::Standby => "standby".to_owned(),
-                Mode::Other(m) => m.clone(),
-            },
+            mode: event.mode.clone(),
             is_redelivery: event.is_redelivery,
             raw: event.raw.get().to_owned(),
             expires_at: self.retention.expires_at(timestamp_ms),

@@ -12,7 +12,7 @@ use crate::domain::conversation::ConversationState;
 use crate::domain::export_job::{ExportJob, ExportJobId};
 pub use crate::domain::hold::Hold;
 use crate::domain::ids::ConversationId;
-pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus};
+pub use crate::domain::log::{log_cursor_from, log_sort_key, InboundRecord, LogItem, OutboundRecord, OutboundStatus, SendMethod};
 
 pub mod dynamodb;
 pub mod embedded;

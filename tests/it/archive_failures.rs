@@ -20,7 +20,7 @@ use line_oa::domain::metrics::UNREADABLE_STREAM_RECORDS;
 use line_oa::lambda::archiver::archive_stream_batch;
 use line_oa::metrics::Metrics;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, StoreError};
+use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, SendMethod, StoreError};
 
 use crate::contract::inbound;
 
@@ -179,7 +179,7 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
         id: "rd-1".into(),
         timestamp_ms: event.timestamp_ms,
         created_ms: event.timestamp_ms + 1_000,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),

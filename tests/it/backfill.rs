@@ -20,7 +20,7 @@ use line_oa::line_api::http::HttpLineApi;
 use line_oa::metrics::Metrics;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{
-    collections, ArchiveQueue, Doc, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, WorkQueue,
+    collections, ArchiveQueue, Doc, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod, Store, WorkQueue,
 };
 use secrecy::SecretString;
 
@@ -60,7 +60,7 @@ async fn chat(store: &dyn Store, user: &str, at_ms: i64, events: usize) -> Vec<L
         id: format!("{user}-0"),
         timestamp_ms: at_ms,
         created_ms: at_ms + 1_000,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use line_oa::domain::export::HEADERS;
 use line_oa::domain::ids::ConversationId;
 use line_oa::export::{export, Format, Range};
-use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, Store};
+use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, SendMethod, Store};
 
 use crate::contract::embedded_store;
 
@@ -31,7 +31,7 @@ async fn conversation_with_history(store: &dyn Store) -> ConversationId {
         id: "m1".into(),
         timestamp_ms: 1_764_000_000_000,
         created_ms: 1_764_000_001_000,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: r#"[{"type":"text","text":"ありがとうございます \"明日\" ですね"}]"#.into(),
         status: OutboundStatus::Sent,
         reason: "default response".into(),

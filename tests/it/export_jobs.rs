@@ -18,7 +18,7 @@ use line_oa::lambda::exporter::run_export_notifications;
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{ExportJobStore, InboundRecord, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{ExportJobStore, InboundRecord, OutboundRecord, OutboundStatus, PageRequest, SendMethod, Store};
 
 use crate::contract::{dynamo_store, embedded_store, inbound};
 use crate::export::{parse_csv, xlsx_to_csv};
@@ -52,7 +52,7 @@ async fn fill(store: &dyn Store, n: usize) -> Vec<ConversationId> {
                     id: id.clone(),
                     timestamp_ms: ts,
                     created_ms: ts + 500,
-                    method: "reply".into(),
+                    method: SendMethod::Reply,
                     messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
                     status: OutboundStatus::Sent,
                     reason: "rule".into(),

@@ -16,7 +16,7 @@ use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::archive_stream_records;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, WorkQueue};
+use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod, WorkQueue};
 
 use crate::contract::inbound;
 
@@ -59,7 +59,7 @@ async fn every_item_the_ttl_removes_is_in_the_s3_archive_and_a_missing_one_is_re
         id: "t0".into(),
         timestamp_ms: 1_700_000_000_000,
         created_ms: 1_700_000_001_000,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "default".into(),

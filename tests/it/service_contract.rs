@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use line_oa::domain::ids::ConversationId;
 use line_oa::service::{HandleOutcome, Service, ServiceError};
-use line_oa::store::{LogItem, OutboundStatus, PageRequest, Store};
+use line_oa::store::{LogItem, OutboundStatus, PageRequest, SendMethod, Store};
 
 use crate::support::apps::{follow_body, service, text_body, SETTINGS};
 use crate::support::line_standin::{LineStandin, StandinOptions};
@@ -75,7 +75,7 @@ async fn an_expired_token_falls_back_to_one_push_with_a_stable_retry_key(store: 
     let body = text_body("exp-2", "Upush", "hello", "expired-token-2");
     service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     let outcomes = handle_logged(&service, &store, "Upush").await;
-    assert_eq!(outcomes, vec![HandleOutcome::Sent { method: "push".into() }]);
+    assert_eq!(outcomes, vec![HandleOutcome::Sent { method: SendMethod::Push }]);
     let pushes: Vec<_> = standin.requests().into_iter().filter(|r| r.path == "/v2/bot/message/push").collect();
     assert_eq!(pushes.len(), 1);
     let key = pushes[0].headers.iter().find(|(k, _)| k == "x-line-retry-key").map(|(_, v)| v.clone());
@@ -90,7 +90,7 @@ async fn server_errors_are_retried_and_client_errors_are_not(store: Arc<dyn Stor
     let body = text_body("5xx-1", "U5xx", "hello", "r-5xx");
     service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
     standin.fail_next(503, 2);
-    assert_eq!(handle_logged(&service, &store, "U5xx").await, vec![HandleOutcome::Sent { method: "reply".into() }]);
+    assert_eq!(handle_logged(&service, &store, "U5xx").await, vec![HandleOutcome::Sent { method: SendMethod::Reply }]);
     assert_eq!(standin.requests().len(), 3, "two 503s, then success");
 
     let standin = LineStandin::start(StandinOptions::default()).await;

@@ -67,6 +67,7 @@ impl DayIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::event::Mode;
     use crate::domain::hold::set_ttl;
     use crate::domain::ids::EventId;
     use crate::domain::log::InboundRecord;
@@ -80,7 +81,7 @@ mod tests {
             event_type: "message".into(),
             message_type: Some("text".into()),
             user_id: None,
-            mode: "active".into(),
+            mode: Mode::Active,
             is_redelivery: false,
             raw: text.into(),
             expires_at: Some(1_800_000_000),

@@ -1,6 +1,7 @@
 use super::*;
+use crate::domain::event::Mode;
 use crate::domain::ids::EventId;
-use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus};
+use crate::domain::log::{InboundRecord, OutboundRecord, OutboundStatus, SendMethod};
 
 fn conv() -> ConversationId {
     ConversationId::user("U1")
@@ -15,7 +16,7 @@ fn inbound(id: &str, ts: i64) -> LogItem {
         event_type: "message".into(),
         message_type: Some("text".into()),
         user_id: Some("U1".into()),
-        mode: "active".into(),
+        mode: Mode::Active,
         is_redelivery: false,
         raw: format!(r#"{{"id":"{id}","text":"こんにちは"}}"#),
         expires_at: None,
@@ -28,7 +29,7 @@ fn reply(id: &str, ts: i64, status: OutboundStatus) -> LogItem {
         id: id.into(),
         timestamp_ms: ts,
         created_ms: ts,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: "[]".into(),
         status,
         reason: "r".into(),

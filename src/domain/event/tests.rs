@@ -50,3 +50,10 @@ fn standby_and_group_sources_are_read() {
     assert_eq!(e.conversation_id().as_str(), "group:C1");
     assert!(matches!(&e.message().unwrap().content, MessageContent::Sticker { package_id, .. } if package_id == "1"));
 }
+
+#[test]
+fn a_mode_line_adds_is_kept_and_an_event_without_one_is_active() {
+    let body = br#"{"events":[{"type":"follow","mode":"dormant","source":{"type":"user","userId":"U1"}},{"type":"follow","source":{"type":"user","userId":"U1"}},"not an event"]}"#;
+    let modes: Vec<Mode> = WebhookBody::parse(body).unwrap().events.into_iter().map(|e| e.mode).collect();
+    assert_eq!(modes, [Mode::Other("dormant".into()), Mode::Active, Mode::Other(String::new())]);
+}

@@ -231,11 +231,8 @@ impl EventWire<'_> {
             ("delivery", _) => EventKind::Delivery,
             _ => EventKind::Unknown,
         };
-        let mode = match self.mode.as_deref() {
-            Some("active") | None => Mode::Active,
-            Some("standby") => Mode::Standby,
-            Some(other) => Mode::Other(other.to_owned()),
-        };
+        // LINE sends `mode` on every event; one without it is taken as active.
+        let mode = self.mode.as_deref().map_or(Mode::Active, Mode::from_name);
         super::Event {
             event_type: self.event_type,
             kind,

@@ -10,7 +10,7 @@ use crate::domain::ids::{ConversationId, LineId, ReplyToken};
 use crate::domain::outbound::{prepare, OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::staff::Staff;
 use crate::line_api::LineApiError;
-use crate::store::{Claim, Doc, OutboundRecord, OutboundStatus, StoreError};
+use crate::store::{Claim, Doc, OutboundRecord, OutboundStatus, SendMethod, StoreError};
 
 /// Namespace of retry keys and record ids derived from a client's idempotency key.
 const MANUAL_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x2d4e_8b1a_77c3_4f0e_a5b9_13c6_90de_f421);
@@ -83,7 +83,7 @@ impl Operator {
             id: id.clone(),
             timestamp_ms,
             created_ms: now,
-            method: "push".into(),
+            method: SendMethod::Push,
             messages: serde_json::to_string(&prepared.iter().map(OutboundMessage::to_line_json).collect::<Vec<_>>()).unwrap_or_default(),
             status: OutboundStatus::Sending,
             reason: format!("manual reply by {}", staff.name),
@@ -99,7 +99,7 @@ impl Operator {
         }
         if !self.line.sends() {
             out.status = OutboundStatus::Logged;
-            out.method = "log".into();
+            out.method = SendMethod::Log;
             self.log.finish_outbound(&out).await?;
             self.after_staff_reply(conversation, now, &messages).await?;
             return Ok(out);
@@ -114,7 +114,7 @@ impl Operator {
         let result = match token {
             Some(t) => match self.line.reply(&ReplyToken::new(t.token), &prepared).await {
                 Ok(()) => {
-                    out.method = "reply".into();
+                    out.method = SendMethod::Reply;
                     Ok(())
                 }
                 // Expired meanwhile: a push sends it all the same.

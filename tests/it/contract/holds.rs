@@ -8,7 +8,7 @@ use line_oa::domain::hold::{released_ttl, ttl_of, Hold};
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::log::NO_TTL;
 use line_oa::service::hold::{set_hold, HoldChange, HoldError};
-use line_oa::store::{EventLog, Holds, Inserted, LogItem, OutboundRecord, OutboundStatus, Store};
+use line_oa::store::{EventLog, Holds, Inserted, LogItem, OutboundRecord, OutboundStatus, SendMethod, Store};
 
 use super::{inbound, read_all};
 
@@ -24,7 +24,7 @@ fn reply(conv: &str, id: &str, ts: i64) -> OutboundRecord {
         id: id.into(),
         timestamp_ms: ts,
         created_ms: ts + 2_000,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: "[]".into(),
         status: OutboundStatus::Sending,
         reason: "test".into(),

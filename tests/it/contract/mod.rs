@@ -5,8 +5,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use line_oa::domain::event::Mode;
 use line_oa::domain::ids::{ConversationId, EventId};
-use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, Page, PageRequest, Store};
+use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, Page, PageRequest, SendMethod, Store};
 
 /// Runs each named contract against every adapter, as `<suite>::embedded::<name>` and
 /// `<suite>::dynamodb::<name>`; each contract takes the store as any port it needs.
@@ -37,6 +38,7 @@ mod documents;
 mod event_log;
 mod export_jobs;
 mod holds;
+mod stored_names;
 mod work_queue;
 
 /// An inbound text message event, kept a year.
@@ -49,7 +51,7 @@ pub fn inbound(conv: &str, id: &str, ts: i64) -> InboundRecord {
         event_type: "message".into(),
         message_type: Some("text".into()),
         user_id: Some(conv.to_owned()),
-        mode: "active".into(),
+        mode: Mode::Active,
         is_redelivery: false,
         raw: format!(r#"{{"type":"message","webhookEventId":"{id}"}}"#),
         expires_at: Some(ts / 1000 + 365 * 86_400),
@@ -63,7 +65,7 @@ pub fn outbound(conv: &str, id: &str, ts: i64) -> OutboundRecord {
         id: id.to_owned(),
         timestamp_ms: ts,
         created_ms: ts + 10,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: r#"[{"type":"text","text":"hi"}]"#.into(),
         status: OutboundStatus::Sending,
         reason: "test".into(),

@@ -8,7 +8,8 @@ use line_oa::domain::hold::{ttl_of, Hold};
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::log::NO_TTL;
 use line_oa::store::{
-    ArchiveDue, ArchiveQueue, EventLog, Holds, InboundRecord, LocalTtl, LogItem, OutboundRecord, OutboundStatus, PageRequest, WorkQueue,
+    ArchiveDue, ArchiveQueue, EventLog, Holds, InboundRecord, LocalTtl, LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod,
+    WorkQueue,
 };
 
 use super::{inbound, outbound};
@@ -49,7 +50,7 @@ async fn done_marks_due_with_it_and_a_mark_made_while_archiving_survives_the_cle
         id: "o1".into(),
         timestamp_ms: 3_000,
         created_ms: 3_000,
-        method: "push".into(),
+        method: SendMethod::Push,
         messages: "[]".into(),
         status: OutboundStatus::Sent,
         reason: "staff".into(),

@@ -4,8 +4,9 @@
 //! with every LINE fixture body for the webhook target.
 
 use line_oa::domain::archive::{next_object, next_object_with_media, ChainHead, MediaOutcome};
+use line_oa::domain::event::Mode;
 use line_oa::domain::ids::{ConversationId, EventId};
-use line_oa::domain::log::{InboundRecord, LogItem, OutboundRecord, OutboundStatus};
+use line_oa::domain::log::{InboundRecord, LogItem, OutboundRecord, OutboundStatus, SendMethod};
 use line_oa::domain::media::MediaRef;
 use line_oa::domain::staff::hash_token;
 use serde::Deserialize;
@@ -110,7 +111,7 @@ fn inbound(id: &str, ts: i64, message_type: &str, raw: &str) -> LogItem {
         event_type: "message".into(),
         message_type: Some(message_type.into()),
         user_id: Some("U4af4980629".into()),
-        mode: "active".into(),
+        mode: Mode::Active,
         is_redelivery: false,
         raw: raw.into(),
         expires_at: Some(1_800_000_000),
@@ -123,7 +124,7 @@ fn outbound(id: &str, ts: i64, status: OutboundStatus) -> LogItem {
         id: id.into(),
         timestamp_ms: ts,
         created_ms: ts,
-        method: "reply".into(),
+        method: SendMethod::Reply,
         messages: r#"[{"type":"text","text":"ありがとうございます"}]"#.into(),
         status,
         reason: "keyword".into(),
