@@ -2,6 +2,7 @@
 //! an idempotent log, replies out. Pure core in `domain`; ports and adapters around it.
 
 pub mod archive;
+pub mod blob;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -360,7 +360,8 @@ impl Archiver {
         }
         // One listing says which objects exist: an index entry naming a deleted object does
         // not count as archived.
-        let keys: BTreeSet<String> = self.store.list(&conversation_prefix(conversation)).await?.into_iter().collect();
+        let keys: BTreeSet<String> =
+            self.store.list(&conversation_prefix(conversation)).await.map_err(ArchiveError::from)?.into_iter().collect();
         self.repair_backfill_head(conversation, &keys).await?;
         let main = self.indexes(items.iter().map(|i| Chain::Main.index_key(i))).await?;
         let held = |indexes: &BTreeMap<String, DayIndex>, key: &str, item: &LogItem| {
@@ -430,9 +431,9 @@ impl Archiver {
         object.head.key = Some(object.key.clone());
         // Object, then index, then head, as the main chain: `repair_backfill_head` mends a
         // run that stopped before the head.
-        self.store.put(&object.key, object.bytes.clone()).await?;
+        self.put(&object.key, object.bytes.clone()).await?;
         self.record_in_index(Chain::Backfill, &object.key, &object.items).await?;
-        self.store.put(&head_key, serde_json::to_vec(&object.head).expect("heads serialise")).await?;
+        self.put(&head_key, serde_json::to_vec(&object.head).expect("heads serialise")).await?;
         Ok(media.values().filter(|m| matches!(m, MediaOutcome::Stored(_))).count())
     }
 
@@ -457,7 +458,7 @@ impl Archiver {
                 None => return Ok(()),
             }
         }
-        self.store.put(&head_key, serde_json::to_vec(&head).expect("heads serialise")).await?;
+        self.put(&head_key, serde_json::to_vec(&head).expect("heads serialise")).await?;
         tracing::warn!(%conversation, seq = head.seq, "backfill chain head moved to its last object (a run stopped before writing it)");
         Ok(())
     }

@@ -1,12 +1,13 @@
 //! Export a conversation, a set of conversations or all of them, optionally within a time
 //! range, as CSV or XLSX. Streams page by page: memory stays flat however long the export.
-//! `jobs` runs exports asynchronously; `output` is where finished files go.
+//! `jobs` runs exports asynchronously; finished files go to object storage (`crate::blob`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::tz::TimeZone;
 
+use crate::blob::BlobError;
 use crate::domain::export::{row, HEADERS};
 pub use crate::domain::export_job::Format;
 use crate::domain::export_job::{Scope, TimeRange};
@@ -17,8 +18,6 @@ use crate::store::{log_cursor_from, EventLog, PageRequest, StoreError};
 use self::sink::Sink;
 
 pub mod jobs;
-pub mod output;
-pub mod s3;
 mod sink;
 pub mod sns;
 
@@ -39,7 +38,7 @@ pub enum ExportError {
         fault: Fault,
         detail: String,
         #[source]
-        source: Option<BoxError>,
+        source: Option<BlobError>,
     },
     /// The job was saved but nothing will run it (the local runner stopped, the launch publish failed).
     #[error("the export job could not be launched: {detail}")]
@@ -55,18 +54,25 @@ pub enum ExportError {
 }
 
 impl ExportError {
-    /// A failed call to the export storage, sorted by the adapter.
+    /// A failed call to the export storage, as the blob store sorts them.
     pub fn storage(fault: Fault, detail: impl Into<String>, source: Option<BoxError>) -> Self {
-        Self::Storage { fault, detail: detail.into(), source }
+        BlobError::new(fault, detail, source).into()
     }
 
-    /// A local file operation on the export storage failed.
+    /// A local file operation on the export storage failed (serving a finished file).
     pub fn storage_io(e: std::io::Error) -> Self {
-        Self::storage(Fault::of_io(&e), e.to_string(), Some(Box::new(e)))
+        BlobError::io(e).into()
     }
 
     pub fn launch(detail: impl Into<String>, source: Option<BoxError>) -> Self {
         Self::Launch { detail: detail.into(), source }
+    }
+}
+
+/// The storage failed; the blob store's error is the source, and says the same.
+impl From<BlobError> for ExportError {
+    fn from(e: BlobError) -> Self {
+        Self::Storage { fault: e.fault, detail: e.detail.clone(), source: Some(e) }
     }
 }
 

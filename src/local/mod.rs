@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::archive::dir::DirArchive;
 use crate::archive::Archiver;
+use crate::blob::dir::DirBlobStore;
 use crate::config::Config;
 use crate::export::jobs::ExportJobs;
 use crate::http::console::{self, ConsoleConfig};
@@ -73,7 +73,7 @@ impl LocalApp {
         .with_replay_window_days(config.replay_window_days)
         .with_metrics(crate::metrics::Metrics::default());
         tokio::spawn(run_renotify(service.clone()));
-        let archive = Arc::new(DirArchive::new(data_dir.join("archive")));
+        let archive = Arc::new(DirBlobStore::new(data_dir.join("archive")));
         let archiver = Archiver::new(archive.clone());
         // Without an access token there is no content to fetch: transcripts only.
         let archiver = if line.sends() { archiver.with_media(line).with_media_retries(Arc::new(store.clone())) } else { archiver };

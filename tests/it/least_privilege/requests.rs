@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use axum::body::Body;
+use line_oa::blob::s3::S3BlobStore;
 use line_oa::config::{self, Credentials};
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::{hash_token, TokenTable};
 use line_oa::export::jobs::ExportJobs;
-use line_oa::export::s3::S3Output;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::http::operator::Authenticator;
 use line_oa::http::{ignore_logged, router, AppState};
@@ -193,12 +193,13 @@ async fn operator_over(dynamo: &DynamoStore, standin: &LineStandin) -> Operator 
     sns_recorder.take();
     let exports = ExportJobs::new(
         store.clone(),
-        Arc::new(S3Output::new(s3.clone(), &bucket, Duration::from_secs(900))),
+        Arc::new(S3BlobStore::new(s3.clone(), &bucket)),
+        Duration::from_secs(900),
         Arc::new(SnsLauncher::new(sns, topic_arn.clone())),
         tz,
         system_clock(),
     );
-    let archive = Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await));
+    let archive = Arc::new(line_oa::blob::s3::S3BlobStore::new(s3.clone(), create_bucket(&s3).await));
     let auth = Authenticator::Tokens(Arc::new(TokenTable::parse(&format!("alice:admin:{}", hash_token(ADMIN_TOKEN))).unwrap()));
     let service = service(store.clone(), standin, SETTINGS);
     let trail = AuditTrail::new(Arc::new(dynamo.clone()), system_clock(), 365);

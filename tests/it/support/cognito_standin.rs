@@ -996,7 +996,7 @@ impl CognitoStack {
         let service = service(store.clone(), &line, settings_toml);
         let tz = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
         let exports = ExportJobs::local(store.clone(), dir.path().join("exports"), tz, line_oa::service::system_clock());
-        let archive: Arc<dyn line_oa::archive::ArchiveStore> = Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive")));
+        let archive: Arc<dyn line_oa::blob::BlobStore> = Arc::new(line_oa::blob::dir::DirBlobStore::new(dir.path().join("archive")));
         let media = line_oa::service::operator::MediaCopies::new(archive);
         let trail = line_oa::service::audit::AuditTrail::new(Arc::new(embedded), line_oa::service::system_clock(), 365);
         let function = operator_function_router(service.clone(), exports, media, trail, console.clone());
