@@ -650,7 +650,7 @@ fn api(store: &DynamoStore, scratch: &std::path::Path) -> Result<(axum::Router, 
         config.retention_days,
         line_oa::service::system_clock(),
     );
-    let exports = line_oa::export::jobs::ExportJobs::local(
+    let exports = line_oa::service::export::jobs::ExportJobs::local(
         store,
         scratch.to_path_buf(),
         config.settings.rules.timezone.clone(),

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use line_oa::archive::Archiver;
 use line_oa::blob::s3::S3BlobStore;
 use line_oa::config::{self, lambda::ARCHIVE_BUCKET};
 use line_oa::lambda::archiver::handle_archiver_event;
@@ -14,6 +13,7 @@ use line_oa::lambda::init;
 use line_oa::line_api;
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::Archiver;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {

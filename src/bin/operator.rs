@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use line_oa::blob::s3::S3BlobStore;
 use line_oa::config::lambda::{ARCHIVE_BUCKET, EXPORT_BUCKET, EXPORT_JOB_TOPIC_ARN};
-use line_oa::export::jobs::ExportJobs;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::http::console::ConsoleConfig;
 use line_oa::http::console_config::operator_function_router;
 use line_oa::lambda::init;
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::service::audit::AuditTrail;
+use line_oa::service::export::jobs::ExportJobs;
 use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Service};
 use line_oa::{config, line_api};

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{conversation, open_store, CliResult};
-use crate::archive::{Archiver, BackfillRun};
 use crate::blob::dir::DirBlobStore;
 use crate::blob::s3::S3BlobStore;
 use crate::blob::BlobStore;
@@ -15,6 +14,7 @@ use crate::domain::ids::ConversationId;
 use crate::line_api::http::HttpLineApi;
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
+use crate::service::archive::{Archiver, BackfillRun};
 use crate::store::embedded::DEFAULT_CACHE_BYTES;
 
 /// Who the sweep's lease names while the command runs.

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::archive::Archiver;
 use crate::blob::dir::DirBlobStore;
 use crate::config::Config;
-use crate::export::jobs::ExportJobs;
 use crate::http::console::{self, ConsoleConfig};
 use crate::http::operator::{self, Authenticator};
 use crate::http::{explain_routes, router, AppState, Logged};
 use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::retry::RetryPolicy;
+use crate::service::archive::Archiver;
 use crate::service::audit::AuditTrail;
+use crate::service::export::jobs::ExportJobs;
 use crate::service::operator::MediaCopies;
 use crate::service::{system_clock, Service};
 use crate::store::embedded::EmbeddedStore;

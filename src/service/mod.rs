@@ -10,7 +10,10 @@ use crate::store::{Store, StoreError};
 
 use self::live_settings::LiveSettings;
 
+pub mod archive;
 pub mod audit;
+pub mod expiry;
+pub mod export;
 mod handle;
 pub mod hold;
 mod ingest;

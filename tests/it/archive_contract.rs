@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use line_oa::archive::Archiver;
 use line_oa::blob::dir::DirBlobStore;
 use line_oa::blob::s3::S3BlobStore;
 use line_oa::blob::BlobStore;
 use line_oa::domain::ids::ConversationId;
+use line_oa::service::archive::Archiver;
 use line_oa::store::LogItem;
 
 use crate::contract::inbound;

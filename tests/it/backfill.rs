@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use line_oa::archive::{Archiver, BackfillError, BackfillRun};
 use line_oa::blob::dir::DirBlobStore;
 use line_oa::blob::s3::S3BlobStore;
 use line_oa::blob::BlobStore;
@@ -19,6 +18,7 @@ use line_oa::domain::log::NO_TTL;
 use line_oa::domain::metrics::ARCHIVE_BACKFILLED;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::{Archiver, BackfillError, BackfillRun};
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{
     collections, ArchiveQueue, Doc, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, Store, WorkQueue,
@@ -276,7 +276,7 @@ async fn scheduled_runs_are_bounded_go_on_where_the_last_stopped_and_start_a_new
     // As the archiver function gets it from the schedule.
     let out = line_oa::lambda::archiver::handle_archiver_event(&archiver, serde_json::json!({ "task": "backfill" })).await.unwrap();
     assert!(out["skipped"].as_str().is_some_and(|s| s.starts_with("not due")), "{out}");
-    let later = now + line_oa::archive::backfill::PASS_INTERVAL.as_millis() as i64 + 1;
+    let later = now + line_oa::service::archive::backfill::PASS_INTERVAL.as_millis() as i64 + 1;
     let next = archiver.backfill(store.as_ref(), &BackfillRun::scheduled(later, Duration::from_secs(60), "it")).await.unwrap();
     assert_eq!((next.conversations, next.filled.len(), next.pass_complete), (30, 0, true), "a new pass, nothing missing");
 }

@@ -12,9 +12,9 @@ use line_oa::domain::conversation::ConversationState;
 use line_oa::domain::export::{row, HEADERS};
 use line_oa::domain::export_job::{ExportJob, ExportJobId, ExportRequest, Format, JobStatus, Scope, TimeRange};
 use line_oa::domain::ids::ConversationId;
-use line_oa::export::jobs::{ExportJobs, JobView, StreamLauncher};
 use line_oa::export::sns::SnsLauncher;
 use line_oa::lambda::exporter::run_export_notifications;
+use line_oa::service::export::jobs::{ExportJobs, JobView, StreamLauncher};
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
@@ -285,7 +285,7 @@ async fn a_failing_job_records_the_error_and_offers_no_link() {
 async fn a_bad_request_is_refused_before_a_job_exists() {
     let (jobs, _, _) = s3_jobs(embedded_store().await).await;
     let request = ExportRequest { scope: Scope::Conversations { ids: vec![] }, range: TimeRange::default(), format: Format::Csv };
-    assert!(matches!(jobs.start(request).await, Err(line_oa::export::ExportError::Request(_))));
+    assert!(matches!(jobs.start(request).await, Err(line_oa::service::export::ExportError::Request(_))));
 }
 
 #[tokio::test]

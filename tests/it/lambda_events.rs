@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
-use line_oa::archive::Archiver;
 use line_oa::blob::dir::DirBlobStore;
 use line_oa::domain::metrics::SKIPPED_STREAM_RECORDS;
 use line_oa::domain::secret::Secret;
@@ -17,6 +16,7 @@ use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::lambda::{Class, LambdaError};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::Archiver;
 use line_oa::service::{system_clock, Service};
 use line_oa::settings::Settings;
 use line_oa::store::dynamodb::DynamoStore;

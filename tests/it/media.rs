@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
-use line_oa::archive::Archiver;
 use line_oa::blob::s3::S3BlobStore;
 use line_oa::blob::BlobStore;
 use line_oa::domain::archive::{parse_object, sha256_hex, Line};
 use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::{archive_stream_records, handle_archiver_event};
 use line_oa::line_api::http::HttpLineApi;
+use line_oa::service::archive::Archiver;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{EventLog, InboundRecord, Store};
 use secrecy::SecretString;

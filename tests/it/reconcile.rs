@@ -6,7 +6,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord, UserIdentity};
-use line_oa::archive::Archiver;
 use line_oa::blob::dir::DirBlobStore;
 use line_oa::blob::s3::S3BlobStore;
 use line_oa::blob::BlobStore;
@@ -15,6 +14,7 @@ use line_oa::domain::archive::parse_object;
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::archive_stream_records;
+use line_oa::service::archive::Archiver;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, WorkQueue};
@@ -161,7 +161,7 @@ async fn local_expiry_archives_before_removing_reports_the_unarchived_and_spares
     archiver.archive(logged[..3].to_vec()).await.unwrap();
 
     let now_s = logged[3].timestamp_ms() / 1000 + 365 * 86_400 + 1;
-    let report = line_oa::expiry::expire(&store, &archiver, now_s).await.unwrap();
+    let report = line_oa::service::expiry::expire(&store, &archiver, now_s).await.unwrap();
     assert_eq!(report.removed, 4, "the held conversation's item is not removed");
     assert_eq!(report.unarchived, vec![logged[3].clone()], "the unarchived item is reported");
     let expected: BTreeSet<String> = logged.iter().map(sort_key_of).collect();
@@ -171,7 +171,7 @@ async fn local_expiry_archives_before_removing_reports_the_unarchived_and_spares
     assert_eq!(store.pending().await.unwrap(), vec![unhandled]);
     let kept = store.log(&held.conversation, &PageRequest { limit: 10, after: None }).await.unwrap();
     assert_eq!(kept.items.len(), 1);
-    let again = line_oa::expiry::expire(&store, &archiver, now_s).await.unwrap();
+    let again = line_oa::service::expiry::expire(&store, &archiver, now_s).await.unwrap();
     assert_eq!((again.removed, again.unarchived.len()), (0, 0));
 }
 

@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use line_oa::archive::Archiver;
 use line_oa::blob::dir::DirBlobStore;
 use line_oa::domain::ids::ConversationId;
+use line_oa::service::archive::Archiver;
 
 use crate::support::apps::{text_body, LocalTestApp, SETTINGS};
 use crate::support::sign;

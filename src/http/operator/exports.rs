@@ -1,5 +1,5 @@
 //! Export jobs: start one (a conversation, a set, a tag, or everything, in a time range, as CSV or
-//! XLSX), then poll it for its link. The job itself is `export::jobs`.
+//! XLSX), then poll it for its link. The job itself is `service::export::jobs`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -12,8 +12,8 @@ use super::{json_body, Failure};
 use crate::blob::Link;
 use crate::domain::export_job::{ExportJobId, ExportRequest, Scope};
 use crate::domain::staff::{Role, Staff};
-use crate::export::jobs::{ExportJobs, JobView};
-use crate::export::ExportError;
+use crate::service::export::jobs::{ExportJobs, JobView};
+use crate::service::export::ExportError;
 use crate::service::operator::OperatorError;
 use crate::service::Service;
 

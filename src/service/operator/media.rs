@@ -8,11 +8,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::OperatorError;
-use crate::archive::ArchiveError;
 use crate::blob::{BlobStore, Link};
 use crate::domain::ids::ConversationId;
 use crate::domain::media::{media_key, media_meta_key, MediaMessage, MediaRef};
 use crate::errors::Fault;
+use crate::service::archive::ArchiveError;
 
 /// How long a presigned media link works: enough to load the page, short enough not to leak.
 pub const MEDIA_LINK_TTL: Duration = Duration::from_secs(600);

@@ -14,12 +14,12 @@ use line_oa::config::{self, Credentials};
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::{hash_token, TokenTable};
-use line_oa::export::jobs::ExportJobs;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::http::operator::Authenticator;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::line_api::logging::LoggingLineApi;
 use line_oa::service::audit::AuditTrail;
+use line_oa::service::export::jobs::ExportJobs;
 use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Service};
 use line_oa::settings::Settings;
@@ -311,7 +311,7 @@ async fn the_archivers_backfill_sweep_and_media_retries_do_only_what_its_role_al
     // The archiver as src/bin/archiver.rs builds it: media retries and the sweep on the table.
     recorded.warm().await.unwrap();
     let table: Arc<dyn Store> = Arc::new(recorded.clone());
-    let archiver = line_oa::archive::Archiver::new(crate::archive_contract::dir_archive().await)
+    let archiver = line_oa::service::archive::Archiver::new(crate::archive_contract::dir_archive().await)
         .with_media_retries(Arc::new(recorded.clone()))
         .with_table(table);
     let report = line_oa::lambda::archiver::handle_archiver_event(&archiver, json!({ "task": "backfill" })).await.expect("the sweep runs");

@@ -13,12 +13,12 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{export_scope, ExportError, Range};
+use super::{export_scope, ExportError};
 use crate::blob::dir::DirBlobStore;
 use crate::blob::s3::S3BlobStore;
 use crate::blob::{BlobStore, Link};
 use crate::clock::Clock;
-use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
+use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus, Range};
 use crate::errors::Chain;
 use crate::store::{EventLog, ExportJobStore, Store};
 
