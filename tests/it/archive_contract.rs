@@ -1,11 +1,13 @@
-//! The archive port's contract and the hash-chained archiver, against a local folder and
-//! against S3 over HTTP (moto on 127.0.0.1, bucket with Object Lock).
+//! The object-storage port's contract (`line_oa::blob`, which the archive and the exports share)
+//! and the hash-chained archiver, against a local folder and against S3 over HTTP (moto on
+//! 127.0.0.1, bucket with Object Lock).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use line_oa::blob::dir::DirBlobStore;
 use line_oa::blob::s3::S3BlobStore;
-use line_oa::blob::BlobStore;
+use line_oa::blob::{BlobStore, Link};
 use line_oa::domain::ids::ConversationId;
 use line_oa::service::archive::Archiver;
 use line_oa::store::LogItem;
@@ -24,6 +26,25 @@ async fn put_get_list(store: Arc<dyn BlobStore>) {
         store.list("transcripts/user:U1/").await.unwrap(),
         vec!["transcripts/user:U1/0000000001-2026-01-01.jsonl", "transcripts/user:U1/0000000002-2026-01-01.jsonl"]
     );
+}
+
+async fn a_file_goes_up_whole_and_its_link_fetches_it(store: Arc<dyn BlobStore>) {
+    std::fs::create_dir_all(store.scratch_dir()).unwrap();
+    let file = store.scratch_dir().join(format!("{}.csv", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, "a,b\n予約,1\n").unwrap();
+    store.put_file("exports/j1/x.csv", &file, "text/csv; charset=utf-8").await.unwrap();
+    assert!(!file.exists(), "the scratch file is the store's once taken");
+    assert_eq!(store.get("exports/j1/x.csv").await.unwrap().as_deref(), Some("a,b\n予約,1\n".as_bytes()));
+    let fetched = match store.link("exports/j1/x.csv", Duration::from_secs(60), Some("x.csv")).await.unwrap() {
+        Link::Url { url, expires_in_secs } => {
+            assert_eq!(expires_in_secs, 60);
+            let response = reqwest::get(&url).await.unwrap();
+            assert!(response.status().is_success(), "{}", response.status());
+            response.bytes().await.unwrap().to_vec()
+        }
+        Link::File { path } => std::fs::read(path).unwrap(),
+    };
+    assert_eq!(fetched, "a,b\n予約,1\n".as_bytes());
 }
 
 async fn the_archiver_keeps_a_verifiable_chain_and_finds_tampering(store: Arc<dyn BlobStore>) {
@@ -59,6 +80,10 @@ macro_rules! archive_suite {
             #[tokio::test]
             async fn put_get_list() {
                 super::put_get_list($make().await).await
+            }
+            #[tokio::test]
+            async fn a_file_goes_up_whole_and_its_link_fetches_it() {
+                super::a_file_goes_up_whole_and_its_link_fetches_it($make().await).await
             }
             #[tokio::test]
             async fn the_archiver_keeps_a_verifiable_chain_and_finds_tampering() {
