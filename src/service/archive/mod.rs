@@ -69,7 +69,7 @@ impl From<BlobError> for ArchiveError {
 
 /// Content types of the archive's own objects: transcripts are JSON Lines, heads, indexes and
 /// media references JSON.
-pub(crate) fn content_type(key: &str) -> &'static str {
+fn content_type(key: &str) -> &'static str {
     if key.ends_with(".jsonl") {
         "application/x-ndjson"
     } else {

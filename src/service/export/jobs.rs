@@ -172,7 +172,11 @@ impl ExportJobs {
         let Some(job) = self.jobs.export_job(id).await? else { return Ok(None) };
         let job = job.observed(self.now_ms());
         let link = match (&job.status, &job.output_key) {
-            (JobStatus::Done, Some(key)) => Some(self.files.link(key, self.link_ttl, Some(key.rsplit('/').next().unwrap_or(key))).await?),
+            (JobStatus::Done, Some(key)) => {
+                // A browser saves the file under its own name (`exports/<id>/<name>`).
+                let name = key.rsplit('/').next().unwrap_or(key);
+                Some(self.files.link(key, self.link_ttl, Some(name)).await?)
+            }
             _ => None,
         };
         Ok(Some(JobView { job, link }))
