@@ -653,13 +653,13 @@ fn api(store: &DynamoStore, scratch: &std::path::Path) -> Result<(axum::Router, 
     )
     .build()
     .operator;
-    let exports = line_oa::export::jobs::ExportJobs::local(
+    let exports = line_oa::service::export::jobs::ExportJobs::local(
         store,
         scratch.to_path_buf(),
         config.settings.rules.timezone.clone(),
         line_oa::service::system_clock(),
     );
-    let media = line_oa::service::operator::MediaCopies::new(Arc::new(line_oa::archive::dir::DirArchive::new(scratch.join("archive"))));
+    let media = line_oa::service::operator::MediaCopies::new(Arc::new(line_oa::blob::dir::DirBlobStore::new(scratch.join("archive"))));
     // Staff actions are audited into the same table, as on the operator function (reads are not actions).
     let trail = line_oa::service::audit::AuditTrail::new(Arc::new(dynamo.clone()), line_oa::service::system_clock(), config.retention_days);
     Ok((router(operator, Authenticator::Tokens(config.operator_tokens.clone()), exports, media, trail), token))

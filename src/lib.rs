@@ -1,13 +1,12 @@
 //! A self-hosted back end for a LINE Official Account's 1:1 chat: verified webhooks in,
 //! an idempotent log, replies out. Pure core in `domain`; ports and adapters around it.
 
-pub mod archive;
+pub mod blob;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod errors;
-pub mod expiry;
 pub mod export;
 pub mod fuzzing;
 pub mod http;

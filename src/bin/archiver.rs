@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use line_oa::archive::s3::S3Archive;
-use line_oa::archive::Archiver;
+use line_oa::blob::s3::S3BlobStore;
 use line_oa::config::{self, lambda::ARCHIVE_BUCKET};
 use line_oa::lambda::archiver::handle_archiver_event;
 use line_oa::lambda::init;
 use line_oa::line_api;
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::Archiver;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = init::environment(&aws).await?;
     let config = config::from_lookup_for(env.lookup(), config::Credentials::AccessToken)?;
     let store: Arc<dyn line_oa::store::Store> = Arc::new(init::table(&aws).await?);
-    let archiver = Archiver::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket)))
+    let archiver = Archiver::new(Arc::new(S3BlobStore::new(aws_sdk_s3::Client::new(&aws), bucket)))
         .with_media(line_api::from_config(&config, RetryPolicy::default()))
         .with_media_retries(store.clone())
         .with_table(store)

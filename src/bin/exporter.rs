@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use line_oa::config::{self, lambda::EXPORT_BUCKET};
-use line_oa::export::jobs::ExportJobs;
 use line_oa::lambda::exporter::run_export_notifications;
 use line_oa::lambda::init;
+use line_oa::service::export::jobs::ExportJobs;
 use line_oa::service::system_clock;
 
 #[tokio::main]

@@ -5,16 +5,15 @@
 
 use std::sync::Arc;
 
-use line_oa::archive::s3::S3Archive;
+use line_oa::blob::s3::S3BlobStore;
 use line_oa::config::lambda::{ARCHIVE_BUCKET, EXPORT_BUCKET, EXPORT_JOB_TOPIC_ARN};
-use line_oa::export::jobs::ExportJobs;
-use line_oa::export::s3::S3Output;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::http::console::ConsoleConfig;
 use line_oa::http::console_config::operator_function_router;
 use line_oa::lambda::init;
 use line_oa::line_api::http::RetryPolicy;
 use line_oa::service::audit::AuditTrail;
+use line_oa::service::export::jobs::ExportJobs;
 use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, ServiceParts};
 use line_oa::{config, line_api};
@@ -33,7 +32,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = config::from_lookup_for(env.lookup(), config::Credentials::AccessToken)?;
     let bucket = config::required(env.lookup(), EXPORT_BUCKET)?;
     // Media users sent, from the archive's copy: presigned links, signed with this role.
-    let media = MediaCopies::new(Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), config::required(env.lookup(), ARCHIVE_BUCKET)?)));
+    let media =
+        MediaCopies::new(Arc::new(S3BlobStore::new(aws_sdk_s3::Client::new(&aws), config::required(env.lookup(), ARCHIVE_BUCKET)?)));
     let link_ttl = config::lambda::link_ttl_from_lookup(env.lookup())?;
     let store = Arc::new(init::table(&aws).await?);
     let store_for_audit = store.clone();
@@ -41,7 +41,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     // status call presigns the link with this function's role.
     let exports = ExportJobs::new(
         store.clone(),
-        Arc::new(S3Output::new(aws_sdk_s3::Client::new(&aws), &bucket, link_ttl)),
+        Arc::new(S3BlobStore::new(aws_sdk_s3::Client::new(&aws), &bucket)),
+        link_ttl,
         Arc::new(SnsLauncher::new(aws_sdk_sns::Client::new(&aws), config::required(env.lookup(), EXPORT_JOB_TOPIC_ARN)?)),
         config.settings.rules.timezone.clone(),
         system_clock(),

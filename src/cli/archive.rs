@@ -6,14 +6,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{conversation, open_store, CliResult};
-use crate::archive::dir::DirArchive;
-use crate::archive::s3::S3Archive;
-use crate::archive::{ArchiveStore, Archiver, BackfillRun};
+use crate::blob::dir::DirBlobStore;
+use crate::blob::s3::S3BlobStore;
+use crate::blob::BlobStore;
 use crate::config;
 use crate::domain::ids::ConversationId;
 use crate::line_api::http::HttpLineApi;
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
+use crate::service::archive::{Archiver, BackfillRun};
 use crate::store::embedded::DEFAULT_CACHE_BYTES;
 
 /// Who the sweep's lease names while the command runs.
@@ -59,7 +60,7 @@ pub async fn run(command: Command) -> CliResult {
     match command {
         Command::Verify { conversation, dir, bucket } => {
             let store = match (dir, bucket) {
-                (Some(dir), _) => Arc::new(DirArchive::new(dir)),
+                (Some(dir), _) => Arc::new(DirBlobStore::new(dir)),
                 (None, Some(bucket)) => s3_archive(&bucket).await,
                 (None, None) => local_archive(),
             };
@@ -68,7 +69,7 @@ pub async fn run(command: Command) -> CliResult {
         Command::Backfill { conversation, dir, table, bucket } => {
             let archive = match (bucket, dir) {
                 (Some(bucket), _) => s3_archive(&bucket).await,
-                (None, Some(dir)) => Arc::new(DirArchive::new(dir)),
+                (None, Some(dir)) => Arc::new(DirBlobStore::new(dir)),
                 (None, None) => local_archive(),
             };
             backfill(archive, table, conversation).await
@@ -76,16 +77,16 @@ pub async fn run(command: Command) -> CliResult {
     }
 }
 
-async fn s3_archive(bucket: &str) -> Arc<dyn ArchiveStore> {
+async fn s3_archive(bucket: &str) -> Arc<dyn BlobStore> {
     let aws = aws_config::load_from_env().await;
-    Arc::new(S3Archive::new(aws_sdk_s3::Client::new(&aws), bucket))
+    Arc::new(S3BlobStore::new(aws_sdk_s3::Client::new(&aws), bucket))
 }
 
-fn local_archive() -> Arc<dyn ArchiveStore> {
-    Arc::new(DirArchive::new(config::data_dir().join("archive")))
+fn local_archive() -> Arc<dyn BlobStore> {
+    Arc::new(DirBlobStore::new(config::data_dir().join("archive")))
 }
 
-async fn verify(store: Arc<dyn ArchiveStore>, conversation: Option<ConversationId>) -> CliResult {
+async fn verify(store: Arc<dyn BlobStore>, conversation: Option<ConversationId>) -> CliResult {
     let archiver = Archiver::new(store);
     let conversations = match conversation {
         Some(c) => vec![c],
@@ -126,7 +127,7 @@ fn media_source() -> Option<Arc<dyn crate::line_api::LineApi>> {
     Some(Arc::new(api))
 }
 
-async fn backfill(archive: Arc<dyn ArchiveStore>, table: Option<String>, conversation: Option<ConversationId>) -> CliResult {
+async fn backfill(archive: Arc<dyn BlobStore>, table: Option<String>, conversation: Option<ConversationId>) -> CliResult {
     let store: Arc<dyn crate::store::Store> = Arc::from(open_store(table, DEFAULT_CACHE_BYTES).await?);
     let mut archiver = Archiver::new(archive).with_metrics(Metrics::off());
     if let Some(line) = media_source() {

@@ -8,8 +8,9 @@ use jiff::civil::Date;
 use super::{conversation, open_store, CliResult};
 use crate::config;
 use crate::domain::export_job::Scope;
+use crate::domain::export_job::{Format, Range};
 use crate::domain::ids::ConversationId;
-use crate::export::{export_scope, Format, Range};
+use crate::service::export::export_scope;
 
 /// Page cache of the embedded store while the CLI exports from it: one pass over the log, so a
 /// small cache keeps memory flat however big the store.

@@ -1,5 +1,5 @@
 //! Export jobs: what to export (scope, time range, format) and where a job stands. Pure: the
-//! clock is an argument; the runner and the job store are in `crate::export`.
+//! clock is an argument; the runner is `crate::service::export`, the job store `crate::store`.
 
 use std::fmt;
 
@@ -85,6 +85,18 @@ impl TimeRange {
     }
     pub fn end_ms(&self) -> i64 {
         self.to_ms.unwrap_or(i64::MAX)
+    }
+}
+
+/// Items of one conversation with `from_ms <= time < to_ms`, oldest first: what an export reads.
+pub struct Range {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl From<TimeRange> for Range {
+    fn from(r: TimeRange) -> Self {
+        Range { from_ms: r.start_ms(), to_ms: r.end_ms() }
     }
 }
 

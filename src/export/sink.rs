@@ -5,12 +5,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::{write_error, ExportError, Format};
+use crate::domain::export_job::Format;
+use crate::service::export::{write_error, ExportError};
 
 /// Excel's limit: rows per sheet, the header included.
-pub(super) const XLSX_SHEET_ROWS: u32 = 1_048_576;
+pub(crate) const XLSX_SHEET_ROWS: u32 = 1_048_576;
 
-pub(super) struct Xlsx {
+pub(crate) struct Xlsx {
     workbook: rust_xlsxwriter::Workbook,
     header: Vec<String>,
     sheet_rows: u32,
@@ -19,7 +20,7 @@ pub(super) struct Xlsx {
     row: u32,
 }
 
-pub(super) enum Sink {
+pub(crate) enum Sink {
     Csv(Box<csv::Writer<std::io::BufWriter<std::fs::File>>>),
     Xlsx(Box<Xlsx>),
 }
@@ -67,7 +68,7 @@ fn bytes(cell: std::borrow::Cow<'_, str>) -> std::borrow::Cow<'_, [u8]> {
 
 impl Sink {
     /// Opens `out` and writes the header (again at the top of every further XLSX sheet).
-    pub(super) fn open(format: Format, out: &Path, header: &[&str], sheet_rows: u32) -> Result<Self, ExportError> {
+    pub(crate) fn open(format: Format, out: &Path, header: &[&str], sheet_rows: u32) -> Result<Self, ExportError> {
         let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
         match format {
             Format::Csv => {
@@ -86,7 +87,7 @@ impl Sink {
         }
     }
 
-    pub(super) fn write(&mut self, cells: &[String]) -> Result<(), ExportError> {
+    pub(crate) fn write(&mut self, cells: &[String]) -> Result<(), ExportError> {
         match self {
             Sink::Csv(w) => w.write_record(cells.iter().map(|c| bytes(csv_text(c)))).map_err(write_error),
             Sink::Xlsx(xlsx) => {
@@ -100,7 +101,7 @@ impl Sink {
 
     /// Flushes the CSV, or assembles and zips the workbook: seconds for a big one, so callers
     /// run it off the async executor.
-    pub(super) fn finish(self, out: &Path) -> Result<(), ExportError> {
+    pub(crate) fn finish(self, out: &Path) -> Result<(), ExportError> {
         match self {
             Sink::Csv(mut w) => w.flush().map_err(write_error),
             Sink::Xlsx(mut xlsx) => xlsx.workbook.save(out).map_err(write_error),

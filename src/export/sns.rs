@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::jobs::JobLauncher;
-use super::ExportError;
 use crate::domain::export_job::ExportJobId;
+use crate::service::export::jobs::JobLauncher;
+use crate::service::export::ExportError;
 
 /// The message published for a queued job: `{"job": "<id>"}`.
 #[derive(Debug, Serialize, Deserialize)]

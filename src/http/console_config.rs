@@ -6,8 +6,8 @@ use axum::Router;
 
 use super::console::{self, ConsoleConfig};
 use super::operator::{self, Authenticator};
-use crate::export::jobs::ExportJobs;
 use crate::service::audit::AuditTrail;
+use crate::service::export::jobs::ExportJobs;
 use crate::service::operator::MediaCopies;
 use crate::service::Operator;
 

@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::archive::ArchiveError;
 use crate::domain::signature::SignatureError;
 use crate::errors::Chain;
-use crate::export::ExportError;
 use crate::line_api::LineApiError;
+use crate::service::archive::ArchiveError;
+use crate::service::export::ExportError;
 use crate::service::operator::OperatorError;
 use crate::service::ServiceError;
 use crate::store::StoreError;

@@ -9,9 +9,9 @@ use aws_lambda_events::event::streams::DynamoDbEventResponse;
 
 use super::error::LambdaError;
 use super::stream::{self, keys_of, retry_from, sequence_of, OnPermanent};
-use crate::archive::{ArchiveError, Archiver, BackfillRun, Reconciliation};
 use crate::domain::archive::index::content_version;
 use crate::domain::metrics::UNREADABLE_STREAM_RECORDS;
+use crate::service::archive::{ArchiveError, Archiver, BackfillRun, Reconciliation};
 use crate::store::dynamodb::log_item_from_stream_image;
 use crate::store::LogItem;
 

@@ -3,9 +3,9 @@
 //! `Permanent.MalformedRecord`, ...). The class decides what becomes of a stream record
 //! (`super::stream`); the name says in the log and the dead-letter queue what went wrong.
 
-use crate::archive::backfill::BackfillError;
-use crate::archive::ArchiveError;
-use crate::export::ExportError;
+use crate::service::archive::backfill::BackfillError;
+use crate::service::archive::ArchiveError;
+use crate::service::export::ExportError;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 

@@ -7,8 +7,8 @@
 use super::error::LambdaError;
 use super::stream::{self, OnPermanent};
 use crate::domain::export_job::ExportJobId;
-use crate::export::jobs::ExportJobs;
 use crate::export::sns::JobMessage;
+use crate::service::export::jobs::ExportJobs;
 
 /// The job an SNS record names.
 fn job_id(record: &serde_json::Value) -> Result<ExportJobId, LambdaError> {

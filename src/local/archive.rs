@@ -12,8 +12,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::settle::Settle;
-use crate::archive::{Archiver, BackfillRun};
 use crate::domain::ids::ConversationId;
+use crate::service::archive::{Archiver, BackfillRun};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{log_cursor_from, ArchiveDue, ArchiveQueue, EventLog, LocalTtl, PageRequest};
 
@@ -46,7 +46,7 @@ const POLL: Duration = Duration::from_secs(15);
 const EXPIRY_INTERVAL: Duration = Duration::from_secs(600);
 /// How often failed media downloads are tried again (LINE keeps content one to two weeks).
 const MEDIA_RETRY_INTERVAL: Duration = Duration::from_secs(900);
-/// How often the backfill sweep looks whether a pass is due (`archive::backfill::PASS_INTERVAL`).
+/// How often the backfill sweep looks whether a pass is due (`service::archive::backfill::PASS_INTERVAL`).
 const BACKFILL_INTERVAL: Duration = Duration::from_secs(3600);
 /// How long one backfill run may hold up archiving; an unfinished pass goes on after `BACKFILL_AGAIN`.
 const BACKFILL_BUDGET: Duration = Duration::from_secs(10);
@@ -115,7 +115,7 @@ async fn backfill(store: &EmbeddedStore, archiver: &Archiver) -> Duration {
 }
 
 async fn expire(store: &dyn LocalTtl, archiver: &Archiver) {
-    match crate::expiry::expire(store, archiver, jiff::Timestamp::now().as_second()).await {
+    match crate::service::expiry::expire(store, archiver, jiff::Timestamp::now().as_second()).await {
         Ok(report) if report.removed > 0 => tracing::info!(removed = report.removed, "expired log items removed"),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "expiry sweep failed; will retry"),

@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, Notify};
 
-use crate::archive::dir::DirArchive;
-use crate::archive::Archiver;
+use crate::blob::dir::DirBlobStore;
 use crate::config::Config;
-use crate::export::jobs::ExportJobs;
 use crate::http::console::{self, ConsoleConfig};
 use crate::http::operator::{self, Authenticator};
 use crate::http::{explain_routes, router, AppState, Logged};
 use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::retry::RetryPolicy;
+use crate::service::archive::Archiver;
 use crate::service::audit::AuditTrail;
+use crate::service::export::jobs::ExportJobs;
 use crate::service::operator::MediaCopies;
 use crate::service::{system_clock, Service, ServiceParts, StaffNotices};
 use crate::store::embedded::EmbeddedStore;
@@ -77,7 +77,7 @@ impl LocalApp {
         }
         .build();
         tokio::spawn(run_renotify(service.notices.clone()));
-        let archive = Arc::new(DirArchive::new(data_dir.join("archive")));
+        let archive = Arc::new(DirBlobStore::new(data_dir.join("archive")));
         let archiver = Archiver::new(archive.clone());
         // Without an access token there is no content to fetch: transcripts only.
         let archiver = if line.sends() { archiver.with_media(line).with_media_retries(Arc::new(store.clone())) } else { archiver };

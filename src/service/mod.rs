@@ -13,8 +13,11 @@ use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
 
+pub mod archive;
 pub mod audit;
 mod conversation_writes;
+pub mod expiry;
+pub mod export;
 mod handle;
 pub mod hold;
 mod ingest;

@@ -74,7 +74,7 @@ pub mod collections {
     pub const CANNED: &str = "canned";
     /// Media downloads that failed, to be tried again (`domain::media::MediaRetry`).
     pub const MEDIA_RETRY: &str = "media-retry";
-    /// The archive backfill sweep's state: its cursor and lease (`archive::backfill`).
+    /// The archive backfill sweep's state: its cursor and lease (`service::archive::backfill`).
     pub const ARCHIVE_BACKFILL: &str = "archive-backfill";
     /// Notes of one conversation: `notes:<conversation>`.
     pub fn notes(conversation: &crate::domain::ids::ConversationId) -> String {

@@ -13,12 +13,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use line_oa::archive::Archiver;
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::metrics::UNREADABLE_STREAM_RECORDS;
 use line_oa::lambda::archiver::archive_stream_batch;
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::Archiver;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, SendMethod, StoreError};
 

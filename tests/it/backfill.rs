@@ -7,9 +7,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use line_oa::archive::dir::DirArchive;
-use line_oa::archive::s3::S3Archive;
-use line_oa::archive::{ArchiveStore, Archiver, BackfillError, BackfillRun};
+use line_oa::blob::dir::DirBlobStore;
+use line_oa::blob::s3::S3BlobStore;
+use line_oa::blob::BlobStore;
 use line_oa::domain::archive::index::sort_key_of;
 use line_oa::domain::conversation::ConversationState;
 use line_oa::domain::hold::{ttl_of, Hold};
@@ -18,6 +18,7 @@ use line_oa::domain::log::NO_TTL;
 use line_oa::domain::metrics::ARCHIVE_BACKFILLED;
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::{Archiver, BackfillError, BackfillRun};
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{
     collections, ArchiveQueue, Doc, InboundRecord, LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod, Store, WorkQueue,
@@ -116,7 +117,7 @@ async fn a_conversation_whose_s3_objects_were_deleted_is_filled_by_the_sweep_med
 
     let s3 = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&s3).await;
-    let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3.clone(), bucket.clone()));
+    let archive: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(s3.clone(), bucket.clone()));
     Archiver::new(archive.clone()).with_media(line.clone()).archive([lost.clone(), kept.clone()].concat()).await.unwrap();
     assert_eq!(standin.requests().iter().filter(|r| r.path.ends_with("/content")).count(), 1);
     // Someone deletes the conversation's objects (on an Object Lock bucket: delete markers).
@@ -185,7 +186,10 @@ async fn on_the_local_store_the_backfill_command_fills_a_deleted_conversation_an
         let store = EmbeddedStore::open(dir.path()).unwrap();
         let lost = chat(&store, "Ulocal", now_ms() - 48 * HOUR_MS, 3).await;
         let kept = chat(&store, "Uother", now_ms() - 48 * HOUR_MS, 1).await;
-        Archiver::new(Arc::new(DirArchive::new(dir.path().join("archive")))).archive([lost.clone(), kept.clone()].concat()).await.unwrap();
+        Archiver::new(Arc::new(DirBlobStore::new(dir.path().join("archive"))))
+            .archive([lost.clone(), kept.clone()].concat())
+            .await
+            .unwrap();
         (lost, kept)
     };
     for prefix in conversation_prefixes("user:Ulocal") {
@@ -216,7 +220,7 @@ async fn on_the_local_store_the_backfill_command_fills_a_deleted_conversation_an
 async fn objects_deleted_under_a_chain_head_are_filled_and_verify_still_names_the_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("data")).unwrap();
-    let archive: Arc<dyn ArchiveStore> = Arc::new(DirArchive::new(dir.path().join("archive")));
+    let archive: Arc<dyn BlobStore> = Arc::new(DirBlobStore::new(dir.path().join("archive")));
     let items = chat(&store, "Ucut", now_ms() - 48 * HOUR_MS, 2).await;
     let archiver = Archiver::new(archive.clone());
     archiver.archive(items.clone()).await.unwrap();
@@ -272,7 +276,7 @@ async fn scheduled_runs_are_bounded_go_on_where_the_last_stopped_and_start_a_new
     // As the archiver function gets it from the schedule.
     let out = line_oa::lambda::archiver::handle_archiver_event(&archiver, serde_json::json!({ "task": "backfill" })).await.unwrap();
     assert!(out["skipped"].as_str().is_some_and(|s| s.starts_with("not due")), "{out}");
-    let later = now + line_oa::archive::backfill::PASS_INTERVAL.as_millis() as i64 + 1;
+    let later = now + line_oa::service::archive::backfill::PASS_INTERVAL.as_millis() as i64 + 1;
     let next = archiver.backfill(store.as_ref(), &BackfillRun::scheduled(later, Duration::from_secs(60), "it")).await.unwrap();
     assert_eq!((next.conversations, next.filled.len(), next.pass_complete), (30, 0, true), "a new pass, nothing missing");
 }
@@ -316,7 +320,7 @@ async fn the_local_server_sweeps_at_start_and_fills_what_its_archive_folder_lack
     let app = crate::support::apps::start_local_app(&config, dir.path()).await;
     // Settled includes the archiver's first round: its start-up backfill sweep.
     crate::support::apps::settled(&app.settle).await;
-    let archiver = Archiver::new(Arc::new(DirArchive::new(dir.path().join("archive"))));
+    let archiver = Archiver::new(Arc::new(DirBlobStore::new(dir.path().join("archive"))));
     let chains = archiver.verify_chains(&ConversationId::user("Urestored")).await.unwrap().expect("the filled conversation verifies");
     assert_eq!((chains.backfill_items, chains.all.items), (items.len(), items.len()), "the start-up sweep filled the archive");
 }

@@ -5,8 +5,9 @@ use std::process::Command;
 
 use jiff::tz::TimeZone;
 use line_oa::domain::export::HEADERS;
+use line_oa::domain::export_job::{Format, Range};
 use line_oa::domain::ids::ConversationId;
-use line_oa::export::{export, Format, Range};
+use line_oa::service::export::export;
 use line_oa::store::{InboundRecord, OutboundRecord, OutboundStatus, SendMethod, Store};
 
 use crate::contract::embedded_store;

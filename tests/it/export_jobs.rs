@@ -6,15 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
+use line_oa::blob::s3::S3BlobStore;
+use line_oa::blob::{BlobStore, Link};
 use line_oa::domain::conversation::ConversationState;
 use line_oa::domain::export::{row, HEADERS};
 use line_oa::domain::export_job::{ExportJob, ExportJobId, ExportRequest, Format, JobStatus, Scope, TimeRange};
 use line_oa::domain::ids::ConversationId;
-use line_oa::export::jobs::{ExportJobs, JobView, StreamLauncher};
-use line_oa::export::output::{ExportLink, ExportOutput};
-use line_oa::export::s3::S3Output;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::lambda::exporter::run_export_notifications;
+use line_oa::service::export::jobs::{ExportJobs, JobView, StreamLauncher};
 use line_oa::service::Clock;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
@@ -85,9 +85,9 @@ fn sorted(mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
     rows
 }
 
-async fn download(link: &ExportLink) -> Vec<u8> {
+async fn download(link: &Link) -> Vec<u8> {
     match link {
-        ExportLink::Url { url, expires_in_secs } => {
+        Link::Url { url, expires_in_secs } => {
             assert!(url.starts_with("http://127.0.0.1:"), "{url}");
             assert!(url.contains("X-Amz-Signature="), "a presigned URL: {url}");
             assert_eq!(*expires_in_secs, 900);
@@ -95,7 +95,7 @@ async fn download(link: &ExportLink) -> Vec<u8> {
             assert!(response.status().is_success(), "{}", response.status());
             response.bytes().await.unwrap().to_vec()
         }
-        ExportLink::File { path } => std::fs::read(path).unwrap(),
+        Link::File { path } => std::fs::read(path).unwrap(),
     }
 }
 
@@ -147,8 +147,8 @@ async fn launched_jobs(store: Arc<dyn Store>, bucket: &str, s3: aws_sdk_s3::Clie
     let sns = aws_sdk_sns::Client::new(&aws);
     let name = format!("line-oa-export-jobs-{}", uuid::Uuid::new_v4().simple());
     let topic = sns.create_topic().name(name).send().await.expect("create topic").topic_arn().unwrap().to_owned();
-    let output = Arc::new(S3Output::new(s3, bucket, Duration::from_secs(900)));
-    let jobs = ExportJobs::new(store, output, Arc::new(SnsLauncher::new(sns, topic.clone())), tz(), clock());
+    let files = Arc::new(S3BlobStore::new(s3, bucket));
+    let jobs = ExportJobs::new(store, files, Duration::from_secs(900), Arc::new(SnsLauncher::new(sns, topic.clone())), tz(), clock());
     (jobs, topic)
 }
 
@@ -270,8 +270,8 @@ async fn a_failing_job_records_the_error_and_offers_no_link() {
     let store = dynamo_store().await;
     fill(store.as_ref(), 1).await;
     let client = crate::support::s3_client().await;
-    let output = Arc::new(S3Output::new(client, "no-such-export-bucket", Duration::from_secs(900)));
-    let jobs = ExportJobs::new(store.clone(), output, Arc::new(StreamLauncher), tz(), clock());
+    let files = Arc::new(S3BlobStore::new(client, "no-such-export-bucket"));
+    let jobs = ExportJobs::new(store.clone(), files, Duration::from_secs(900), Arc::new(StreamLauncher), tz(), clock());
     let job = jobs.start(ExportRequest { scope: Scope::All, range: TimeRange::default(), format: Format::Csv }).await.unwrap();
     jobs.run(&job.id).await.unwrap();
     let view = jobs.status(&job.id).await.unwrap().unwrap();
@@ -285,7 +285,7 @@ async fn a_failing_job_records_the_error_and_offers_no_link() {
 async fn a_bad_request_is_refused_before_a_job_exists() {
     let (jobs, _, _) = s3_jobs(embedded_store().await).await;
     let request = ExportRequest { scope: Scope::Conversations { ids: vec![] }, range: TimeRange::default(), format: Format::Csv };
-    assert!(matches!(jobs.start(request).await, Err(line_oa::export::ExportError::Request(_))));
+    assert!(matches!(jobs.start(request).await, Err(line_oa::service::export::ExportError::Request(_))));
 }
 
 #[tokio::test]
@@ -358,16 +358,16 @@ async fn the_local_server_runs_again_the_jobs_a_stopped_server_left_queued_or_ru
 async fn a_big_file_goes_up_in_parts_and_downloads_whole() {
     let client = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&client).await;
-    let output = S3Output::new(client.clone(), bucket.clone(), Duration::from_secs(900)).with_part_size(5 * 1024 * 1024);
+    let output = S3BlobStore::new(client.clone(), bucket.clone()).with_part_size(5 * 1024 * 1024);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.csv");
     let bytes: Vec<u8> = (0..11 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(&file, &bytes).unwrap();
-    output.put_file("exports/big/big.csv", &file, Format::Csv).await.unwrap();
+    output.put_file("exports/big/big.csv", &file, Format::Csv.content_type()).await.unwrap();
     assert!(!file.exists(), "the scratch file is removed once uploaded");
     let head = client.head_object().bucket(&bucket).key("exports/big/big.csv").send().await.unwrap();
     assert!(head.e_tag().unwrap_or_default().ends_with("-3\""), "three parts: {:?}", head.e_tag());
-    assert_eq!(download(&output.link("exports/big/big.csv").await.unwrap()).await, bytes);
+    assert_eq!(download(&output.link("exports/big/big.csv", Duration::from_secs(900), Some("big.csv")).await.unwrap()).await, bytes);
 }
 
 async fn conversation_ids_list_each_conversation_once(store: Arc<dyn Store>) {

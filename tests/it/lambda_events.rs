@@ -8,14 +8,14 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use aws_sdk_dynamodb::types::AttributeValue;
-use line_oa::archive::dir::DirArchive;
-use line_oa::archive::Archiver;
+use line_oa::blob::dir::DirBlobStore;
 use line_oa::domain::metrics::SKIPPED_STREAM_RECORDS;
 use line_oa::domain::secret::Secret;
 use line_oa::domain::signature::SignatureVerifier;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::lambda::{Class, LambdaError};
 use line_oa::metrics::Metrics;
+use line_oa::service::archive::Archiver;
 use line_oa::service::{system_clock, Ingest, Retention};
 use line_oa::store::dynamodb::DynamoStore;
 use tower::ServiceExt;
@@ -200,7 +200,7 @@ async fn an_archive_outage_fails_the_whole_archiver_batch_as_retryable() {
     // A folder that cannot be created (a file is in the way) stands in for S3 failing.
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("archive"), b"a file").unwrap();
-    let archiver = Archiver::new(Arc::new(DirArchive::new(dir.path().join("archive"))));
+    let archiver = Archiver::new(Arc::new(DirBlobStore::new(dir.path().join("archive"))));
     let response = line_oa::lambda::archiver::archive_stream_batch(&archiver, batch.clone()).await;
     assert_eq!(failed_at(&response), [Some("100".to_owned())], "idempotent: the batch is retried from its first record");
     let err = LambdaError::from(line_oa::lambda::archiver::archive_stream_records(&archiver, batch).await.unwrap_err());

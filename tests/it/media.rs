@@ -6,12 +6,13 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
-use line_oa::archive::s3::S3Archive;
-use line_oa::archive::{ArchiveStore, Archiver};
+use line_oa::blob::s3::S3BlobStore;
+use line_oa::blob::BlobStore;
 use line_oa::domain::archive::{parse_object, sha256_hex, Line};
 use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::{archive_stream_records, handle_archiver_event};
 use line_oa::line_api::http::HttpLineApi;
+use line_oa::service::archive::Archiver;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::{EventLog, InboundRecord, Store};
 use secrecy::SecretString;
@@ -38,7 +39,7 @@ fn content_requests(standin: &LineStandin) -> Vec<RecordedRequest> {
     standin.requests().into_iter().filter(|r| r.path.ends_with("/content")).collect()
 }
 
-async fn transcript_lines(store: &dyn ArchiveStore, conversation: &str) -> Vec<Line> {
+async fn transcript_lines(store: &dyn BlobStore, conversation: &str) -> Vec<Line> {
     let mut lines = Vec::new();
     for key in store.list(&format!("transcripts/{conversation}/")).await.unwrap() {
         if key.ends_with(".jsonl") {
@@ -56,7 +57,7 @@ async fn an_image_lands_in_s3_once_beside_the_transcript_that_references_it() {
         HttpLineApi::new(&standin.base_url(), SecretString::from("it-access-token"), test_retry()).with_data_base_url(&standin.base_url());
     let s3 = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&s3).await;
-    let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3.clone(), bucket.clone()));
+    let archive: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(s3.clone(), bucket.clone()));
     let archiver = Archiver::new(archive.clone()).with_media(Arc::new(line));
 
     // The item as the stream delivers it, from the table; delivered twice (a retried batch).
@@ -108,7 +109,7 @@ async fn a_video_still_being_prepared_is_fetched_when_ready() {
     let conversation = ConversationId::user("Uvid");
     let report = archiver.verify(&conversation).await.unwrap().expect("intact");
     assert_eq!((report.media.stored, report.media.recovered, report.media.missing), (1, 0, 0));
-    archive.put("transcripts/user:Uvid/media/600002", b"other bytes".to_vec()).await.unwrap();
+    archive.put("transcripts/user:Uvid/media/600002", b"other bytes".to_vec(), "video/mp4").await.unwrap();
     let broken = archiver.verify(&conversation).await.unwrap().expect_err("replaced media is found");
     assert_eq!(broken.key, "transcripts/user:Uvid/media/600002");
     assert!(broken.problem.contains("does not match"), "{}", broken.problem);
@@ -117,7 +118,7 @@ async fn a_video_still_being_prepared_is_fetched_when_ready() {
 /// The conversation's transcript lines, once the local server has archived what it handled.
 async fn wait_for_lines(app: &LocalTestApp, conversation: &str) -> Vec<Line> {
     app.settled().await;
-    let archive = line_oa::archive::dir::DirArchive::new(app.data_dir().join("archive"));
+    let archive = line_oa::blob::dir::DirBlobStore::new(app.data_dir().join("archive"));
     let lines = transcript_lines(&archive, conversation).await;
     assert!(!lines.is_empty(), "the server settled with nothing archived for {conversation}");
     lines
@@ -169,7 +170,7 @@ async fn a_failed_download_is_kept_and_stored_by_the_scheduled_retry_on_s3_and_d
     let line = HttpLineApi::new(&standin.base_url(), SecretString::from("t"), test_retry()).with_data_base_url(&standin.base_url());
     let s3 = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&s3).await;
-    let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3.clone(), bucket.clone()));
+    let archive: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(s3.clone(), bucket.clone()));
     let client = crate::support::dynamo_client().await;
     let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client.clone(), crate::support::create_table(&client).await));
     let archiver = Archiver::new(archive.clone()).with_media(Arc::new(line)).with_media_retries(store.clone());

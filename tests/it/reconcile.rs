@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord, UserIdentity};
-use line_oa::archive::dir::DirArchive;
-use line_oa::archive::s3::S3Archive;
-use line_oa::archive::{ArchiveStore, Archiver};
+use line_oa::blob::dir::DirBlobStore;
+use line_oa::blob::s3::S3BlobStore;
+use line_oa::blob::BlobStore;
 use line_oa::domain::archive::index::sort_key_of;
 use line_oa::domain::archive::parse_object;
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::lambda::archiver::archive_stream_records;
+use line_oa::service::archive::Archiver;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{EventLog, Holds, LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod, WorkQueue};
@@ -34,7 +35,7 @@ fn record(event_name: &str, sequence: usize, ttl: bool) -> EventRecord {
 }
 
 /// Every (conversation, sort key) in the archive's chain objects, read the slow way.
-async fn archived_keys(store: &dyn ArchiveStore) -> BTreeSet<String> {
+async fn archived_keys(store: &dyn BlobStore) -> BTreeSet<String> {
     let mut keys = BTreeSet::new();
     for key in store.list("transcripts/").await.unwrap() {
         if !key.ends_with(".jsonl") {
@@ -73,7 +74,7 @@ async fn every_item_the_ttl_removes_is_in_the_s3_archive_and_a_missing_one_is_re
 
     let s3 = crate::support::s3_client().await;
     let bucket = crate::support::create_bucket(&s3).await;
-    let archive: Arc<dyn ArchiveStore> = Arc::new(S3Archive::new(s3, bucket));
+    let archive: Arc<dyn BlobStore> = Arc::new(S3BlobStore::new(s3, bucket));
     let archiver = Archiver::new(archive.clone());
     // The archiver saw every INSERT but one (a lost batch): that one must be caught at TTL time.
     let mut inserts = StreamEvent::default();
@@ -140,7 +141,7 @@ async fn a_hold_or_release_on_the_stream_archives_nothing_new() {
 async fn local_expiry_archives_before_removing_reports_the_unarchived_and_spares_held_conversations() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(&dir.path().join("data")).unwrap();
-    let archive: Arc<dyn ArchiveStore> = Arc::new(DirArchive::new(dir.path().join("archive")));
+    let archive: Arc<dyn BlobStore> = Arc::new(DirBlobStore::new(dir.path().join("archive")));
     let archiver = Archiver::new(archive.clone());
     let mut logged = Vec::new();
     for i in 0..4 {
@@ -160,7 +161,7 @@ async fn local_expiry_archives_before_removing_reports_the_unarchived_and_spares
     archiver.archive(logged[..3].to_vec()).await.unwrap();
 
     let now_s = logged[3].timestamp_ms() / 1000 + 365 * 86_400 + 1;
-    let report = line_oa::expiry::expire(&store, &archiver, now_s).await.unwrap();
+    let report = line_oa::service::expiry::expire(&store, &archiver, now_s).await.unwrap();
     assert_eq!(report.removed, 4, "the held conversation's item is not removed");
     assert_eq!(report.unarchived, vec![logged[3].clone()], "the unarchived item is reported");
     let expected: BTreeSet<String> = logged.iter().map(sort_key_of).collect();
@@ -170,7 +171,7 @@ async fn local_expiry_archives_before_removing_reports_the_unarchived_and_spares
     assert_eq!(store.pending().await.unwrap(), vec![unhandled]);
     let kept = store.log(&held.conversation, &PageRequest { limit: 10, after: None }).await.unwrap();
     assert_eq!(kept.items.len(), 1);
-    let again = line_oa::expiry::expire(&store, &archiver, now_s).await.unwrap();
+    let again = line_oa::service::expiry::expire(&store, &archiver, now_s).await.unwrap();
     assert_eq!((again.removed, again.unarchived.len()), (0, 0));
 }
 
@@ -183,7 +184,7 @@ async fn items_archived_before_the_day_index_existed_are_found_in_the_chain() {
     let index = archive.list("index/user:Uold/").await.unwrap();
     assert_eq!(index.len(), 1, "one day, one index object");
     // As the previous version left it: the object, but nothing in the index.
-    archive.put(&index[0], b"{\"items\":{}}".to_vec()).await.unwrap();
+    archive.put(&index[0], b"{\"items\":{}}".to_vec(), "application/json").await.unwrap();
     let done = archiver.reconcile_expired(vec![item]).await.unwrap();
     assert!(done.missing.is_empty(), "found by reading the chain, not reported");
 }

@@ -173,7 +173,7 @@ async fn a_body_replayed_after_the_log_forgot_its_event_is_acknowledged_and_igno
     let client = dynamo_client().await;
     let table = create_table(&client).await;
     let dynamo: Arc<dyn Store> = Arc::new(DynamoStore::new(client.clone(), table.clone()));
-    let archiver = line_oa::archive::Archiver::new(Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive"))));
+    let archiver = line_oa::service::archive::Archiver::new(Arc::new(line_oa::blob::dir::DirBlobStore::new(dir.path().join("archive"))));
     for (name, store) in [("embedded", Arc::new(embedded.clone()) as Arc<dyn Store>), ("dynamodb", dynamo)] {
         let sent = now_ms() - 60_000;
         let now = Arc::new(AtomicI64::new(sent + 1_000));
@@ -195,7 +195,7 @@ async fn a_body_replayed_after_the_log_forgot_its_event_is_acknowledged_and_igno
         let later = sent + 366 * DAY_MS;
         now.store(later, Ordering::SeqCst);
         let removed = match name {
-            "embedded" => line_oa::expiry::expire(&embedded, &archiver, later / 1000).await.unwrap().removed,
+            "embedded" => line_oa::service::expiry::expire(&embedded, &archiver, later / 1000).await.unwrap().removed,
             _ => dynamodb_ttl_sweep(&client, &table, later / 1000).await,
         };
         assert!(removed >= 1, "{name}: the item expired");

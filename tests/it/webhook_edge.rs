@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use line_oa::archive::dir::DirArchive;
-use line_oa::archive::Archiver;
+use line_oa::blob::dir::DirBlobStore;
 use line_oa::domain::ids::ConversationId;
+use line_oa::service::archive::Archiver;
 
 use crate::support::apps::{text_body, LocalTestApp, SETTINGS};
 use crate::support::sign;
@@ -109,7 +109,7 @@ async fn the_local_server_settles_once_an_event_is_answered_and_archived() {
     let backlog = app.settled().await;
     assert_eq!((backlog.pending, backlog.in_flight, backlog.archive_due, backlog.archiver_started), (0, 0, 0, true), "{backlog}");
     assert_eq!(app.standin.requests().len(), 1, "the reply went out before the server settled");
-    let archive = Arc::new(DirArchive::new(app.data_dir().join("archive")));
+    let archive = Arc::new(DirBlobStore::new(app.data_dir().join("archive")));
     let report = Archiver::new(archive).verify(&ConversationId::user("Usettle")).await.unwrap().expect("the archive verifies");
     assert_eq!(report.items, 2, "the event and its reply are archived");
 }

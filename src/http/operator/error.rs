@@ -3,8 +3,8 @@
 
 use axum::response::{IntoResponse, Response};
 
-use crate::export::ExportError;
 use crate::http::error::{export_kind, operator_kind, respond, Edge, Kind};
+use crate::service::export::ExportError;
 use crate::service::operator::OperatorError;
 
 #[derive(Debug, thiserror::Error)]

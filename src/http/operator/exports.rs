@@ -1,5 +1,5 @@
 //! Export jobs: start one (a conversation, a set, a tag, or everything, in a time range, as CSV or
-//! XLSX), then poll it for its link. The job itself is `export::jobs`.
+//! XLSX), then poll it for its link. The job itself is `service::export::jobs`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -9,11 +9,11 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 
 use super::{json_body, Failure};
+use crate::blob::Link;
 use crate::domain::export_job::{ExportJobId, ExportRequest, Scope};
 use crate::domain::staff::{Role, Staff};
-use crate::export::jobs::{ExportJobs, JobView};
-use crate::export::output::ExportLink;
-use crate::export::ExportError;
+use crate::service::export::jobs::{ExportJobs, JobView};
+use crate::service::export::ExportError;
 use crate::service::operator::OperatorError;
 use crate::service::Operator;
 
@@ -38,7 +38,7 @@ fn job_id(raw: &str) -> Result<ExportJobId, Failure> {
 fn view_json(view: JobView) -> Value {
     let id = view.job.id.to_string();
     let mut out = json!(view);
-    if matches!(view.link, Some(ExportLink::File { .. })) {
+    if matches!(view.link, Some(Link::File { .. })) {
         out["link"] = json!({ "kind": "url", "url": format!("/api/exports/{id}/file"), "expires_in_secs": null });
     }
     out
@@ -84,8 +84,8 @@ pub async fn file(Extension(exports): Extension<ExportJobs>, Path(id): Path<Stri
     let id = job_id(&id)?;
     let view = exports.status(&id).await?.ok_or_else(|| OperatorError::NotFound(format!("export job {id}")))?;
     match view.link {
-        Some(ExportLink::Url { url, .. }) => Ok(Redirect::temporary(&url).into_response()),
-        Some(ExportLink::File { path }) => {
+        Some(Link::Url { url, .. }) => Ok(Redirect::temporary(&url).into_response()),
+        Some(Link::File { path }) => {
             let file = tokio::fs::File::open(&path).await.map_err(ExportError::storage_io)?;
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("export").to_owned();
             let kind = if name.ends_with(".xlsx") {

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use crate::domain::ids::ConversationId;
 use crate::domain::staff::Role;
-use crate::export::jobs::ExportJobs;
 use crate::service::audit::AuditTrail;
+use crate::service::export::jobs::ExportJobs;
 use crate::service::operator::MediaCopies;
 use crate::service::Operator;
 

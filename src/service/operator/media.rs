@@ -8,9 +8,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::OperatorError;
-use crate::archive::ArchiveStore;
+use crate::blob::{BlobStore, Link};
 use crate::domain::ids::ConversationId;
 use crate::domain::media::{media_key, media_meta_key, MediaMessage, MediaRef};
+use crate::errors::Fault;
+use crate::service::archive::ArchiveError;
 
 /// How long a presigned media link works: enough to load the page, short enough not to leak.
 pub const MEDIA_LINK_TTL: Duration = Duration::from_secs(600);
@@ -34,7 +36,7 @@ pub struct MediaCopy {
 /// The use case: the archive is its only port.
 #[derive(Clone)]
 pub struct MediaCopies {
-    archive: Arc<dyn ArchiveStore>,
+    archive: Arc<dyn BlobStore>,
 }
 
 fn message(conversation: &ConversationId, message_id: &str) -> Result<MediaMessage, OperatorError> {
@@ -46,19 +48,21 @@ fn message(conversation: &ConversationId, message_id: &str) -> Result<MediaMessa
 }
 
 impl MediaCopies {
-    pub fn new(archive: Arc<dyn ArchiveStore>) -> Self {
+    pub fn new(archive: Arc<dyn BlobStore>) -> Self {
         Self { archive }
     }
 
     /// Where the copy of a message's content is; NotFound while it is not archived (yet).
     pub async fn find(&self, conversation: &ConversationId, message_id: &str) -> Result<MediaCopy, OperatorError> {
         let m = message(conversation, message_id)?;
-        let meta = self.archive.get(&media_meta_key(&m)).await?.ok_or_else(|| not_archived(message_id))?;
-        let reference: MediaRef =
-            serde_json::from_slice(&meta).map_err(|e| crate::archive::ArchiveError::corrupt(media_meta_key(&m), e))?;
-        let link = match self.archive.presigned_get(&media_key(&m), MEDIA_LINK_TTL).await? {
-            Some(url) => MediaLink::Presigned { url, expires_in_secs: MEDIA_LINK_TTL.as_secs() },
-            None => MediaLink::ThroughApi,
+        let meta = self.archive.get(&media_meta_key(&m)).await.map_err(ArchiveError::from)?.ok_or_else(|| not_archived(message_id))?;
+        let reference: MediaRef = serde_json::from_slice(&meta).map_err(|e| ArchiveError::corrupt(media_meta_key(&m), e))?;
+        let link = match self.archive.link(&media_key(&m), MEDIA_LINK_TTL, None).await {
+            Ok(Link::Url { url, expires_in_secs }) => MediaLink::Presigned { url, expires_in_secs },
+            // A folder's copy has no link of its own; `content` serves it (or says it is missing).
+            Ok(Link::File { .. }) => MediaLink::ThroughApi,
+            Err(e) if e.fault == Fault::NotFound => MediaLink::ThroughApi,
+            Err(e) => return Err(ArchiveError::from(e).into()),
         };
         Ok(MediaCopy { content_type: reference.content_type, size: reference.size, link })
     }
@@ -67,7 +71,7 @@ impl MediaCopies {
     pub async fn content(&self, conversation: &ConversationId, message_id: &str) -> Result<(String, Vec<u8>), OperatorError> {
         let copy = self.find(conversation, message_id).await?;
         let m = message(conversation, message_id)?;
-        let bytes = self.archive.get(&media_key(&m)).await?.ok_or_else(|| not_archived(message_id))?;
+        let bytes = self.archive.get(&media_key(&m)).await.map_err(ArchiveError::from)?.ok_or_else(|| not_archived(message_id))?;
         Ok((copy.content_type, bytes))
     }
 }

@@ -85,7 +85,7 @@ pub enum OperatorError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    Archive(#[from] crate::archive::ArchiveError),
+    Archive(#[from] crate::service::archive::ArchiveError),
 }
 
 impl OperatorError {

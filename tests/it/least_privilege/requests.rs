@@ -9,16 +9,16 @@ use std::time::Duration;
 
 use aws_lambda_events::event::dynamodb::{Event as StreamEvent, EventRecord};
 use axum::body::Body;
+use line_oa::blob::s3::S3BlobStore;
 use line_oa::config::{self, Credentials};
 use line_oa::domain::hold::Hold;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::{hash_token, TokenTable};
-use line_oa::export::jobs::ExportJobs;
-use line_oa::export::s3::S3Output;
 use line_oa::export::sns::SnsLauncher;
 use line_oa::http::operator::Authenticator;
 use line_oa::http::{ignore_logged, router, AppState};
 use line_oa::service::audit::AuditTrail;
+use line_oa::service::export::jobs::ExportJobs;
 use line_oa::service::operator::MediaCopies;
 use line_oa::service::{system_clock, Ingest, Retention, Service};
 use line_oa::store::dynamodb::DynamoStore;
@@ -191,12 +191,13 @@ async fn operator_over(dynamo: &DynamoStore, standin: &LineStandin) -> Operator 
     sns_recorder.take();
     let exports = ExportJobs::new(
         store.clone(),
-        Arc::new(S3Output::new(s3.clone(), &bucket, Duration::from_secs(900))),
+        Arc::new(S3BlobStore::new(s3.clone(), &bucket)),
+        Duration::from_secs(900),
         Arc::new(SnsLauncher::new(sns, topic_arn.clone())),
         tz,
         system_clock(),
     );
-    let archive = Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await));
+    let archive = Arc::new(line_oa::blob::s3::S3BlobStore::new(s3.clone(), create_bucket(&s3).await));
     let auth = Authenticator::Tokens(Arc::new(TokenTable::parse(&format!("alice:admin:{}", hash_token(ADMIN_TOKEN))).unwrap()));
     let operator = service(store.clone(), standin, SETTINGS).operator;
     let trail = AuditTrail::new(Arc::new(dynamo.clone()), system_clock(), 365);
@@ -308,7 +309,7 @@ async fn the_archivers_backfill_sweep_and_media_retries_do_only_what_its_role_al
     // The archiver as src/bin/archiver.rs builds it: media retries and the sweep on the table.
     recorded.warm().await.unwrap();
     let table: Arc<dyn Store> = Arc::new(recorded.clone());
-    let archiver = line_oa::archive::Archiver::new(crate::archive_contract::dir_archive().await)
+    let archiver = line_oa::service::archive::Archiver::new(crate::archive_contract::dir_archive().await)
         .with_media_retries(Arc::new(recorded.clone()))
         .with_table(table);
     let report = line_oa::lambda::archiver::handle_archiver_event(&archiver, json!({ "task": "backfill" })).await.expect("the sweep runs");

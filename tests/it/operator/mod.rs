@@ -8,8 +8,8 @@ use axum::Router;
 use line_oa::domain::ids::ConversationId;
 use line_oa::domain::staff::hash_token;
 use line_oa::domain::staff::TokenTable;
-use line_oa::export::jobs::ExportJobs;
 use line_oa::http::operator::{router, Authenticator};
+use line_oa::service::export::jobs::ExportJobs;
 use line_oa::service::Service;
 use line_oa::store::dynamodb::DynamoStore;
 use line_oa::store::embedded::EmbeddedStore;
@@ -63,7 +63,7 @@ pub struct Harness {
     pub service: Service,
     pub store: Arc<dyn Store>,
     pub standin: LineStandin,
-    pub archive: Arc<dyn line_oa::archive::ArchiveStore>,
+    pub archive: Arc<dyn line_oa::blob::BlobStore>,
     router: Router,
     url: Option<String>,
     http: reqwest::Client,
@@ -111,11 +111,11 @@ impl Harness {
                 ExportJobs::on_aws(store.clone(), s3, &bucket, std::time::Duration::from_secs(900), tz, clock)
             }
         };
-        let archive: Arc<dyn line_oa::archive::ArchiveStore> = match &dir {
-            Some(dir) => Arc::new(line_oa::archive::dir::DirArchive::new(dir.path().join("archive"))),
+        let archive: Arc<dyn line_oa::blob::BlobStore> = match &dir {
+            Some(dir) => Arc::new(line_oa::blob::dir::DirBlobStore::new(dir.path().join("archive"))),
             None => {
                 let s3 = s3_client().await;
-                Arc::new(line_oa::archive::s3::S3Archive::new(s3.clone(), create_bucket(&s3).await))
+                Arc::new(line_oa::blob::s3::S3BlobStore::new(s3.clone(), create_bucket(&s3).await))
             }
         };
         let audit_log: Arc<dyn line_oa::store::AuditLog> = match backend {
@@ -187,9 +187,9 @@ impl Harness {
             message_id: message_id.into(),
             message_type: "image".into(),
         };
-        self.archive.put_media(&media_key(&m), bytes.to_vec(), content_type).await.unwrap();
+        self.archive.put(&media_key(&m), bytes.to_vec(), content_type).await.unwrap();
         let reference = MediaRef { key: media_key(&m), content_type: content_type.into(), size: bytes.len() as u64, sha256: String::new() };
-        self.archive.put(&media_meta_key(&m), serde_json::to_vec(&reference).unwrap()).await.unwrap();
+        self.archive.put(&media_meta_key(&m), serde_json::to_vec(&reference).unwrap(), "application/json").await.unwrap();
     }
 
     pub async fn download(&self, path: &str) -> (u16, Vec<u8>) {

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{ArchiveError, ArchiveStore, Archiver};
+use super::{content_type, ArchiveError, Archiver};
+use crate::blob::BlobStore;
 use crate::domain::archive::{sha256_hex, version_of, MediaOutcome};
 use crate::domain::log::LogItem;
 use crate::domain::media::{media_key, media_message, media_meta_key, MediaMessage, MediaRef, MediaRetry};
@@ -138,7 +139,7 @@ impl Archiver {
 }
 
 /// Stored already (a retried batch): the stored copy. Else fetched and stored now.
-async fn fetch_once(store: &dyn ArchiveStore, line: &dyn LineApi, message: &MediaMessage) -> Result<MediaOutcome, ArchiveError> {
+async fn fetch_once(store: &dyn BlobStore, line: &dyn LineApi, message: &MediaMessage) -> Result<MediaOutcome, ArchiveError> {
     let meta_key = media_meta_key(message);
     if let Some(bytes) = store.get(&meta_key).await? {
         let stored: MediaRef = serde_json::from_slice(&bytes).map_err(|e| ArchiveError::corrupt(meta_key, e))?;
@@ -163,9 +164,9 @@ async fn fetch_once(store: &dyn ArchiveStore, line: &dyn LineApi, message: &Medi
         size: content.bytes.len() as u64,
         sha256: sha256_hex(&content.bytes),
     };
-    store.put_media(&stored.key, content.bytes, &content.content_type).await?;
+    store.put(&stored.key, content.bytes, &content.content_type).await?;
     // The reference last: once it exists, the content is there.
-    store.put(&meta_key, serde_json::to_vec(&stored).expect("media refs serialise")).await?;
+    store.put(&meta_key, serde_json::to_vec(&stored).expect("media refs serialise"), content_type(&meta_key)).await?;
     tracing::info!(conversation = %message.conversation, message_id = %message.message_id, size = stored.size, "media stored");
     Ok(MediaOutcome::Stored(stored))
 }

@@ -1,12 +1,11 @@
-//! The compliance archive: a port for object storage (adapters: `dir` for local runs, `s3` for
-//! AWS) and the archiver that appends each conversation's log to its hash chain, checks TTL
-//! removals against it (`reconcile`) and fills what it missed (`backfill`).
+//! The compliance archive, in object storage (`crate::blob`): the archiver appends each
+//! conversation's log to its hash chain, checks TTL removals against it (`reconcile`) and fills
+//! what it missed (`backfill`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
+use crate::blob::{BlobError, BlobStore};
 use crate::domain::archive::{next_object_with_media, not_yet_archived, sha256_hex, ChainBreak, ChainReport, MediaLine};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItem;
@@ -18,11 +17,9 @@ use crate::store::{Documents, Store, StoreError};
 
 pub mod backfill;
 mod chain;
-pub mod dir;
 mod index;
 mod media;
 mod reconcile;
-pub mod s3;
 
 pub use backfill::{BackfillError, BackfillReport, BackfillRun, FilledConversation};
 pub use media::MediaRetryReport;
@@ -38,7 +35,7 @@ pub enum ArchiveError {
         fault: Fault,
         detail: String,
         #[source]
-        source: Option<BoxError>,
+        source: Option<BlobError>,
     },
     #[error("media retries not recorded: {0}")]
     Store(#[from] StoreError),
@@ -52,9 +49,9 @@ pub enum ArchiveError {
 }
 
 impl ArchiveError {
-    /// A failed call to the archive's storage, sorted by the adapter.
+    /// A failure on the way to the archive's storage (a task that did not finish).
     pub fn storage(fault: Fault, detail: impl Into<String>, source: impl Into<BoxError>) -> Self {
-        Self::Storage { fault, detail: detail.into(), source: Some(source.into()) }
+        BlobError::new(fault, detail, Some(source.into())).into()
     }
 
     /// An object of ours that does not parse: `source` (a serde error) says why.
@@ -63,21 +60,20 @@ impl ArchiveError {
     }
 }
 
-#[async_trait]
-pub trait ArchiveStore: Send + Sync {
-    /// Writes the whole object; writing the same key again replaces it (a retry).
-    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError>;
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, ArchiveError>;
-    /// Every key under `prefix`, in lexicographic order.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, ArchiveError>;
-    /// Writes media content; stores that keep a content type (S3) keep this one.
-    async fn put_media(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), ArchiveError> {
-        self.put(key, bytes).await
+/// The storage failed; the blob store's error is the source, and says the same.
+impl From<BlobError> for ArchiveError {
+    fn from(e: BlobError) -> Self {
+        Self::Storage { fault: e.fault, detail: e.detail.clone(), source: Some(e) }
     }
-    /// A short-lived link a browser can fetch `key` from by itself (S3: a presigned GET), or
-    /// None where there is no such thing (a folder: serve the bytes through the API instead).
-    async fn presigned_get(&self, _key: &str, _ttl: std::time::Duration) -> Result<Option<String>, ArchiveError> {
-        Ok(None)
+}
+
+/// Content types of the archive's own objects: transcripts are JSON Lines, heads, indexes and
+/// media references JSON.
+fn content_type(key: &str) -> &'static str {
+    if key.ends_with(".jsonl") {
+        "application/x-ndjson"
+    } else {
+        "application/json"
     }
 }
 
@@ -93,7 +89,7 @@ pub struct VerifiedChains {
 
 #[derive(Clone)]
 pub struct Archiver {
-    store: Arc<dyn ArchiveStore>,
+    store: Arc<dyn BlobStore>,
     /// Where media content is fetched from; None archives transcripts only.
     line: Option<Arc<dyn LineApi>>,
     /// Where failed downloads are kept to be tried again; None: flagged only.
@@ -104,7 +100,7 @@ pub struct Archiver {
 }
 
 impl Archiver {
-    pub fn new(store: Arc<dyn ArchiveStore>) -> Self {
+    pub fn new(store: Arc<dyn BlobStore>) -> Self {
         Self { store, line: None, retries: None, table: None, metrics: Metrics::default() }
     }
 
@@ -130,6 +126,11 @@ impl Archiver {
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
         self.metrics = metrics;
         self
+    }
+
+    /// Writes one of the archive's own objects (a transcript, a head, an index).
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<(), ArchiveError> {
+        Ok(self.store.put(key, bytes, content_type(key)).await?)
     }
 
     /// A small JSON object of ours (a head, a day index); absent reads as empty.
@@ -172,11 +173,11 @@ impl Archiver {
             let head = self.read_head(&Chain::Main.head_key(&conversation)).await?;
             let media = if fetch_media { self.fetch_media(&not_yet_archived(&head, &items)).await? } else { BTreeMap::new() };
             if let Some(object) = next_object_with_media(&conversation, &head, &items, &media) {
-                self.store.put(&object.key, object.bytes.clone()).await?;
+                self.put(&object.key, object.bytes.clone()).await?;
                 // Object, then index, then head: a crash in between is repaired by the retry.
                 self.record_in_index(Chain::Main, &object.key, &object.items).await?;
                 let head = serde_json::to_vec(&object.head).expect("heads serialise");
-                self.store.put(&Chain::Main.head_key(&conversation), head).await?;
+                self.put(&Chain::Main.head_key(&conversation), head).await?;
                 written += 1;
             }
         }

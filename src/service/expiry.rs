@@ -2,7 +2,7 @@
 //! their `expires_at` (held items have none), after the archive has been checked for each and
 //! given any it lacks, exactly as the archiver reconciles TTL removals on AWS.
 
-use crate::archive::{ArchiveError, Archiver};
+use crate::service::archive::{ArchiveError, Archiver};
 use crate::store::{LocalTtl, LogItem, StoreError};
 
 /// Items examined per round; bounds memory on a large store.

@@ -39,7 +39,7 @@ impl Archiver {
                 };
             }
             if changed {
-                self.store.put(&key, serde_json::to_vec(&index).expect("indexes serialise")).await?;
+                self.put(&key, serde_json::to_vec(&index).expect("indexes serialise")).await?;
             }
         }
         Ok(())

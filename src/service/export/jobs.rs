@@ -1,5 +1,5 @@
 //! Export jobs, the use case: `start` records a queued job and launches it, `run` does the
-//! work (stream to a scratch file, hand it to the output, record the outcome), `status`
+//! work (stream to a scratch file, hand it to object storage, record the outcome), `status`
 //! reports the job with a fresh link once done. Launchers: a local task, or the table's
 //! stream (which starts the exporter Lambda).
 
@@ -13,11 +13,12 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
-use super::output::{DirOutput, ExportLink, ExportOutput};
-use super::s3::S3Output;
-use super::{export_scope, ExportError, Range};
+use super::{export_scope, ExportError};
+use crate::blob::dir::DirBlobStore;
+use crate::blob::s3::S3BlobStore;
+use crate::blob::{BlobStore, Link};
 use crate::clock::Clock;
-use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus};
+use crate::domain::export_job::{ExportJob, ExportJobId, ExportRequest, JobStatus, Range};
 use crate::errors::Chain;
 use crate::store::{EventLog, ExportJobStore, Store};
 
@@ -66,7 +67,7 @@ impl JobLauncher for RunnerOnly {
 pub struct JobView {
     #[serde(flatten)]
     pub job: ExportJob,
-    pub link: Option<ExportLink>,
+    pub link: Option<Link>,
 }
 
 #[derive(Clone)]
@@ -75,32 +76,44 @@ pub struct ExportJobs {
     jobs: Arc<dyn ExportJobStore>,
     /// What an export reads.
     log: Arc<dyn EventLog>,
-    output: Arc<dyn ExportOutput>,
+    /// Where finished files go.
+    files: Arc<dyn BlobStore>,
+    /// How long a link to a finished file works (S3's presigned GET; a folder's never expire).
+    link_ttl: Duration,
     launcher: Arc<dyn JobLauncher>,
     tz: TimeZone,
     clock: Clock,
 }
 
 impl ExportJobs {
-    pub fn new(store: Arc<dyn Store>, output: Arc<dyn ExportOutput>, launcher: Arc<dyn JobLauncher>, tz: TimeZone, clock: Clock) -> Self {
-        Self { jobs: store.clone(), log: store, output, launcher, tz, clock }
+    pub fn new(
+        store: Arc<dyn Store>,
+        files: Arc<dyn BlobStore>,
+        link_ttl: Duration,
+        launcher: Arc<dyn JobLauncher>,
+        tz: TimeZone,
+        clock: Clock,
+    ) -> Self {
+        Self { jobs: store.clone(), log: store, files, link_ttl, launcher, tz, clock }
     }
 
     /// On AWS (the exporter function, and the operator API that starts jobs and reads their
     /// status): files in the export bucket, links presigned for `link_ttl`, jobs started by the
     /// table's stream.
     pub fn on_aws(store: Arc<dyn Store>, s3: aws_sdk_s3::Client, bucket: &str, link_ttl: Duration, tz: TimeZone, clock: Clock) -> Self {
-        Self::new(store, Arc::new(S3Output::new(s3, bucket, link_ttl)), Arc::new(StreamLauncher), tz, clock)
+        Self::new(store, Arc::new(S3BlobStore::new(s3, bucket)), link_ttl, Arc::new(StreamLauncher), tz, clock)
     }
 
     /// Local runs: files under `data_dir` (`exports/<job id>/…`), jobs run one at a time by a
     /// background task of this process.
     pub fn local(store: Arc<dyn Store>, data_dir: PathBuf, tz: TimeZone, clock: Clock) -> Self {
         let (queue, mut queued) = mpsc::unbounded_channel::<ExportJobId>();
-        let output: Arc<dyn ExportOutput> = Arc::new(DirOutput::new(data_dir));
+        let files: Arc<dyn BlobStore> = Arc::new(DirBlobStore::new(data_dir));
+        // A folder's links are the files themselves: they do not expire.
+        let link_ttl = Duration::ZERO;
         // The runner holds no sender, so it stops once every handle that can start jobs is gone.
-        let runner = Self::new(store.clone(), output.clone(), Arc::new(RunnerOnly), tz.clone(), clock.clone());
-        let jobs = Self::new(store, output, Arc::new(TaskLauncher(queue)), tz, clock);
+        let runner = Self::new(store.clone(), files.clone(), link_ttl, Arc::new(RunnerOnly), tz.clone(), clock.clone());
+        let jobs = Self::new(store, files, link_ttl, Arc::new(TaskLauncher(queue)), tz, clock);
         tokio::spawn(async move {
             while let Some(id) = queued.recv().await {
                 if let Err(e) = runner.run(&id).await {
@@ -159,7 +172,11 @@ impl ExportJobs {
         let Some(job) = self.jobs.export_job(id).await? else { return Ok(None) };
         let job = job.observed(self.now_ms());
         let link = match (&job.status, &job.output_key) {
-            (JobStatus::Done, Some(key)) => Some(self.output.link(key).await?),
+            (JobStatus::Done, Some(key)) => {
+                // A browser saves the file under its own name (`exports/<id>/<name>`).
+                let name = key.rsplit('/').next().unwrap_or(key);
+                Some(self.files.link(key, self.link_ttl, Some(name)).await?)
+            }
             _ => None,
         };
         Ok(Some(JobView { job, link }))
@@ -168,7 +185,7 @@ impl ExportJobs {
     /// The finished file of a done job on this machine (local runs), for a route to serve.
     pub async fn local_file(&self, id: &ExportJobId) -> Result<Option<PathBuf>, ExportError> {
         Ok(match self.status(id).await?.and_then(|v| v.link) {
-            Some(ExportLink::File { path }) => Some(path),
+            Some(Link::File { path }) => Some(path),
             _ => None,
         })
     }
@@ -193,9 +210,9 @@ impl ExportJobs {
         Ok(job)
     }
 
-    /// Writes the file to scratch, reporting progress, then hands it to the output.
+    /// Writes the file to scratch, reporting progress, then hands it to object storage.
     async fn produce(&self, job: &ExportJob) -> Result<u64, ExportError> {
-        let scratch = self.output.scratch_dir();
+        let scratch = self.files.scratch_dir();
         tokio::fs::create_dir_all(&scratch).await.map_err(|e| ExportError::Write(e.into()))?;
         let file = scratch.join(format!("{}.{}", job.id, job.request.format.extension()));
         let rows = Arc::new(AtomicU64::new(0));
@@ -206,7 +223,7 @@ impl ExportJobs {
         let _ = stop.send(());
         let _ = heartbeat.await;
         let result = match written {
-            Ok(rows) => self.output.put_file(&job.key(), &file, job.request.format).await.map(|()| rows),
+            Ok(rows) => self.files.put_file(&job.key(), &file, job.request.format.content_type()).await.map(|()| rows).map_err(Into::into),
             Err(e) => Err(e),
         };
         if result.is_err() {
