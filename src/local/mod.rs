@@ -60,19 +60,22 @@ impl LocalApp {
     ) -> Result<Self, StoreError> {
         let store = EmbeddedStore::open(data_dir)?;
         let line = crate::line_api::from_config(config, retry);
+        let clock = system_clock();
         let service = ServiceParts {
             notifier,
             notify: notices.clone(),
             bot_user_id: config.bot_user_id.clone(),
             replay_window_days: Some(config.replay_window_days),
             metrics: crate::metrics::Metrics::default(),
+            // The store is open, so no other process has it: claims older than now are orphans.
+            started_ms: Some(clock()),
             ..ServiceParts::new(
                 config.verifier.clone(),
                 Arc::new(store.clone()),
                 line.clone(),
                 config.settings.clone(),
                 config.retention_days,
-                system_clock(),
+                clock,
             )
         }
         .build();

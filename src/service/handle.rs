@@ -29,6 +29,8 @@ pub struct Handler {
     pub(super) settings: LiveSettings,
     pub(super) notices: StaffNotices,
     pub(super) retention: Retention,
+    /// `ServiceParts::started_ms`: a claim made before it was cut off by the run that made it.
+    pub(super) started_ms: Option<i64>,
 }
 /// A claim younger than this may still be in flight elsewhere (a send with every retry takes
 /// under a minute); an older one was interrupted.
@@ -202,7 +204,8 @@ impl Handler {
         let earlier_attempt_unknown = match self.log.claim_outbound(&out).await? {
             Claim::Claimed => false,
             Claim::Exists(existing) if existing.status == OutboundStatus::Sending => {
-                if now - existing.created_ms < CLAIM_LEASE_MS {
+                let earlier_run = self.started_ms.is_some_and(|started| existing.created_ms < started);
+                if !earlier_run && now - existing.created_ms < CLAIM_LEASE_MS {
                     return Err(ServiceError::InFlight(existing.id));
                 }
                 true

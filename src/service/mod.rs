@@ -93,6 +93,10 @@ pub struct ServiceParts {
     pub notify: NotifyConfig,
     /// This channel's bot user id (`LINE_BOT_USER_ID`): webhooks for another bot are refused.
     pub bot_user_id: Option<String>,
+    /// When this process started, if no other process uses the store (the local server: redb
+    /// opens its file once). A reply claimed before then and never finished was cut off by a
+    /// crash or a stop: it is resolved at once, not waited out for its lease.
+    pub started_ms: Option<i64>,
 }
 
 impl ServiceParts {
@@ -117,6 +121,7 @@ impl ServiceParts {
             notifier: Arc::new(Disabled),
             notify: NotifyConfig::default(),
             bot_user_id: None,
+            started_ms: None,
         }
     }
 
@@ -138,6 +143,7 @@ impl ServiceParts {
                 settings: settings.clone(),
                 notices: notices.clone(),
                 retention: retention.clone(),
+                started_ms: self.started_ms,
             },
             operator: Operator {
                 log: self.store.clone(),

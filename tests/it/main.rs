@@ -10,6 +10,7 @@ mod cognito;
 mod console;
 mod console_files;
 mod contract;
+mod crash;
 mod e2e;
 mod export;
 mod export_jobs;

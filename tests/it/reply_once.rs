@@ -11,12 +11,12 @@ use line_oa::domain::staff::{Role, Staff};
 use line_oa::line_api::http::HttpLineApi;
 use line_oa::line_api::LineApi;
 use line_oa::service::operator::ManualReply;
-use line_oa::service::{HandleOutcome, Service};
+use line_oa::service::{system_clock, HandleOutcome, Service, ServiceParts};
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
 use secrecy::SecretString;
 
-use crate::support::apps::{service, test_retry, text_body_at};
+use crate::support::apps::{parts, service, test_retry, text_body_at};
 use crate::support::line_standin::{LineStandin, RecordedRequest, StandinOptions};
 use crate::support::sign;
 
@@ -139,4 +139,51 @@ async fn a_429_is_retried_after_the_wait_line_asks_for() {
     let refused = line.push(&LineId::new("U429"), &[OutboundMessage::text("again")], uuid::Uuid::new_v4()).await.unwrap_err();
     assert!(refused.to_string().contains("429"), "{refused}");
     assert_eq!(standin.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_claim_left_by_an_earlier_run_of_the_local_server_is_resolved_at_once_not_waited_out() {
+    let s = setup().await;
+    let now = jiff::Timestamp::now().as_millisecond();
+    // Two events whose replies a run claimed a second ago and was killed before finishing: one
+    // before its request went out, one after LINE had accepted it.
+    let mut records = vec![];
+    for (n, user) in ["Uorphan1", "Uorphan2"].iter().enumerate() {
+        let body = text_body_at(&format!("ev-orphan-{n}"), user, "こんにちは", &format!("rt-orphan-{n}"), now);
+        s.service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap();
+        let conversation = ConversationId::user(user);
+        let LogItem::In(record) = s.store.log(&conversation, &PageRequest { limit: 1, after: None }).await.unwrap().items.remove(0) else {
+            panic!("the event is logged first")
+        };
+        let claim = OutboundRecord {
+            conversation,
+            id: record.event_id.to_string(),
+            timestamp_ms: record.timestamp_ms,
+            created_ms: now - 1_000,
+            method: "reply".into(),
+            messages: "[]".into(),
+            status: OutboundStatus::Sending,
+            reason: "default response".into(),
+            expires_at: None,
+        };
+        s.store.claim_outbound(&claim).await.unwrap();
+        records.push(record);
+    }
+    let line = HttpLineApi::new(&s.standin.base_url(), SecretString::from("it-access-token"), test_retry());
+    line.reply(&line_oa::domain::ids::ReplyToken::new("rt-orphan-1"), &[OutboundMessage::text("ただいま確認しております。")])
+        .await
+        .unwrap();
+    // Anywhere else (Lambda) a young claim may be another worker's, sending now: waited out.
+    let waited = s.service.handler.handle(&records[0]).await;
+    assert!(matches!(waited, Err(line_oa::service::ServiceError::InFlight(_))), "{waited:?}");
+    // The local server is the store's only process: a claim from before it started is an orphan.
+    let restarted = ServiceParts { started_ms: Some(now), ..parts(s.store.clone(), &s.standin, PUSH_FALLBACK, system_clock()) }.build();
+    let sent = restarted.handler.handle(&records[0]).await.unwrap();
+    assert_eq!(sent, HandleOutcome::Sent { method: "reply".into() });
+    let spent = restarted.handler.handle(&records[1]).await.unwrap();
+    assert!(matches!(spent, HandleOutcome::OutcomeUnknown(_)), "{spent:?}");
+    let requests = s.standin.requests();
+    assert_eq!(delivered(&requests), 2, "each customer got one reply: {requests:?}");
+    assert_eq!(pushes(&requests), 0, "the spent token is not followed by a push");
+    s.standin.assert_all_valid();
 }

@@ -84,6 +84,13 @@ impl Server {
         server
     }
 
+    /// Kills the server with SIGKILL (`Child::kill` on Unix), as a crash or the OOM killer
+    /// would, and reaps it: once this returns the process is gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL line-oa");
+        self.child.wait().expect("reap line-oa");
+    }
+
     /// Everything the server has logged so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lines.lock().unwrap().clone()

@@ -5,6 +5,7 @@
 pub mod apps;
 pub mod binary;
 pub mod cognito_standin;
+pub mod crash;
 pub mod line_standin;
 pub mod wait;
 
