@@ -20,6 +20,7 @@ import hmac
 import json
 import random
 import sys
+import time
 
 DESTINATION = "U34137fbc8684fb119f3edea63d23879a"
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -100,7 +101,9 @@ def main() -> int:
             out.write(sign(secret, body).encode("ascii") + b"\t" + body + b"\n")
             return 0
         users = ["U%032x" % rng.getrandbits(128) for _ in range(args.users)]
-        base_ms = 1748826930412
+        # Dated just before now: the server ignores events older than its replay window
+        # (a week), so fixed old dates would measure the stale path, not the durable write.
+        base_ms = int(time.time() * 1000) - args.count * 7 - 60_000
         # The formatted body must be exactly what json.dumps would write.
         a, b = random.Random(1), random.Random(1)
         assert text_body(a, 3, users, base_ms) == compact({"destination": DESTINATION, "events": [text_event(b, 3, users, base_ms)]})

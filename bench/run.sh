@@ -7,7 +7,8 @@
 #
 # Knobs (environment): DURATION=10 (s of HTTP load per server), WARMUP=2 (s of load before
 # it), CONNECTIONS=64, BODIES=200000 (distinct signed bodies), STARTUP_RUNS=11,
-# SKIP_BUILD=1 (use the binaries already built), CARGO_TARGET_DIR (honoured),
+# SKIP_BUILD=1 (use the binaries already built), VERIFY_PARSE_BIN (with SKIP_BUILD: the built
+# criterion binary), CARGO_TARGET_DIR (honoured),
 # BENCH_TMP (parent of the scratch dir; must be a real disk, not tmpfs: redb fsyncs).
 # Only 127.0.0.1 is ever targeted; every load is bounded by DURATION and a timeout.
 set -euo pipefail
@@ -86,7 +87,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # ---------------------------------------------------------------- 1. verify + parse, in-process
 log "1/3 verify + parse: criterion (ours), then node (theirs), each on cpu $SERVER_CPU"
-CRITERION_HOME=$WORK/criterion taskset -c $SERVER_CPU cargo bench --bench verify_parse -- --noplot \
+# VERIFY_PARSE_BIN: a verify_parse bench binary already built (`cargo bench --bench verify_parse
+# --no-run` prints its path), run as cargo would; otherwise cargo builds it (every bin too, LTO).
+VERIFY_PARSE=(cargo bench --bench verify_parse --)
+[ -n "${VERIFY_PARSE_BIN:-}" ] && VERIFY_PARSE=("$VERIFY_PARSE_BIN" --bench)
+CRITERION_HOME=$WORK/criterion taskset -c $SERVER_CPU "${VERIFY_PARSE[@]}" --noplot \
     >"$WORK/criterion.log" 2>&1 || { cat "$WORK/criterion.log" >&2; die "cargo bench failed"; }
 (cd "$BENCH/node" && NODE_ENV=production taskset -c $SERVER_CPU "$NODE" verify_parse.js) >"$WORK/node_micro.json"
 
