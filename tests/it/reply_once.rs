@@ -13,7 +13,7 @@ use line_oa::line_api::LineApi;
 use line_oa::service::operator::ManualReply;
 use line_oa::service::{system_clock, HandleOutcome, Service, ServiceParts};
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, Store};
+use line_oa::store::{LogItem, OutboundRecord, OutboundStatus, PageRequest, SendMethod, Store};
 use secrecy::SecretString;
 
 use crate::support::apps::{parts, service, test_retry, text_body_at};
@@ -160,7 +160,7 @@ async fn a_claim_left_by_an_earlier_run_of_the_local_server_is_resolved_at_once_
             id: record.event_id.to_string(),
             timestamp_ms: record.timestamp_ms,
             created_ms: now - 1_000,
-            method: "reply".into(),
+            method: SendMethod::Reply,
             messages: "[]".into(),
             status: OutboundStatus::Sending,
             reason: "default response".into(),
@@ -179,7 +179,7 @@ async fn a_claim_left_by_an_earlier_run_of_the_local_server_is_resolved_at_once_
     // The local server is the store's only process: a claim from before it started is an orphan.
     let restarted = ServiceParts { started_ms: Some(now), ..parts(s.store.clone(), &s.standin, PUSH_FALLBACK, system_clock()) }.build();
     let sent = restarted.handler.handle(&records[0]).await.unwrap();
-    assert_eq!(sent, HandleOutcome::Sent { method: "reply".into() });
+    assert_eq!(sent, HandleOutcome::Sent { method: SendMethod::Reply });
     let spent = restarted.handler.handle(&records[1]).await.unwrap();
     assert!(matches!(spent, HandleOutcome::OutcomeUnknown(_)), "{spent:?}");
     let requests = s.standin.requests();
