@@ -19,6 +19,7 @@ mod fuzz_corpus;
 mod lambda_events;
 mod least_privilege;
 mod media;
+mod migration;
 mod notify;
 mod operator;
 mod overload;

@@ -34,6 +34,8 @@ mod writer;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
+    // Dropped before `writer`, whose thread holds the last handle and lets go of the file
+    // before the last store handle's drop returns.
     db: Arc<Database>,
     writer: Writer,
 }

@@ -18,14 +18,32 @@ type Op = Box<dyn FnOnce(&WriteTransaction) -> Result<Finish, StoreError> + Send
 
 #[derive(Clone)]
 pub(super) struct Writer {
-    queue: mpsc::Sender<Op>,
+    thread: Arc<WriterThread>,
+}
+
+/// The queue into the writer thread and the thread itself. Dropping the last handle closes the
+/// queue and waits for the thread to finish its last commit and let go of the database, so the
+/// file is free the moment the store is dropped (a CLI command or a restart can open it).
+struct WriterThread {
+    queue: Option<mpsc::Sender<Op>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for WriterThread {
+    fn drop(&mut self) {
+        drop(self.queue.take());
+        if let Some(handle) = self.handle.take() {
+            handle.join().ok();
+        }
+    }
 }
 
 impl Writer {
     pub(super) fn start(db: Arc<Database>) -> Self {
         let (queue, ops) = mpsc::channel::<Op>();
-        std::thread::Builder::new().name("redb-writer".into()).spawn(move || run(&db, &ops)).expect("spawn the store's writer thread");
-        Self { queue }
+        let handle =
+            std::thread::Builder::new().name("redb-writer".into()).spawn(move || run(&db, &ops)).expect("spawn the store's writer thread");
+        Self { thread: Arc::new(WriterThread { queue: Some(queue), handle: Some(handle) }) }
     }
 
     /// Runs `write` inside the next group transaction; resolves after that transaction commits.
@@ -40,7 +58,8 @@ impl Writer {
                 tx.send(committed.map(|()| value)).ok();
             }) as Finish)
         });
-        self.queue.send(op).map_err(|_| StoreError::unavailable_because("the store's writer has stopped"))?;
+        let queue = self.thread.queue.as_ref().expect("the queue is taken only on drop");
+        queue.send(op).map_err(|_| StoreError::unavailable_because("the store's writer has stopped"))?;
         rx.await.map_err(|_| StoreError::unavailable_because("the store's writer dropped a write"))?
     }
 }

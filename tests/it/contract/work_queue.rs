@@ -142,3 +142,18 @@ mod embedded {
         an_item_held_or_rewritten_since_it_was_found_is_kept,
     );
 }
+
+/// The local server, the CLI and a restart take turns on one file: the moment the last handle
+/// is dropped (its writer thread joined), the next open succeeds, with what was written in it.
+#[tokio::test]
+async fn a_dropped_embedded_store_lets_go_of_its_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..20 {
+        let store = line_oa::store::embedded::EmbeddedStore::open(dir.path()).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let clone = store.clone();
+        clone.put_inbound(&inbound("Udrop", &format!("drop{round}"), 1_700_000_000_000 + round)).await.unwrap();
+        drop(clone);
+        let pending = store.pending().await.unwrap();
+        assert_eq!(pending.len(), round as usize + 1, "round {round}: every earlier write is still there");
+    }
+}
