@@ -93,8 +93,8 @@ pub struct ServiceParts {
     pub notify: NotifyConfig,
     /// This channel's bot user id (`LINE_BOT_USER_ID`): webhooks for another bot are refused.
     pub bot_user_id: Option<String>,
-    /// When this process started, if no other process uses the store (the local server: redb
-    /// opens its file once). A reply claimed before then and never finished was cut off by a
+    /// When this process started, if no other process uses the store (the local server: the
+    /// embedded store is locked to one process). A reply claimed before then and never finished was cut off by a
     /// crash or a stop: it is resolved at once, not waited out for its lease.
     pub started_ms: Option<i64>,
 }

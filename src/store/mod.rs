@@ -1,6 +1,6 @@
 //! The storage ports, one per concern, and what they share: the event log, conversations,
 //! documents, legal holds, export jobs and the audit trail, which both adapters implement
-//! (`embedded`: redb, local runs; `dynamodb`: Lambda), and the local server's own duties that
+//! (`embedded`: fjall, local runs; `dynamodb`: Lambda), and the local server's own duties that
 //! only the embedded store has (work queue, archive queue, TTL sweep). `Store` is all the
 //! shared ones at once, for the service that uses them all. One contract suite per port runs
 //! for every adapter (`tests/it/contract/`).

@@ -1,4 +1,4 @@
-//! One integration test binary: real stores (redb, and DynamoDB over HTTP via moto on
+//! One integration test binary: real stores (the embedded fjall store, and DynamoDB over HTTP via moto on
 //! 127.0.0.1), a LINE API stand-in checked against LINE's OpenAPI spec, and the real binaries.
 
 mod support;

@@ -1,7 +1,7 @@
 //! A store written by the redb version of the local server (every version before 2026-12-02)
 //! opens with nothing lost: converted on first open, read back exactly like a store that had
 //! the same writes. `tests/fixtures/store-redb-v1/` holds such a store, written by `fill`
-//! through the ports at the last redb commit (see its README).
+//! through the ports at the last redb commit, a7488ca (see its README).
 
 use std::collections::BTreeMap;
 
@@ -146,14 +146,68 @@ pub async fn dump(store: &EmbeddedStore) -> BTreeMap<String, String> {
     out
 }
 
-/// Writes the fixture: run at the last redb commit, never since (`--ignored` to run it).
+fn as_text(dump: &BTreeMap<String, String>) -> String {
+    dump.iter().map(|(k, v)| format!("== {k}\n{v}\n")).collect()
+}
+
 #[tokio::test]
-#[ignore = "wrote tests/fixtures/store-redb-v1 at the last redb commit; see its README"]
-async fn write_redb_fixture() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-redb-v1");
-    std::fs::create_dir_all(&dir).unwrap();
-    let store = EmbeddedStore::open(&dir).unwrap();
-    fill(&store).await;
-    let dump = dump(&store).await;
-    std::fs::write(dir.join("dump.txt"), dump.iter().map(|(k, v)| format!("== {k}\n{v}\n")).collect::<String>()).unwrap();
+async fn a_store_of_the_redb_versions_opens_converted_with_nothing_lost() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-redb-v1");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture.join("line-oa.redb"), dir.path().join("line-oa.redb")).unwrap();
+
+    let converted = EmbeddedStore::open(dir.path()).unwrap();
+    let read_back = dump(&converted).await;
+    // Exactly what the redb store read back when it was written, port by port.
+    let recorded = std::fs::read_to_string(fixture.join("dump.txt")).unwrap();
+    assert_eq!(as_text(&read_back), recorded, "the converted store reads as the redb store did");
+    // And exactly what a store given the same writes today reads.
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = EmbeddedStore::open(fresh_dir.path()).unwrap();
+    fill(&fresh).await;
+    assert_eq!(read_back, dump(&fresh).await);
+
+    assert!(!dir.path().join("line-oa.redb").exists(), "the old file is moved aside");
+    assert!(dir.path().join("line-oa.redb.converted").exists(), "and kept");
+    // Writes go on where the old store stopped: the next version of a conversation, a new event.
+    let mut state = converted.conversation(&ConversationId::user("Ufixture1")).await.unwrap().unwrap();
+    assert_eq!(state.version, 2);
+    state.tags.push("至急".into());
+    converted.save_conversation(&state).await.unwrap();
+    converted.put_inbound(&inbound("Ufixture1", "after-conversion", T0 + 9_000_000)).await.unwrap();
+    drop(converted);
+
+    // Opened again: nothing converted twice, the new writes kept.
+    let again = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(again.conversation(&ConversationId::user("Ufixture1")).await.unwrap().unwrap().version, 3);
+    let log = read_all(10, |page| {
+        let again = &again;
+        async move { again.log(&ConversationId::user("Ufixture1"), &page).await.unwrap() }
+    })
+    .await;
+    assert_eq!(log.len(), 5 + 1 + 1, "five events, the reply and the event after the conversion");
+}
+
+#[tokio::test]
+async fn a_conversion_cut_short_runs_again_and_a_finished_one_only_moves_the_file_aside() {
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/store-redb-v1");
+    let recorded = std::fs::read_to_string(fixture.join("dump.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Cut short: the first of the old store's entries copied, no marker yet.
+    {
+        let partial = EmbeddedStore::open(dir.path()).unwrap();
+        let first = inbound("Ufixture1", "Ufixture1-ev0", T0);
+        partial.put_inbound(&first).await.unwrap();
+        partial.done(&first).await.unwrap();
+    }
+    std::fs::copy(fixture.join("line-oa.redb"), dir.path().join("line-oa.redb")).unwrap();
+    {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(as_text(&dump(&store).await), recorded, "converted again, over what the first try copied");
+    }
+    // Finished, but stopped before the old file was moved aside: it is only moved now.
+    std::fs::rename(dir.path().join("line-oa.redb.converted"), dir.path().join("line-oa.redb")).unwrap();
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert!(!dir.path().join("line-oa.redb").exists() && dir.path().join("line-oa.redb.converted").exists());
+    assert_eq!(as_text(&dump(&store).await), recorded);
 }

@@ -4,21 +4,12 @@
 use std::ops::Bound;
 
 use async_trait::async_trait;
-use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition, TableHandle, WriteTransaction};
+use fjall::WriteTransaction;
 
-use super::{corrupt, unavailable, EmbeddedStore};
-use crate::domain::conversation::ConversationState;
+use super::{corrupt, text, unavailable, EmbeddedStore, Parts};
+use crate::domain::conversation::{ConversationState, InboxFlags};
 use crate::domain::ids::ConversationId;
 use crate::store::{Conversations, InboxCounts, Page, PageRequest, StoreError};
-
-/// conversation -> ConversationState JSON.
-pub(super) const CONVERSATIONS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("conversations");
-/// `activity_key(state)` -> (); ascending order is newest activity first.
-const ACTIVITY: TableDefinition<'_, &str, ()> = TableDefinition::new("activity");
-
-/// "unread" / "needs_attention" -> how many conversations are so (spam not counted); kept in
-/// the same transaction as every conversation write.
-const INBOX: TableDefinition<'_, &str, i64> = TableDefinition::new("inbox");
 
 const INBOX_UNREAD: &str = "unread";
 const INBOX_ATTENTION: &str = "needs_attention";
@@ -26,7 +17,7 @@ const INBOX_ATTENTION: &str = "needs_attention";
 /// Inverted time first, so iterating in key order lists the newest activity first.
 const MAX_MS: i64 = 9_999_999_999_999;
 
-fn activity_key(state: &ConversationState) -> String {
+pub(super) fn activity_key(state: &ConversationState) -> String {
     format!("{:013}#{}", MAX_MS - state.activity_ms().clamp(0, MAX_MS), state.id)
 }
 
@@ -34,48 +25,35 @@ fn activity_ms_of_key(key: &str) -> Option<i64> {
     key.split_once('#').and_then(|(inverted, _)| inverted.parse::<i64>().ok()).map(|i| MAX_MS - i)
 }
 
-/// Opens the activity index and the inbox counts, building either from the conversations
-/// once if the store is from before it existed.
-pub(super) fn open_indexes(txn: &WriteTransaction) -> Result<(), StoreError> {
-    // A store from before the conversation list existed: index what it has, once.
-    let mut activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
-    if activity.is_empty().map_err(unavailable)? {
-        let conversations = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-        for entry in conversations.iter().map_err(unavailable)? {
-            let (key, value) = entry.map_err(unavailable)?;
-            let state: ConversationState = serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
-            activity.insert(activity_key(&state).as_str(), ()).map_err(unavailable)?;
+fn count_of(value: Option<fjall::UserValue>) -> i64 {
+    value.and_then(|v| <[u8; 8]>::try_from(&v[..]).ok()).map_or(0, i64::from_le_bytes)
+}
+
+/// Adds the change from `before` to `after` to the inbox counts.
+pub(super) fn count_inbox(txn: &mut WriteTransaction<'_>, p: &Parts, before: InboxFlags, after: InboxFlags) -> Result<(), StoreError> {
+    for (key, was, is) in [(INBOX_UNREAD, before.unread, after.unread), (INBOX_ATTENTION, before.needs_attention, after.needs_attention)] {
+        if was != is {
+            let count = count_of(txn.get(&p.inbox, key).map_err(unavailable)?);
+            txn.insert(&p.inbox, key, (count + if is { 1 } else { -1 }).to_le_bytes());
         }
-    }
-    // A store from before the inbox counts: count what it has, once.
-    let inbox_is_new = txn.list_tables().map_err(unavailable)?.all(|t| t.name() != INBOX.name());
-    let mut inbox = txn.open_table(INBOX).map_err(unavailable)?;
-    if inbox_is_new {
-        let conversations = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-        let (mut unread, mut attention) = (0, 0);
-        for entry in conversations.iter().map_err(unavailable)? {
-            let (key, value) = entry.map_err(unavailable)?;
-            let state: ConversationState = serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?;
-            let flags = state.inbox_flags();
-            unread += i64::from(flags.unread);
-            attention += i64::from(flags.needs_attention);
-        }
-        inbox.insert(INBOX_UNREAD, unread).map_err(unavailable)?;
-        inbox.insert(INBOX_ATTENTION, attention).map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// Sets the inbox counts outright (the conversion of a redb store counts them afresh).
+pub(super) fn set_inbox(txn: &mut WriteTransaction<'_>, p: &Parts, unread: u64, needs_attention: u64) {
+    txn.insert(&p.inbox, INBOX_UNREAD, (unread as i64).to_le_bytes());
+    txn.insert(&p.inbox, INBOX_ATTENTION, (needs_attention as i64).to_le_bytes());
 }
 
 #[async_trait]
 impl Conversations for EmbeddedStore {
     async fn conversation(&self, id: &ConversationId) -> Result<Option<ConversationState>, StoreError> {
-        // Read in place: a point read is a few microseconds (MVCC, never waits for the writer),
+        // Read in place: a point read is a few microseconds and never waits for the writer,
         // far less than a hop to a blocking thread.
         let key = id.as_str();
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-        let value = table.get(key).map_err(unavailable)?;
-        value.map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(key, e))).transpose()
+        let value = self.parts.conversations.get(key).map_err(unavailable)?;
+        value.map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(key, e))).transpose()
     }
 
     async fn save_conversation(&self, state: &ConversationState) -> Result<(), StoreError> {
@@ -84,53 +62,38 @@ impl Conversations for EmbeddedStore {
         let mut next = state.clone();
         next.version += 1;
         let bytes = serde_json::to_vec(&next).map_err(|e| corrupt(&key, e))?;
-        let next_for_index = next;
         self.writer
-            .write(move |txn| {
-                let mut table = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
-                let stored: Option<ConversationState> = table
-                    .get(key.as_str())
+            .write(move |txn, p| {
+                let stored: Option<ConversationState> = txn
+                    .get(&p.conversations, key.as_str())
                     .map_err(unavailable)?
-                    .map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(&key, e)))
+                    .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&key, e)))
                     .transpose()?;
                 // A lost race is an answer, not a failure of the batch.
                 if stored.as_ref().map_or(0, |s| s.version) != expected {
                     return Ok(Err(StoreError::Conflict(key)));
                 }
-                table.insert(key.as_str(), bytes.as_slice()).map_err(unavailable)?;
-                let mut activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
+                txn.insert(&p.conversations, key.as_str(), bytes);
                 if let Some(old) = &stored {
-                    activity.remove(activity_key(old).as_str()).map_err(unavailable)?;
+                    txn.remove(&p.activity, activity_key(old));
                 }
-                activity.insert(activity_key(&next_for_index).as_str(), ()).map_err(unavailable)?;
-                let (before, after) =
-                    (stored.as_ref().map(ConversationState::inbox_flags).unwrap_or_default(), next_for_index.inbox_flags());
-                if before != after {
-                    let mut inbox = txn.open_table(INBOX).map_err(unavailable)?;
-                    for (key, was, is) in
-                        [(INBOX_UNREAD, before.unread, after.unread), (INBOX_ATTENTION, before.needs_attention, after.needs_attention)]
-                    {
-                        if was != is {
-                            let count = inbox.get(key).map_err(unavailable)?.map_or(0, |v| v.value());
-                            inbox.insert(key, count + if is { 1 } else { -1 }).map_err(unavailable)?;
-                        }
-                    }
-                }
+                txn.insert(&p.activity, activity_key(&next), []);
+                let before = stored.as_ref().map(ConversationState::inbox_flags).unwrap_or_default();
+                count_inbox(txn, p, before, next.inbox_flags())?;
                 Ok(Ok(()))
             })
             .await?
     }
 
     async fn inbox(&self) -> Result<InboxCounts, StoreError> {
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let inbox = txn.open_table(INBOX).map_err(unavailable)?;
-        let count = |key| inbox.get(key).map(|v| v.map_or(0, |v| v.value().max(0) as u64)).map_err(unavailable);
-        let latest = txn.open_table(ACTIVITY).map_err(unavailable)?.first().map_err(unavailable)?.map(|(key, _)| key.value().to_owned());
-        Ok(InboxCounts {
-            unread: count(INBOX_UNREAD)?,
-            needs_attention: count(INBOX_ATTENTION)?,
-            latest_activity_ms: latest.as_deref().and_then(activity_ms_of_key),
-        })
+        let snapshot = self.ks.read_tx();
+        let count = |key| snapshot.get(&self.parts.inbox, key).map(|v| count_of(v).max(0) as u64).map_err(unavailable);
+        let latest = snapshot.first_key_value(&self.parts.activity).map_err(unavailable)?;
+        let latest_activity_ms = match &latest {
+            Some((key, _)) => activity_ms_of_key(text(key)?),
+            None => None,
+        };
+        Ok(InboxCounts { unread: count(INBOX_UNREAD)?, needs_attention: count(INBOX_ATTENTION)?, latest_activity_ms })
     }
 
     fn activity_cursor(&self, state: &ConversationState) -> String {
@@ -140,25 +103,23 @@ impl Conversations for EmbeddedStore {
     async fn conversations_by_activity(&self, page: &PageRequest) -> Result<Page<ConversationState>, StoreError> {
         let limit = page.limit.max(1);
         let after = page.after.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let activity = txn.open_table(ACTIVITY).map_err(unavailable)?;
-            let conversations = txn.open_table(CONVERSATIONS).map_err(unavailable)?;
+        self.blocking(move |ks, p| {
+            let snapshot = ks.read_tx();
             let start = match &after {
-                Some(key) => Bound::Excluded(key.as_str()),
+                Some(key) => Bound::Excluded(key.as_bytes().to_vec()),
                 None => Bound::Unbounded,
             };
             let mut items = Vec::new();
             let mut last = None;
-            for entry in activity.range::<&str>((start, Bound::Unbounded)).map_err(unavailable)? {
+            for entry in snapshot.range::<Vec<u8>, _>(&p.activity, (start, Bound::Unbounded)) {
                 let (key, _) = entry.map_err(unavailable)?;
                 if items.len() == limit {
                     return Ok(Page { items, next: last });
                 }
-                let key = key.value();
+                let key = text(&key)?;
                 let conv = key.split_once('#').map_or("", |(_, c)| c);
-                if let Some(value) = conversations.get(conv).map_err(unavailable)? {
-                    items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(conv, e))?);
+                if let Some(value) = snapshot.get(&p.conversations, conv).map_err(unavailable)? {
+                    items.push(serde_json::from_slice(&value).map_err(|e| corrupt(conv, e))?);
                 }
                 last = Some(key.to_owned());
             }

@@ -1,21 +1,16 @@
-//! The conversation log in the embedded store: one table keyed by (conversation, sort key),
+//! The conversation log in the embedded store: one partition keyed by (conversation, sort key),
 //! written through the group commit; a new inbound event is queued for the worker
-//! (`PENDING`) and a finished reply owed to the archive (`ARCHIVE_DUE`) in the same commit.
+//! (`pending`) and a finished reply owed to the archive (`archive_due`) in the same commit.
 
 use std::ops::Bound;
 
 use async_trait::async_trait;
-use redb::{AccessGuard, Database, ReadableDatabase, ReadableTable};
+use fjall::{TxKeyspace, UserValue};
 
-use super::{corrupt, hold, queue, unavailable, EmbeddedStore, ARCHIVE_DUE, LOG, PENDING};
+use super::{after_prefix, corrupt, hold, key2, prefix, queue, split2, unavailable, EmbeddedStore, Parts};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItemRef;
 use crate::store::{log_sort_key, Claim, EventLog, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, StoreError};
-
-/// Sorts after every log sort key (they are ASCII), so a range from it skips a whole conversation.
-const AFTER_EVERY_SORT_KEY: &str = "\u{10FFFF}";
-
-type LogEntry<'a> = (AccessGuard<'a, (&'static str, &'static str)>, AccessGuard<'a, &'static [u8]>);
 
 impl EmbeddedStore {
     async fn put_log_if_absent(
@@ -29,15 +24,15 @@ impl EmbeddedStore {
         let bytes = serde_json::to_vec(&item).map_err(|e| corrupt(&sk, e))?;
         let existing = self
             .writer
-            .write(move |txn| {
-                let mut log = txn.open_table(LOG).map_err(unavailable)?;
-                let existing = log.get((conv.as_str(), sk.as_str())).map_err(unavailable)?.map(|v| v.value().to_vec());
+            .write(move |txn, p| {
+                let key = key2(&conv, &sk);
+                let existing = txn.get(&p.log, &key).map_err(unavailable)?;
                 if existing.is_none() {
-                    let bytes = hold::stored_bytes(txn, &conv, &sk, bytes)?;
-                    log.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
+                    let bytes = hold::stored_bytes(txn, p, &conv, &sk, bytes)?;
                     if pending {
-                        txn.open_table(PENDING).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), ()).map_err(unavailable)?;
+                        txn.insert(&p.pending, key.clone(), []);
                     }
+                    txn.insert(&p.log, key, bytes);
                 }
                 Ok(existing)
             })
@@ -46,46 +41,36 @@ impl EmbeddedStore {
     }
 
     /// One page of a conversation's log, oldest first (`forward`) or newest first; `page.after`
-    /// is the sort key to go on after (forward) or before. In place, like `conversation`: a
-    /// page is one range scan of one conversation.
+    /// is the sort key to go on after (forward) or before. In place, on one snapshot: a page is
+    /// one range scan of one conversation.
     fn log_page(&self, id: &ConversationId, page: &PageRequest, forward: bool) -> Result<Page<LogItem>, StoreError> {
         let conv = id.as_str();
         let limit = page.limit.max(1);
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let table = txn.open_table(LOG).map_err(unavailable)?;
-        let after = page.after.as_deref().map(|sk| Bound::Excluded((conv, sk)));
+        let snapshot = self.ks.read_tx();
+        let after = page.after.as_deref().map(|sk| Bound::Excluded(key2(conv, sk)));
         if forward {
-            let start = after.unwrap_or(Bound::Included((conv, "")));
-            let range = table.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(unavailable)?;
-            log_items(range, conv, limit)
+            let start = after.unwrap_or(Bound::Included(prefix(conv)));
+            log_items(snapshot.range(&self.parts.log, (start, Bound::Excluded(after_prefix(conv)))), limit)
         } else {
             // Every sort key starts with "MSG#": "MSG$" sorts after all of them.
-            let end = after.unwrap_or(Bound::Excluded((conv, "MSG$")));
-            let range = table.range::<(&str, &str)>((Bound::Included((conv, "")), end)).map_err(unavailable)?;
-            log_items(range.rev(), conv, limit)
+            let end = after.unwrap_or(Bound::Excluded(key2(conv, "MSG$")));
+            log_items(snapshot.range(&self.parts.log, (Bound::Included(prefix(conv)), end)).rev(), limit)
         }
     }
 }
 
-/// Up to `limit` items of `conv` from a range of the log, in the range's order; `next` is the
-/// last one's sort key if more of the conversation follow.
-fn log_items<'a>(
-    range: impl Iterator<Item = Result<LogEntry<'a>, redb::StorageError>>,
-    conv: &str,
-    limit: usize,
-) -> Result<Page<LogItem>, StoreError> {
+/// Up to `limit` items from a range of one conversation's log, in the range's order; `next` is
+/// the last one's sort key if more follow.
+fn log_items(range: impl Iterator<Item = fjall::Result<(UserValue, UserValue)>>, limit: usize) -> Result<Page<LogItem>, StoreError> {
     let mut items = Vec::new();
     let mut last_key = None;
     for entry in range {
         let (key, value) = entry.map_err(unavailable)?;
-        let (c, sk) = key.value();
-        if c != conv {
-            break;
-        }
+        let (_, sk) = split2(&key)?;
         if items.len() == limit {
             return Ok(Page { items, next: last_key });
         }
-        items.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?);
+        items.push(serde_json::from_slice(&value).map_err(|e| corrupt(sk, e))?);
         last_key = Some(sk.to_owned());
     }
     Ok(Page { items, next: None })
@@ -93,21 +78,21 @@ fn log_items<'a>(
 
 /// Distinct conversations of the log, in order: one short range read per conversation, so the
 /// cost follows the number of conversations, not of messages.
-fn conversation_ids(db: &Database, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
-    let txn = db.begin_read().map_err(unavailable)?;
-    let log = txn.open_table(LOG).map_err(unavailable)?;
+fn conversation_ids(ks: &TxKeyspace, p: &Parts, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
+    let snapshot = ks.read_tx();
     let limit = page.limit.max(1);
     let mut after = page.after.clone();
     let mut ids = Vec::new();
     loop {
         let start = match &after {
-            Some(conv) => Bound::Excluded((conv.as_str(), AFTER_EVERY_SORT_KEY)),
+            Some(conv) => Bound::Included(after_prefix(conv)),
             None => Bound::Unbounded,
         };
-        let mut range = log.range::<(&str, &str)>((start, Bound::Unbounded)).map_err(unavailable)?;
-        let Some(entry) = range.next() else { return Ok(Page { items: ids, next: None }) };
+        let Some(entry) = snapshot.range::<Vec<u8>, _>(&p.log, (start, Bound::Unbounded)).next() else {
+            return Ok(Page { items: ids, next: None });
+        };
         let (key, _) = entry.map_err(unavailable)?;
-        let conv = key.value().0.to_owned();
+        let conv = split2(&key)?.0.to_owned();
         if ids.len() == limit {
             return Ok(Page { items: ids, next: after });
         }
@@ -139,12 +124,12 @@ impl EventLog for EmbeddedStore {
         let bytes = serde_json::to_vec(&LogItemRef::Out(record)).map_err(|e| corrupt(&sk, e))?;
         let at_ms = record.timestamp_ms;
         self.writer
-            .write(move |txn| {
-                let bytes = hold::stored_bytes(txn, &conv, &sk, bytes)?;
-                txn.open_table(LOG).map_err(unavailable)?.insert((conv.as_str(), sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
+            .write(move |txn, p| {
+                let bytes = hold::stored_bytes(txn, p, &conv, &sk, bytes)?;
+                txn.insert(&p.log, key2(&conv, &sk), bytes);
                 // Every finished reply is owed to the local archive, whoever sent it (the
                 // worker's, staff's through the operator API), as the stream does it on AWS.
-                queue::mark_due(&mut txn.open_table(ARCHIVE_DUE).map_err(unavailable)?, &conv, at_ms)
+                queue::mark_due(txn, p, &conv, at_ms)
             })
             .await
     }
@@ -159,6 +144,6 @@ impl EventLog for EmbeddedStore {
 
     async fn conversation_ids(&self, page: &PageRequest) -> Result<Page<ConversationId>, StoreError> {
         let page = page.clone();
-        self.blocking(move |db| conversation_ids(db, &page)).await
+        self.blocking(move |ks, p| conversation_ids(ks, p, &page)).await
     }
 }

@@ -1,22 +1,19 @@
-//! Legal hold in the embedded store: a `holds` table, consulted inside the same write
+//! Legal hold in the embedded store: a `holds` partition, consulted inside the same write
 //! transaction as every log write, so a held conversation's items are never stored with a TTL.
 
 use async_trait::async_trait;
-use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use fjall::WriteTransaction;
 
-use super::{corrupt, unavailable, EmbeddedStore, LOG};
+use super::{corrupt, prefix, split2, text, unavailable, EmbeddedStore, Parts};
 use crate::domain::hold::{released_ttl, set_ttl, ttl_of, Hold};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::{LogItem, NO_TTL};
 use crate::store::{Holds, StoreError};
 
-/// conversation -> Hold JSON.
-pub(super) const HOLDS: TableDefinition<'_, &str, &[u8]> = TableDefinition::new("holds");
-
 /// The bytes a log item (already serialised) is stored as: without its TTL if the
 /// conversation is held. Only a held conversation's items are parsed and written again.
-pub(super) fn stored_bytes(txn: &WriteTransaction, conv: &str, sk: &str, bytes: Vec<u8>) -> Result<Vec<u8>, StoreError> {
-    if txn.open_table(HOLDS).map_err(unavailable)?.get(conv).map_err(unavailable)?.is_none() {
+pub(super) fn stored_bytes(txn: &WriteTransaction<'_>, p: &Parts, conv: &str, sk: &str, bytes: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    if txn.get(&p.holds, conv).map_err(unavailable)?.is_none() {
         return Ok(bytes);
     }
     let mut item: LogItem = serde_json::from_slice(&bytes).map_err(|e| corrupt(sk, e))?;
@@ -25,26 +22,23 @@ pub(super) fn stored_bytes(txn: &WriteTransaction, conv: &str, sk: &str, bytes: 
 }
 
 /// Sets every log item of `conv` to `wanted(item)`; returns how many changed.
-fn retag_log(txn: &WriteTransaction, conv: &str, wanted: impl Fn(&LogItem) -> Option<i64>) -> Result<usize, StoreError> {
-    let mut log = txn.open_table(LOG).map_err(unavailable)?;
+fn retag_log(txn: &mut WriteTransaction<'_>, p: &Parts, conv: &str, wanted: impl Fn(&LogItem) -> Option<i64>) -> Result<usize, StoreError> {
     let mut changes = Vec::new();
-    for entry in log.range((conv, "")..).map_err(unavailable)? {
+    for entry in txn.prefix(&p.log, prefix(conv)) {
         let (key, value) = entry.map_err(unavailable)?;
-        let (c, sk) = key.value();
-        if c != conv {
-            break;
-        }
-        let mut item: LogItem = serde_json::from_slice(value.value()).map_err(|e| corrupt(sk, e))?;
+        let (_, sk) = split2(&key)?;
+        let mut item: LogItem = serde_json::from_slice(&value).map_err(|e| corrupt(sk, e))?;
         let target = wanted(&item);
         if target != ttl_of(&item) {
             set_ttl(&mut item, target);
-            changes.push((sk.to_owned(), serde_json::to_vec(&item).map_err(|e| corrupt(sk, e))?));
+            changes.push((key.to_vec(), serde_json::to_vec(&item).map_err(|e| corrupt(sk, e))?));
         }
     }
-    for (sk, bytes) in &changes {
-        log.insert((conv, sk.as_str()), bytes.as_slice()).map_err(unavailable)?;
+    let changed = changes.len();
+    for (key, bytes) in changes {
+        txn.insert(&p.log, key, bytes);
     }
-    Ok(changes.len())
+    Ok(changed)
 }
 
 #[async_trait]
@@ -53,9 +47,9 @@ impl Holds for EmbeddedStore {
         let conv = hold.conversation.to_string();
         let bytes = serde_json::to_vec(hold).map_err(|e| corrupt(&conv, e))?;
         self.writer
-            .write(move |txn| {
-                txn.open_table(HOLDS).map_err(unavailable)?.insert(conv.as_str(), bytes.as_slice()).map_err(unavailable)?;
-                retag_log(txn, &conv, |_| NO_TTL)
+            .write(move |txn, p| {
+                txn.insert(&p.holds, conv.as_str(), bytes);
+                retag_log(txn, p, &conv, |_| NO_TTL)
             })
             .await
     }
@@ -63,32 +57,25 @@ impl Holds for EmbeddedStore {
     async fn release_hold(&self, conversation: &ConversationId, retention_days: u32, _now_ms: i64) -> Result<usize, StoreError> {
         let conv = conversation.to_string();
         self.writer
-            .write(move |txn| {
-                txn.open_table(HOLDS).map_err(unavailable)?.remove(conv.as_str()).map_err(unavailable)?;
-                retag_log(txn, &conv, |item| ttl_of(item).or_else(|| Some(released_ttl(item, retention_days))))
+            .write(move |txn, p| {
+                txn.remove(&p.holds, conv.as_str());
+                retag_log(txn, p, &conv, |item| ttl_of(item).or_else(|| Some(released_ttl(item, retention_days))))
             })
             .await
     }
 
     async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError> {
         let conv = conversation.to_string();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let holds = txn.open_table(HOLDS).map_err(unavailable)?;
-            let value = holds.get(conv.as_str()).map_err(unavailable)?;
-            value.map(|v| serde_json::from_slice(v.value()).map_err(|e| corrupt(&conv, e))).transpose()
-        })
-        .await
+        let value = self.parts.holds.get(conv.as_str()).map_err(unavailable)?;
+        value.map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&conv, e))).transpose()
     }
 
     async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let holds = txn.open_table(HOLDS).map_err(unavailable)?;
+        self.blocking(|ks, p| {
             let mut out = Vec::new();
-            for entry in holds.iter().map_err(unavailable)? {
+            for entry in ks.read_tx().iter(&p.holds) {
                 let (key, value) = entry.map_err(unavailable)?;
-                out.push(serde_json::from_slice(value.value()).map_err(|e| corrupt(key.value(), e))?);
+                out.push(serde_json::from_slice(&value).map_err(|e| corrupt(text(&key).unwrap_or("hold"), e))?);
             }
             Ok(out)
         })

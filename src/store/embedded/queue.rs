@@ -1,27 +1,24 @@
 //! The local work queue kept in the embedded store: inbound events logged but not handled yet
-//! (`PENDING`), and conversations whose handled events the archiver still owes (`ARCHIVE_DUE`).
+//! (`pending`), and conversations whose handled events the archiver still owes (`archive_due`).
 //! Both are durable, so a crash or restart resumes where it stopped.
 
 use async_trait::async_trait;
-use redb::{ReadableDatabase, ReadableTable, Table};
+use fjall::WriteTransaction;
 
-use super::{corrupt, unavailable, EmbeddedStore, ARCHIVE_DUE, LOG, PENDING};
+use super::{corrupt, key2, text, unavailable, EmbeddedStore, Parts};
 use crate::domain::ids::ConversationId;
 use crate::store::{log_sort_key, ArchiveDue, ArchiveQueue, InboundRecord, LogItem, StoreError, WorkQueue};
 
 #[async_trait]
 impl WorkQueue for EmbeddedStore {
     async fn pending(&self) -> Result<Vec<InboundRecord>, StoreError> {
-        self.blocking(|db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let pending = txn.open_table(PENDING).map_err(unavailable)?;
-            let log = txn.open_table(LOG).map_err(unavailable)?;
+        self.blocking(|ks, p| {
+            let snapshot = ks.read_tx();
             let mut out = Vec::new();
-            for entry in pending.iter().map_err(unavailable)? {
+            for entry in snapshot.iter(&p.pending) {
                 let (key, _) = entry.map_err(unavailable)?;
-                let (conv, sk) = key.value();
-                if let Some(bytes) = log.get((conv, sk)).map_err(unavailable)? {
-                    if let LogItem::In(r) = serde_json::from_slice(bytes.value()).map_err(|e| corrupt(sk, e))? {
+                if let Some(bytes) = snapshot.get(&p.log, &key).map_err(unavailable)? {
+                    if let LogItem::In(r) = serde_json::from_slice(&bytes).map_err(|e| corrupt(text(&key).unwrap_or("pending"), e))? {
                         out.push(r);
                     }
                 }
@@ -34,28 +31,40 @@ impl WorkQueue for EmbeddedStore {
 
     async fn done(&self, record: &InboundRecord) -> Result<(), StoreError> {
         let conv = record.conversation.as_str().to_owned();
-        let sk = log_sort_key(record.timestamp_ms, true, record.event_id.as_str());
+        let key = key2(&conv, &log_sort_key(record.timestamp_ms, true, record.event_id.as_str()));
         let at = record.timestamp_ms;
         self.writer
-            .write(move |txn| {
-                txn.open_table(PENDING).map_err(unavailable)?.remove((conv.as_str(), sk.as_str())).map_err(unavailable)?;
-                mark_due(&mut txn.open_table(ARCHIVE_DUE).map_err(unavailable)?, &conv, at)
+            .write(move |txn, p| {
+                txn.remove(&p.pending, key);
+                mark_due(txn, p, &conv, at)
             })
             .await
     }
 }
 
+/// What `archive_due` keeps: the time, then the marks, little-endian.
+pub(super) fn due_bytes(from_ms: i64, marks: u64) -> [u8; 16] {
+    let mut bytes = [0; 16];
+    bytes[..8].copy_from_slice(&from_ms.to_le_bytes());
+    bytes[8..].copy_from_slice(&marks.to_le_bytes());
+    bytes
+}
+
+fn due_of(conv: &str, bytes: &[u8]) -> Result<(i64, u64), StoreError> {
+    let bytes: [u8; 16] = bytes.try_into().map_err(|_| StoreError::corrupt_because(conv, "an archive mark is not 16 bytes"))?;
+    let (from, marks) = bytes.split_at(8);
+    Ok((i64::from_le_bytes(from.try_into().expect("8 bytes")), u64::from_le_bytes(marks.try_into().expect("8 bytes"))))
+}
+
 #[async_trait]
 impl ArchiveQueue for EmbeddedStore {
     async fn archive_due(&self) -> Result<Vec<(ConversationId, ArchiveDue)>, StoreError> {
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let table = txn.open_table(ARCHIVE_DUE).map_err(unavailable)?;
         let mut out = Vec::new();
-        for entry in table.iter().map_err(unavailable)? {
+        for entry in self.ks.read_tx().iter(&self.parts.archive_due) {
             let (key, value) = entry.map_err(unavailable)?;
-            let id = ConversationId::from_stored(key.value());
-            let (from_ms, marks) = value.value();
-            out.push((id, ArchiveDue { from_ms, marks }));
+            let conv = text(&key)?;
+            let (from_ms, marks) = due_of(conv, &value)?;
+            out.push((ConversationId::from_stored(conv), ArchiveDue { from_ms, marks }));
         }
         Ok(out)
     }
@@ -65,12 +74,12 @@ impl ArchiveQueue for EmbeddedStore {
             return Ok(());
         }
         self.writer
-            .write(move |txn| {
-                let mut table = txn.open_table(ARCHIVE_DUE).map_err(unavailable)?;
+            .write(move |txn, p| {
                 for (id, due) in &done {
-                    let current = table.get(id.as_str()).map_err(unavailable)?.map(|v| v.value());
+                    let current = txn.get(&p.archive_due, id.as_str()).map_err(unavailable)?;
+                    let current = current.map(|v| due_of(id.as_str(), &v)).transpose()?;
                     if current == Some((due.from_ms, due.marks)) {
-                        table.remove(id.as_str()).map_err(unavailable)?;
+                        txn.remove(&p.archive_due, id.as_str());
                     }
                 }
                 Ok(())
@@ -80,11 +89,12 @@ impl ArchiveQueue for EmbeddedStore {
 }
 
 /// Marks `conv` due for the archive from `at_ms` on (or earlier, if it already was).
-pub(super) fn mark_due(table: &mut Table<'_, &'static str, (i64, u64)>, conv: &str, at_ms: i64) -> Result<(), StoreError> {
-    let next = match table.get(conv).map_err(unavailable)?.map(|v| v.value()) {
+pub(super) fn mark_due(txn: &mut WriteTransaction<'_>, p: &Parts, conv: &str, at_ms: i64) -> Result<(), StoreError> {
+    let current = txn.get(&p.archive_due, conv).map_err(unavailable)?;
+    let next = match current.map(|v| due_of(conv, &v)).transpose()? {
         Some((from_ms, marks)) => (from_ms.min(at_ms), marks.wrapping_add(1)),
         None => (at_ms, 0),
     };
-    table.insert(conv, next).map_err(unavailable)?;
+    txn.insert(&p.archive_due, conv, due_bytes(next.0, next.1));
     Ok(())
 }

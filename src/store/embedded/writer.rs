@@ -1,20 +1,23 @@
-//! Group commit for redb: one writer thread takes every queued write, applies them in one
-//! transaction and commits once, so concurrent webhooks share one fsync instead of queueing
-//! for one each. Each caller hears back only after the commit that holds its write.
+//! Group commit: one writer thread takes every queued write, applies them in one transaction
+//! and commits it with one fsync of the journal, so concurrent webhooks share one fsync
+//! instead of queueing for one each. Each caller hears back only after the commit that holds
+//! its write. A write reads what earlier writes of the same batch wrote (the transaction's own
+//! state), so two writes of one key in one batch see each other.
 
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use redb::{Database, WriteTransaction};
+use fjall::{PersistMode, TxKeyspace, WriteTransaction};
 use tokio::sync::oneshot;
 
+use super::Parts;
 use crate::store::StoreError;
 
 /// Most writes folded into one commit; bounds the latency of the first in a burst.
 const MAX_BATCH: usize = 256;
 
 type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Op = Box<dyn FnOnce(&WriteTransaction) -> Result<Finish, StoreError> + Send>;
+type Op = Box<dyn FnOnce(&mut WriteTransaction<'_>, &Parts) -> Result<Finish, StoreError> + Send>;
 
 #[derive(Clone)]
 pub(super) struct Writer {
@@ -22,8 +25,8 @@ pub(super) struct Writer {
 }
 
 /// The queue into the writer thread and the thread itself. Dropping the last handle closes the
-/// queue and waits for the thread to finish its last commit and let go of the database, so the
-/// file is free the moment the store is dropped (a CLI command or a restart can open it).
+/// queue and waits for the thread to finish its last commit and let go of the store, so the
+/// folder is free the moment the store is dropped (a CLI command or a restart can open it).
 struct WriterThread {
     queue: Option<mpsc::Sender<Op>>,
     handle: Option<std::thread::JoinHandle<()>>,
@@ -39,21 +42,23 @@ impl Drop for WriterThread {
 }
 
 impl Writer {
-    pub(super) fn start(db: Arc<Database>) -> Self {
+    pub(super) fn start(ks: TxKeyspace, parts: Arc<Parts>) -> Self {
         let (queue, ops) = mpsc::channel::<Op>();
-        let handle =
-            std::thread::Builder::new().name("redb-writer".into()).spawn(move || run(&db, &ops)).expect("spawn the store's writer thread");
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(&ks, &parts, &ops))
+            .expect("spawn the store's writer thread");
         Self { thread: Arc::new(WriterThread { queue: Some(queue), handle: Some(handle) }) }
     }
 
     /// Runs `write` inside the next group transaction; resolves after that transaction commits.
     pub(super) async fn write<T: Send + 'static>(
         &self,
-        write: impl FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        write: impl FnOnce(&mut WriteTransaction<'_>, &Parts) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (tx, rx) = oneshot::channel();
-        let op: Op = Box::new(move |txn| {
-            let value = write(txn)?;
+        let op: Op = Box::new(move |txn, parts| {
+            let value = write(txn, parts)?;
             Ok(Box::new(move |committed: Result<(), StoreError>| {
                 tx.send(committed.map(|()| value)).ok();
             }) as Finish)
@@ -64,7 +69,7 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, ops: &mpsc::Receiver<Op>) {
+fn run(ks: &TxKeyspace, parts: &Parts, ops: &mpsc::Receiver<Op>) {
     while let Ok(first) = ops.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -73,22 +78,22 @@ fn run(db: &Database, ops: &mpsc::Receiver<Op>) {
                 Err(_) => break,
             }
         }
-        commit(db, batch);
+        commit(ks, parts, batch);
     }
 }
 
 /// Applies a batch. If any write fails, none of the batch is committed and every caller is told.
-fn commit(db: &Database, batch: Vec<Op>) {
-    // Dropping the batch drops each caller's sender: they get `Unavailable`.
-    let Ok(txn) = db.begin_write() else { return };
+fn commit(ks: &TxKeyspace, parts: &Parts, batch: Vec<Op>) {
+    // Durable: the commit returns once the journal holds the batch on disk.
+    let mut txn = ks.write_tx().durability(Some(PersistMode::SyncData));
     let mut finishers = Vec::with_capacity(batch.len());
     let mut failed = None;
     for op in batch {
         if failed.is_some() {
-            // Its caller is told through the channel being dropped.
+            // Dropping the op drops its caller's sender: it is told `Unavailable`.
             continue;
         }
-        match op(&txn) {
+        match op(&mut txn, parts) {
             Ok(finish) => finishers.push(finish),
             Err(e) => failed = Some(e),
         }
@@ -96,7 +101,7 @@ fn commit(db: &Database, batch: Vec<Op>) {
     // Shared: every caller of the batch gets it as the source of its own error.
     let result = match failed {
         Some(e) => {
-            txn.abort().ok();
+            txn.rollback();
             Err(Arc::new(e))
         }
         None => txn.commit().map_err(|e| Arc::new(StoreError::unavailable(e))),

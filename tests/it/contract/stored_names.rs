@@ -101,8 +101,8 @@ async fn dynamodb_stores_method_and_mode_as_their_strings_and_loads_a_name_it_do
     assert_eq!((in_r0, out_r0), (Some(&Mode::Other("hologram".into())), Some(&SendMethod::Other("fax".into()))), "{log:?}");
 }
 
-/// The embedded store's log table as this and every earlier version write it: (conversation,
-/// sort key) -> the item's JSON.
+/// The embedded store's log table as the redb versions wrote it: (conversation, sort key) ->
+/// the item's JSON, the same JSON the fjall store keeps; opening it converts it.
 const EMBEDDED_LOG: redb::TableDefinition<'_, (&str, &str), &[u8]> = redb::TableDefinition::new("log");
 
 #[tokio::test]

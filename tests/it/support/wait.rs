@@ -50,7 +50,7 @@ pub async fn poll_again(deadline: Deadline, what: &str, seen: &impl Debug) {
 }
 
 /// Opens the embedded store at `dir` once the last process or app to use it has let go of the
-/// file (its writer thread ends just after its last handle is dropped; redb says "already open"
+/// file (its writer thread ends just after its last handle is dropped; the store says "already open"
 /// until then).
 pub async fn reopen(dir: &std::path::Path) -> line_oa::store::embedded::EmbeddedStore {
     let what = format!("the embedded store at {} to be let go of", dir.display());
