@@ -4,7 +4,7 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 
-use super::{corrupt, text, unavailable, EmbeddedStore};
+use super::{corrupt, text, EmbeddedStore};
 use crate::domain::audit::AuditRecord;
 use crate::store::{AuditLog, Page, PageRequest, StoreError};
 
@@ -16,10 +16,10 @@ impl AuditLog for EmbeddedStore {
         self.writer
             .write(move |txn, p| {
                 // Append-only: an id is never written twice.
-                if txn.contains_key(&p.audit, id.as_str()).map_err(unavailable)? {
+                if p.audit.contains(txn, id.as_str())? {
                     return Ok(Err(StoreError::Conflict(id)));
                 }
-                txn.insert(&p.audit, id.as_str(), bytes);
+                p.audit.insert(txn, id.as_str(), bytes);
                 Ok(Ok(()))
             })
             .await?
@@ -33,8 +33,9 @@ impl AuditLog for EmbeddedStore {
         };
         let mut items = Vec::new();
         let mut last = None;
-        for entry in self.ks.read_tx().range::<Vec<u8>, _>(&self.parts.audit, (Bound::Unbounded, end)).rev() {
-            let (key, value) = entry.map_err(unavailable)?;
+        let snapshot = self.ks.read_tx();
+        for entry in self.parts.audit.range(&snapshot, (Bound::Unbounded, end)).rev() {
+            let (key, value) = entry?;
             let id = text(&key)?;
             if items.len() == limit {
                 return Ok(Page { items, next: last });

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use fjall::WriteTransaction;
 
-use super::{corrupt, text, unavailable, EmbeddedStore, Parts};
+use super::{corrupt, text, EmbeddedStore, Parts};
 use crate::domain::conversation::{ConversationState, InboxFlags};
 use crate::domain::ids::ConversationId;
 use crate::store::{Conversations, InboxCounts, Page, PageRequest, StoreError};
@@ -33,8 +33,8 @@ fn count_of(value: Option<fjall::UserValue>) -> i64 {
 pub(super) fn count_inbox(txn: &mut WriteTransaction<'_>, p: &Parts, before: InboxFlags, after: InboxFlags) -> Result<(), StoreError> {
     for (key, was, is) in [(INBOX_UNREAD, before.unread, after.unread), (INBOX_ATTENTION, before.needs_attention, after.needs_attention)] {
         if was != is {
-            let count = count_of(txn.get(&p.inbox, key).map_err(unavailable)?);
-            txn.insert(&p.inbox, key, (count + if is { 1 } else { -1 }).to_le_bytes());
+            let count = count_of(p.inbox.get(txn, key)?);
+            p.inbox.insert(txn, key, (count + if is { 1 } else { -1 }).to_le_bytes());
         }
     }
     Ok(())
@@ -42,8 +42,8 @@ pub(super) fn count_inbox(txn: &mut WriteTransaction<'_>, p: &Parts, before: Inb
 
 /// Sets the inbox counts outright (the conversion of a redb store counts them afresh).
 pub(super) fn set_inbox(txn: &mut WriteTransaction<'_>, p: &Parts, unread: u64, needs_attention: u64) {
-    txn.insert(&p.inbox, INBOX_UNREAD, (unread as i64).to_le_bytes());
-    txn.insert(&p.inbox, INBOX_ATTENTION, (needs_attention as i64).to_le_bytes());
+    p.inbox.insert(txn, INBOX_UNREAD, (unread as i64).to_le_bytes());
+    p.inbox.insert(txn, INBOX_ATTENTION, (needs_attention as i64).to_le_bytes());
 }
 
 #[async_trait]
@@ -52,7 +52,7 @@ impl Conversations for EmbeddedStore {
         // Read in place: a point read is a few microseconds and never waits for the writer,
         // far less than a hop to a blocking thread.
         let key = id.as_str();
-        let value = self.parts.conversations.get(key).map_err(unavailable)?;
+        let value = self.parts.conversations.latest(key)?;
         value.map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(key, e))).transpose()
     }
 
@@ -64,20 +64,20 @@ impl Conversations for EmbeddedStore {
         let bytes = serde_json::to_vec(&next).map_err(|e| corrupt(&key, e))?;
         self.writer
             .write(move |txn, p| {
-                let stored: Option<ConversationState> = txn
-                    .get(&p.conversations, key.as_str())
-                    .map_err(unavailable)?
+                let stored: Option<ConversationState> = p
+                    .conversations
+                    .get(txn, key.as_str())?
                     .map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&key, e)))
                     .transpose()?;
                 // A lost race is an answer, not a failure of the batch.
                 if stored.as_ref().map_or(0, |s| s.version) != expected {
                     return Ok(Err(StoreError::Conflict(key)));
                 }
-                txn.insert(&p.conversations, key.as_str(), bytes);
+                p.conversations.insert(txn, key.as_str(), bytes);
                 if let Some(old) = &stored {
-                    txn.remove(&p.activity, activity_key(old));
+                    p.activity.remove(txn, activity_key(old));
                 }
-                txn.insert(&p.activity, activity_key(&next), []);
+                p.activity.insert(txn, activity_key(&next), []);
                 let before = stored.as_ref().map(ConversationState::inbox_flags).unwrap_or_default();
                 count_inbox(txn, p, before, next.inbox_flags())?;
                 Ok(Ok(()))
@@ -87,8 +87,8 @@ impl Conversations for EmbeddedStore {
 
     async fn inbox(&self) -> Result<InboxCounts, StoreError> {
         let snapshot = self.ks.read_tx();
-        let count = |key| snapshot.get(&self.parts.inbox, key).map(|v| count_of(v).max(0) as u64).map_err(unavailable);
-        let latest = snapshot.first_key_value(&self.parts.activity).map_err(unavailable)?;
+        let count = |key| self.parts.inbox.read(&snapshot, key).map(|v| count_of(v).max(0) as u64);
+        let latest = self.parts.activity.all(&snapshot).next().transpose()?;
         let latest_activity_ms = match &latest {
             Some((key, _)) => activity_ms_of_key(text(key)?),
             None => None,
@@ -111,14 +111,14 @@ impl Conversations for EmbeddedStore {
             };
             let mut items = Vec::new();
             let mut last = None;
-            for entry in snapshot.range::<Vec<u8>, _>(&p.activity, (start, Bound::Unbounded)) {
-                let (key, _) = entry.map_err(unavailable)?;
+            for entry in p.activity.range(&snapshot, (start, Bound::Unbounded)) {
+                let (key, _) = entry?;
                 if items.len() == limit {
                     return Ok(Page { items, next: last });
                 }
                 let key = text(&key)?;
                 let conv = key.split_once('#').map_or("", |(_, c)| c);
-                if let Some(value) = snapshot.get(&p.conversations, conv).map_err(unavailable)? {
+                if let Some(value) = p.conversations.read(&snapshot, conv)? {
                     items.push(serde_json::from_slice(&value).map_err(|e| corrupt(conv, e))?);
                 }
                 last = Some(key.to_owned());

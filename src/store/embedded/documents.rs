@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use async_trait::async_trait;
 
-use super::{after_prefix, corrupt, key2, prefix, split2, unavailable, EmbeddedStore};
+use super::{after_prefix, corrupt, key2, prefix, split2, EmbeddedStore};
 use crate::store::{Doc, Documents, Page, PageRequest, StoreError};
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -21,7 +21,7 @@ fn version_of(id: &str, value: Option<fjall::UserValue>) -> Result<Option<u64>, 
 #[async_trait]
 impl Documents for EmbeddedStore {
     async fn doc(&self, collection: &str, id: &str) -> Result<Option<Doc>, StoreError> {
-        let value = self.parts.docs.get(key2(collection, id)).map_err(unavailable)?;
+        let value = self.parts.docs.latest(key2(collection, id))?;
         value
             .map(|v| {
                 let d: DocValue = serde_json::from_slice(&v).map_err(|e| corrupt(id, e))?;
@@ -35,11 +35,11 @@ impl Documents for EmbeddedStore {
         let bytes = serde_json::to_vec(&DocValue { body: doc.body.clone(), version: expected + 1 }).map_err(|e| corrupt(&id, e))?;
         self.writer
             .write(move |txn, p| {
-                let stored = version_of(&id, txn.get(&p.docs, &key).map_err(unavailable)?)?.unwrap_or(0);
+                let stored = version_of(&id, p.docs.get(txn, &key)?)?.unwrap_or(0);
                 if stored != expected {
                     return Ok(Err(StoreError::Conflict(id)));
                 }
-                txn.insert(&p.docs, key, bytes);
+                p.docs.insert(txn, key, bytes);
                 Ok(Ok(()))
             })
             .await?
@@ -49,10 +49,10 @@ impl Documents for EmbeddedStore {
         let (key, id) = (key2(collection, id), id.to_owned());
         self.writer
             .write(move |txn, p| {
-                if version_of(&id, txn.get(&p.docs, &key).map_err(unavailable)?)? != Some(version) {
+                if version_of(&id, p.docs.get(txn, &key)?)? != Some(version) {
                     return Ok(Err(StoreError::Conflict(id)));
                 }
-                txn.remove(&p.docs, key);
+                p.docs.remove(txn, key);
                 Ok(Ok(()))
             })
             .await?
@@ -69,8 +69,9 @@ impl Documents for EmbeddedStore {
             };
             let mut items = Vec::new();
             let mut last = None;
-            for entry in ks.read_tx().range(&p.docs, (start, Bound::Excluded(after_prefix(&collection)))) {
-                let (key, value) = entry.map_err(unavailable)?;
+            let snapshot = ks.read_tx();
+            for entry in p.docs.range(&snapshot, (start, Bound::Excluded(after_prefix(&collection)))) {
+                let (key, value) = entry?;
                 let (_, id) = split2(&key)?;
                 if items.len() == limit {
                     return Ok(Page { items, next: last });

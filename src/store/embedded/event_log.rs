@@ -7,7 +7,7 @@ use std::ops::Bound;
 use async_trait::async_trait;
 use fjall::{TxKeyspace, UserValue};
 
-use super::{after_prefix, corrupt, hold, key2, prefix, queue, split2, unavailable, EmbeddedStore, Parts};
+use super::{after_prefix, corrupt, hold, key2, prefix, queue, split2, EmbeddedStore, Parts};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::LogItemRef;
 use crate::store::{log_sort_key, Claim, EventLog, InboundRecord, Inserted, LogItem, OutboundRecord, Page, PageRequest, StoreError};
@@ -26,13 +26,13 @@ impl EmbeddedStore {
             .writer
             .write(move |txn, p| {
                 let key = key2(&conv, &sk);
-                let existing = txn.get(&p.log, &key).map_err(unavailable)?;
+                let existing = p.log.get(txn, &key)?;
                 if existing.is_none() {
                     let bytes = hold::stored_bytes(txn, p, &conv, &sk, bytes)?;
                     if pending {
-                        txn.insert(&p.pending, key.clone(), []);
+                        p.pending.insert(txn, &key, []);
                     }
-                    txn.insert(&p.log, key, bytes);
+                    p.log.insert(txn, key, bytes);
                 }
                 Ok(existing)
             })
@@ -50,22 +50,22 @@ impl EmbeddedStore {
         let after = page.after.as_deref().map(|sk| Bound::Excluded(key2(conv, sk)));
         if forward {
             let start = after.unwrap_or(Bound::Included(prefix(conv)));
-            log_items(snapshot.range(&self.parts.log, (start, Bound::Excluded(after_prefix(conv)))), limit)
+            log_items(self.parts.log.range(&snapshot, (start, Bound::Excluded(after_prefix(conv)))), limit)
         } else {
             // Every sort key starts with "MSG#": "MSG$" sorts after all of them.
             let end = after.unwrap_or(Bound::Excluded(key2(conv, "MSG$")));
-            log_items(snapshot.range(&self.parts.log, (Bound::Included(prefix(conv)), end)).rev(), limit)
+            log_items(self.parts.log.range(&snapshot, (Bound::Included(prefix(conv)), end)).rev(), limit)
         }
     }
 }
 
 /// Up to `limit` items from a range of one conversation's log, in the range's order; `next` is
 /// the last one's sort key if more follow.
-fn log_items(range: impl Iterator<Item = fjall::Result<(UserValue, UserValue)>>, limit: usize) -> Result<Page<LogItem>, StoreError> {
+fn log_items(range: impl Iterator<Item = Result<(Vec<u8>, UserValue), StoreError>>, limit: usize) -> Result<Page<LogItem>, StoreError> {
     let mut items = Vec::new();
     let mut last_key = None;
     for entry in range {
-        let (key, value) = entry.map_err(unavailable)?;
+        let (key, value) = entry?;
         let (_, sk) = split2(&key)?;
         if items.len() == limit {
             return Ok(Page { items, next: last_key });
@@ -88,10 +88,10 @@ fn conversation_ids(ks: &TxKeyspace, p: &Parts, page: &PageRequest) -> Result<Pa
             Some(conv) => Bound::Included(after_prefix(conv)),
             None => Bound::Unbounded,
         };
-        let Some(entry) = snapshot.range::<Vec<u8>, _>(&p.log, (start, Bound::Unbounded)).next() else {
+        let Some(entry) = p.log.range(&snapshot, (start, Bound::Unbounded)).next() else {
             return Ok(Page { items: ids, next: None });
         };
-        let (key, _) = entry.map_err(unavailable)?;
+        let (key, _) = entry?;
         let conv = split2(&key)?.0.to_owned();
         if ids.len() == limit {
             return Ok(Page { items: ids, next: after });
@@ -126,7 +126,7 @@ impl EventLog for EmbeddedStore {
         self.writer
             .write(move |txn, p| {
                 let bytes = hold::stored_bytes(txn, p, &conv, &sk, bytes)?;
-                txn.insert(&p.log, key2(&conv, &sk), bytes);
+                p.log.insert(txn, key2(&conv, &sk), bytes);
                 // Every finished reply is owed to the local archive, whoever sent it (the
                 // worker's, staff's through the operator API), as the stream does it on AWS.
                 queue::mark_due(txn, p, &conv, at_ms)

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use super::{corrupt, key2, split2, unavailable, EmbeddedStore};
+use super::{corrupt, key2, split2, EmbeddedStore};
 use crate::domain::hold::is_expired;
 use crate::domain::log::LogItem;
 use crate::store::{Expired, LocalTtl, StoreError};
@@ -15,10 +15,10 @@ impl LocalTtl for EmbeddedStore {
         self.blocking(move |ks, p| {
             let snapshot = ks.read_tx();
             let mut out = Vec::new();
-            for entry in snapshot.iter(&p.log) {
-                let (key, value) = entry.map_err(unavailable)?;
+            for entry in p.log.all(&snapshot) {
+                let (key, value) = entry?;
                 // Not handled yet: handled (and archived) first, expired afterwards.
-                if snapshot.contains_key(&p.pending, &key).map_err(unavailable)? {
+                if p.pending.read(&snapshot, &key)?.is_some() {
                     continue;
                 }
                 let (conv, sk) = split2(&key)?;
@@ -41,11 +41,11 @@ impl LocalTtl for EmbeddedStore {
                 let mut removed = 0;
                 for e in &items {
                     let key = key2(&e.conversation, &e.sort_key);
-                    let Some(bytes) = txn.get(&p.log, &key).map_err(unavailable)? else { continue };
+                    let Some(bytes) = p.log.get(txn, &key)? else { continue };
                     let item: LogItem = serde_json::from_slice(&bytes).map_err(|err| corrupt(&e.sort_key, err))?;
-                    let unhandled = txn.contains_key(&p.pending, &key).map_err(unavailable)?;
+                    let unhandled = p.pending.contains(txn, &key)?;
                     if item == e.item && is_expired(&item, now_s) && !unhandled {
-                        txn.remove(&p.log, key);
+                        p.log.remove(txn, key);
                         removed += 1;
                     }
                 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::{corrupt, text, unavailable, EmbeddedStore};
+use super::{corrupt, text, EmbeddedStore};
 use crate::domain::export_job::{ExportJob, ExportJobId, JobStatus};
 use crate::store::{ExportJobStore, StoreError};
 
@@ -12,8 +12,9 @@ impl EmbeddedStore {
     pub async fn unfinished_export_jobs(&self) -> Result<Vec<ExportJob>, StoreError> {
         self.blocking(|ks, p| {
             let mut jobs = Vec::new();
-            for entry in ks.read_tx().iter(&p.export_jobs) {
-                let (key, value) = entry.map_err(unavailable)?;
+            let snapshot = ks.read_tx();
+            for entry in p.export_jobs.all(&snapshot) {
+                let (key, value) = entry?;
                 let job: ExportJob = serde_json::from_slice(&value).map_err(|e| corrupt(text(&key).unwrap_or("export job"), e))?;
                 if matches!(job.status, JobStatus::Queued | JobStatus::Running) {
                     jobs.push(job);
@@ -31,11 +32,11 @@ impl ExportJobStore for EmbeddedStore {
     async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
         let id = job.id.to_string();
         let bytes = serde_json::to_vec(job).map_err(|e| corrupt(&id, e))?;
-        self.writer.write(move |txn, p| Ok(txn.insert(&p.export_jobs, id.as_str(), bytes))).await
+        self.writer.write(move |txn, p| Ok(p.export_jobs.insert(txn, id.as_str(), bytes))).await
     }
 
     async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
-        let value = self.parts.export_jobs.get(id.as_str()).map_err(unavailable)?;
+        let value = self.parts.export_jobs.latest(id.as_str())?;
         value.map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(id.as_str(), e))).transpose()
     }
 }

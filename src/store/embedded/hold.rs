@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use fjall::WriteTransaction;
 
-use super::{corrupt, prefix, split2, text, unavailable, EmbeddedStore, Parts};
+use super::{corrupt, prefix, split2, text, EmbeddedStore, Parts};
 use crate::domain::hold::{released_ttl, set_ttl, ttl_of, Hold};
 use crate::domain::ids::ConversationId;
 use crate::domain::log::{LogItem, NO_TTL};
@@ -13,7 +13,7 @@ use crate::store::{Holds, StoreError};
 /// The bytes a log item (already serialised) is stored as: without its TTL if the
 /// conversation is held. Only a held conversation's items are parsed and written again.
 pub(super) fn stored_bytes(txn: &WriteTransaction<'_>, p: &Parts, conv: &str, sk: &str, bytes: Vec<u8>) -> Result<Vec<u8>, StoreError> {
-    if txn.get(&p.holds, conv).map_err(unavailable)?.is_none() {
+    if p.holds.get(txn, conv)?.is_none() {
         return Ok(bytes);
     }
     let mut item: LogItem = serde_json::from_slice(&bytes).map_err(|e| corrupt(sk, e))?;
@@ -24,19 +24,18 @@ pub(super) fn stored_bytes(txn: &WriteTransaction<'_>, p: &Parts, conv: &str, sk
 /// Sets every log item of `conv` to `wanted(item)`; returns how many changed.
 fn retag_log(txn: &mut WriteTransaction<'_>, p: &Parts, conv: &str, wanted: impl Fn(&LogItem) -> Option<i64>) -> Result<usize, StoreError> {
     let mut changes = Vec::new();
-    for entry in txn.prefix(&p.log, prefix(conv)) {
-        let (key, value) = entry.map_err(unavailable)?;
+    for (key, value) in p.log.prefixed(txn, &prefix(conv))? {
         let (_, sk) = split2(&key)?;
         let mut item: LogItem = serde_json::from_slice(&value).map_err(|e| corrupt(sk, e))?;
         let target = wanted(&item);
         if target != ttl_of(&item) {
             set_ttl(&mut item, target);
-            changes.push((key.to_vec(), serde_json::to_vec(&item).map_err(|e| corrupt(sk, e))?));
+            changes.push((key.clone(), serde_json::to_vec(&item).map_err(|e| corrupt(sk, e))?));
         }
     }
     let changed = changes.len();
     for (key, bytes) in changes {
-        txn.insert(&p.log, key, bytes);
+        p.log.insert(txn, key, bytes);
     }
     Ok(changed)
 }
@@ -48,7 +47,7 @@ impl Holds for EmbeddedStore {
         let bytes = serde_json::to_vec(hold).map_err(|e| corrupt(&conv, e))?;
         self.writer
             .write(move |txn, p| {
-                txn.insert(&p.holds, conv.as_str(), bytes);
+                p.holds.insert(txn, conv.as_str(), bytes);
                 retag_log(txn, p, &conv, |_| NO_TTL)
             })
             .await
@@ -58,7 +57,7 @@ impl Holds for EmbeddedStore {
         let conv = conversation.to_string();
         self.writer
             .write(move |txn, p| {
-                txn.remove(&p.holds, conv.as_str());
+                p.holds.remove(txn, conv.as_str());
                 retag_log(txn, p, &conv, |item| ttl_of(item).or_else(|| Some(released_ttl(item, retention_days))))
             })
             .await
@@ -66,15 +65,16 @@ impl Holds for EmbeddedStore {
 
     async fn hold(&self, conversation: &ConversationId) -> Result<Option<Hold>, StoreError> {
         let conv = conversation.to_string();
-        let value = self.parts.holds.get(conv.as_str()).map_err(unavailable)?;
+        let value = self.parts.holds.latest(conv.as_str())?;
         value.map(|v| serde_json::from_slice(&v).map_err(|e| corrupt(&conv, e))).transpose()
     }
 
     async fn holds(&self) -> Result<Vec<Hold>, StoreError> {
         self.blocking(|ks, p| {
             let mut out = Vec::new();
-            for entry in ks.read_tx().iter(&p.holds) {
-                let (key, value) = entry.map_err(unavailable)?;
+            let snapshot = ks.read_tx();
+            for entry in p.holds.all(&snapshot) {
+                let (key, value) = entry?;
                 out.push(serde_json::from_slice(&value).map_err(|e| corrupt(text(&key).unwrap_or("hold"), e))?);
             }
             Ok(out)

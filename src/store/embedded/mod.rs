@@ -16,7 +16,9 @@ use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
-use fjall::{Config, PartitionCreateOptions, TxKeyspace, TxPartitionHandle};
+use std::ops::Bound;
+
+use fjall::{Config, PartitionCreateOptions, ReadTransaction, TxKeyspace, TxPartitionHandle, UserValue, WriteTransaction};
 
 use self::writer::Writer;
 use super::StoreError;
@@ -42,31 +44,108 @@ mod queue;
 mod redb_v1;
 mod writer;
 
-/// One partition (a sorted key space) per table.
+/// The tables. Two fjall partitions hold them all (the log, and everything else), each table
+/// one key range under a tag byte: every partition costs files and fsyncs when a store is
+/// created, and the log is the only big table.
 pub(super) struct Parts {
     /// (conversation, sort key) -> LogItem JSON.
-    log: TxPartitionHandle,
+    log: Table,
     /// (conversation, sort key) of inbound events not yet handled; the local stand-in for the stream.
-    pending: TxPartitionHandle,
+    pending: Table,
     /// conversation -> (earliest timestamp handled since its last archiving, marks so far), 16
     /// bytes: what the local archiver still owes. See `queue.rs`.
-    archive_due: TxPartitionHandle,
+    archive_due: Table,
     /// conversation -> ConversationState JSON.
-    conversations: TxPartitionHandle,
+    conversations: Table,
     /// `activity_key(state)` -> empty; ascending order is newest activity first.
-    activity: TxPartitionHandle,
+    activity: Table,
     /// "unread" / "needs_attention" -> how many conversations are so, i64 little-endian.
-    inbox: TxPartitionHandle,
+    inbox: Table,
     /// (collection, id) -> DocValue JSON.
-    docs: TxPartitionHandle,
+    docs: Table,
     /// conversation -> Hold JSON.
-    holds: TxPartitionHandle,
+    holds: Table,
     /// job id -> ExportJob JSON.
-    export_jobs: TxPartitionHandle,
+    export_jobs: Table,
     /// record id -> AuditRecord JSON.
-    audit: TxPartitionHandle,
+    audit: Table,
     /// The store's own facts (what it was converted from).
-    meta: TxPartitionHandle,
+    meta: Table,
+}
+
+/// One table: the keys under one tag byte of a partition. Keys given and returned are the
+/// table's own, without the tag.
+pub(super) struct Table {
+    partition: TxPartitionHandle,
+    tag: u8,
+}
+
+type Entry = (Vec<u8>, UserValue);
+
+impl Table {
+    fn key(&self, key: impl AsRef<[u8]>) -> Vec<u8> {
+        let key = key.as_ref();
+        let mut tagged = Vec::with_capacity(1 + key.len());
+        tagged.push(self.tag);
+        tagged.extend_from_slice(key);
+        tagged
+    }
+
+    fn bounds(&self, range: (Bound<Vec<u8>>, Bound<Vec<u8>>)) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        let tag = |b: Bound<Vec<u8>>, unbounded: Bound<Vec<u8>>| match b {
+            Bound::Included(k) => Bound::Included(self.key(k)),
+            Bound::Excluded(k) => Bound::Excluded(self.key(k)),
+            Bound::Unbounded => unbounded,
+        };
+        (tag(range.0, Bound::Included(vec![self.tag])), tag(range.1, Bound::Excluded(vec![self.tag + 1])))
+    }
+
+    fn untag(entry: fjall::Result<(UserValue, UserValue)>) -> Result<Entry, StoreError> {
+        let (key, value) = entry.map_err(unavailable)?;
+        Ok((key[1..].to_vec(), value))
+    }
+
+    /// The newest committed value, outside any transaction.
+    fn latest(&self, key: impl AsRef<[u8]>) -> Result<Option<UserValue>, StoreError> {
+        self.partition.get(self.key(key)).map_err(unavailable)
+    }
+
+    fn read(&self, snapshot: &ReadTransaction, key: impl AsRef<[u8]>) -> Result<Option<UserValue>, StoreError> {
+        snapshot.get(&self.partition, self.key(key)).map_err(unavailable)
+    }
+
+    fn range<'a>(
+        &'a self,
+        snapshot: &'a ReadTransaction,
+        range: (Bound<Vec<u8>>, Bound<Vec<u8>>),
+    ) -> impl DoubleEndedIterator<Item = Result<Entry, StoreError>> + 'a {
+        snapshot.range(&self.partition, self.bounds(range)).map(Self::untag)
+    }
+
+    fn all<'a>(&'a self, snapshot: &'a ReadTransaction) -> impl DoubleEndedIterator<Item = Result<Entry, StoreError>> + 'a {
+        self.range(snapshot, (Bound::Unbounded, Bound::Unbounded))
+    }
+
+    fn get(&self, txn: &WriteTransaction<'_>, key: impl AsRef<[u8]>) -> Result<Option<UserValue>, StoreError> {
+        txn.get(&self.partition, self.key(key)).map_err(unavailable)
+    }
+
+    fn contains(&self, txn: &WriteTransaction<'_>, key: impl AsRef<[u8]>) -> Result<bool, StoreError> {
+        txn.contains_key(&self.partition, self.key(key)).map_err(unavailable)
+    }
+
+    fn insert(&self, txn: &mut WriteTransaction<'_>, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) {
+        txn.insert(&self.partition, self.key(key), value.as_ref());
+    }
+
+    fn remove(&self, txn: &mut WriteTransaction<'_>, key: impl AsRef<[u8]>) {
+        txn.remove(&self.partition, self.key(key));
+    }
+
+    /// Every entry whose key starts with `prefix`, as the transaction sees them.
+    fn prefixed(&self, txn: &WriteTransaction<'_>, prefix: &[u8]) -> Result<Vec<Entry>, StoreError> {
+        txn.prefix(&self.partition, self.key(prefix)).map(Self::untag).collect()
+    }
 }
 
 #[derive(Clone)]
@@ -141,18 +220,20 @@ impl EmbeddedStore {
             .open_transactional()
             .map_err(unavailable)?;
         let open = |name: &str| ks.open_partition(name, PartitionCreateOptions::default()).map_err(unavailable);
+        let (log, state) = (open("log")?, open("state")?);
+        let table = |partition: &TxPartitionHandle, tag: u8| Table { partition: partition.clone(), tag };
         let parts = Arc::new(Parts {
-            log: open("log")?,
-            pending: open("pending")?,
-            archive_due: open("archive_due")?,
-            conversations: open("conversations")?,
-            activity: open("activity")?,
-            inbox: open("inbox")?,
-            docs: open("docs")?,
-            holds: open("holds")?,
-            export_jobs: open("export_jobs")?,
-            audit: open("audit")?,
-            meta: open("meta")?,
+            log: table(&log, b'l'),
+            pending: table(&state, b'p'),
+            archive_due: table(&state, b'a'),
+            conversations: table(&state, b'c'),
+            activity: table(&state, b't'),
+            inbox: table(&state, b'i'),
+            docs: table(&state, b'd'),
+            holds: table(&state, b'h'),
+            export_jobs: table(&state, b'e'),
+            audit: table(&state, b'u'),
+            meta: table(&state, b'm'),
         });
         redb_v1::convert_if_present(dir, &ks, &parts)?;
         let writer = Writer::start(ks.clone(), parts.clone());
@@ -172,9 +253,14 @@ impl EmbeddedStore {
     pub async fn item_count(&self) -> Result<u64, StoreError> {
         self.blocking(|ks, p| {
             let snapshot = ks.read_tx();
-            let log = snapshot.len(&p.log).map_err(unavailable)?;
-            let conversations = snapshot.len(&p.conversations).map_err(unavailable)?;
-            Ok((log + conversations) as u64)
+            let mut count = 0;
+            for table in [&p.log, &p.conversations] {
+                for entry in table.all(&snapshot) {
+                    entry?;
+                    count += 1;
+                }
+            }
+            Ok(count)
         })
         .await
     }

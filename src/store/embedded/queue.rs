@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use fjall::WriteTransaction;
 
-use super::{corrupt, key2, text, unavailable, EmbeddedStore, Parts};
+use super::{corrupt, key2, text, EmbeddedStore, Parts};
 use crate::domain::ids::ConversationId;
 use crate::store::{log_sort_key, ArchiveDue, ArchiveQueue, InboundRecord, LogItem, StoreError, WorkQueue};
 
@@ -15,9 +15,9 @@ impl WorkQueue for EmbeddedStore {
         self.blocking(|ks, p| {
             let snapshot = ks.read_tx();
             let mut out = Vec::new();
-            for entry in snapshot.iter(&p.pending) {
-                let (key, _) = entry.map_err(unavailable)?;
-                if let Some(bytes) = snapshot.get(&p.log, &key).map_err(unavailable)? {
+            for entry in p.pending.all(&snapshot) {
+                let (key, _) = entry?;
+                if let Some(bytes) = p.log.read(&snapshot, &key)? {
                     if let LogItem::In(r) = serde_json::from_slice(&bytes).map_err(|e| corrupt(text(&key).unwrap_or("pending"), e))? {
                         out.push(r);
                     }
@@ -35,7 +35,7 @@ impl WorkQueue for EmbeddedStore {
         let at = record.timestamp_ms;
         self.writer
             .write(move |txn, p| {
-                txn.remove(&p.pending, key);
+                p.pending.remove(txn, key);
                 mark_due(txn, p, &conv, at)
             })
             .await
@@ -60,8 +60,9 @@ fn due_of(conv: &str, bytes: &[u8]) -> Result<(i64, u64), StoreError> {
 impl ArchiveQueue for EmbeddedStore {
     async fn archive_due(&self) -> Result<Vec<(ConversationId, ArchiveDue)>, StoreError> {
         let mut out = Vec::new();
-        for entry in self.ks.read_tx().iter(&self.parts.archive_due) {
-            let (key, value) = entry.map_err(unavailable)?;
+        let snapshot = self.ks.read_tx();
+        for entry in self.parts.archive_due.all(&snapshot) {
+            let (key, value) = entry?;
             let conv = text(&key)?;
             let (from_ms, marks) = due_of(conv, &value)?;
             out.push((ConversationId::from_stored(conv), ArchiveDue { from_ms, marks }));
@@ -76,10 +77,10 @@ impl ArchiveQueue for EmbeddedStore {
         self.writer
             .write(move |txn, p| {
                 for (id, due) in &done {
-                    let current = txn.get(&p.archive_due, id.as_str()).map_err(unavailable)?;
+                    let current = p.archive_due.get(txn, id.as_str())?;
                     let current = current.map(|v| due_of(id.as_str(), &v)).transpose()?;
                     if current == Some((due.from_ms, due.marks)) {
-                        txn.remove(&p.archive_due, id.as_str());
+                        p.archive_due.remove(txn, id.as_str());
                     }
                 }
                 Ok(())
@@ -90,11 +91,11 @@ impl ArchiveQueue for EmbeddedStore {
 
 /// Marks `conv` due for the archive from `at_ms` on (or earlier, if it already was).
 pub(super) fn mark_due(txn: &mut WriteTransaction<'_>, p: &Parts, conv: &str, at_ms: i64) -> Result<(), StoreError> {
-    let current = txn.get(&p.archive_due, conv).map_err(unavailable)?;
+    let current = p.archive_due.get(txn, conv)?;
     let next = match current.map(|v| due_of(conv, &v)).transpose()? {
         Some((from_ms, marks)) => (from_ms.min(at_ms), marks.wrapping_add(1)),
         None => (at_ms, 0),
     };
-    txn.insert(&p.archive_due, conv, due_bytes(next.0, next.1));
+    p.archive_due.insert(txn, conv, due_bytes(next.0, next.1));
     Ok(())
 }

@@ -7,11 +7,11 @@
 
 use std::path::Path;
 
-use fjall::{PersistMode, TxKeyspace, TxPartitionHandle, WriteTransaction};
+use fjall::{PersistMode, TxKeyspace, WriteTransaction};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, TableError};
 
 use super::conversations::{activity_key, set_inbox};
-use super::{key2, queue, unavailable, Parts};
+use super::{key2, queue, unavailable, Parts, Table};
 use crate::domain::conversation::{ConversationState, InboxFlags};
 use crate::store::StoreError;
 
@@ -37,12 +37,12 @@ pub(super) fn convert_if_present(dir: &Path, ks: &TxKeyspace, p: &Parts) -> Resu
     if !old.exists() {
         return Ok(());
     }
-    if p.meta.get(MARKER).map_err(unavailable)?.is_none() {
+    if p.meta.latest(MARKER)?.is_none() {
         tracing::warn!(from = %old.display(), "converting the store of an earlier version (redb); this runs once");
         let copied = copy(&old, ks, p)?;
         ks.persist(PersistMode::SyncAll).map_err(unavailable)?;
         let mut txn = ks.write_tx().durability(Some(PersistMode::SyncAll));
-        txn.insert(&p.meta, MARKER, copied.to_string());
+        p.meta.insert(&mut txn, MARKER, copied.to_string());
         txn.commit().map_err(unavailable)?;
         tracing::warn!(items = copied, kept_as = KEPT_AS, "converted the redb store");
     }
@@ -148,9 +148,9 @@ struct Chunked<'a> {
 }
 
 impl Chunked<'_> {
-    fn insert(&mut self, partition: &TxPartitionHandle, key: Vec<u8>, value: &[u8]) -> Result<(), StoreError> {
+    fn insert(&mut self, table: &Table, key: Vec<u8>, value: &[u8]) -> Result<(), StoreError> {
         let txn = self.txn.get_or_insert_with(|| self.ks.write_tx());
-        txn.insert(partition, key, value);
+        table.insert(txn, key, value);
         self.in_txn += 1;
         self.total += 1;
         if self.in_txn >= CHUNK {
