@@ -13,10 +13,9 @@
 //! Values are the same JSON the redb store kept.
 
 use std::fs::File;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
-
-use std::ops::Bound;
 
 use fjall::{Config, PartitionCreateOptions, ReadTransaction, TxKeyspace, TxPartitionHandle, UserValue, WriteTransaction};
 
@@ -194,7 +193,7 @@ fn after_prefix(first: &str) -> Vec<u8> {
 }
 
 fn split2(key: &[u8]) -> Result<(&str, &str), StoreError> {
-    let text = std::str::from_utf8(key).map_err(|e| corrupt("a key", e))?;
+    let text = text(key)?;
     text.split_once('\0').ok_or_else(|| StoreError::corrupt_because(text, "not a two-part key"))
 }
 

@@ -15,7 +15,7 @@ use super::{key2, queue, unavailable, Parts, Table};
 use crate::domain::conversation::{ConversationState, InboxFlags};
 use crate::store::StoreError;
 
-pub(super) const FILE_NAME: &str = "line-oa.redb";
+const FILE_NAME: &str = "line-oa.redb";
 const KEPT_AS: &str = "line-oa.redb.converted";
 /// In `meta` once everything is copied: a crash before the rename does not copy again.
 const MARKER: &str = "converted_from_redb";
