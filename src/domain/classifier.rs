@@ -126,6 +126,14 @@ pub fn parse_examples(tsv: &str) -> Vec<Example> {
     out
 }
 
+/// A message this likely to be a complaint is taken as one even when another category scores
+/// higher: a missed complaint costs an angry customer a cheerful template, a false one only a
+/// look from staff. Chosen by 5-fold cross-validation on the training rows
+/// (`choose_complaint_floor`, run with `--ignored`): the largest floor whose complaint recall
+/// there is at least 0.91 (the 0.90 target and a point of margin); never on the evaluation set.
+/// CV at 0.20: accuracy 0.850 (0.850 without the floor), complaint recall 0.916 (0.843).
+pub const COMPLAINT_FLOOR: f64 = 0.20;
+
 /// Weight-table rows: a power of two; 5-fold CV showed no gain from 2^16 or 2^17.
 const BUCKETS: usize = 1 << 15;
 // Training settings, chosen by 5-fold cross-validation on the training rows only.
@@ -211,7 +219,7 @@ fn nfkc_inert(c: char) -> bool {
 /// NFKC + lower-case, char by char. Once full-width ASCII and U+3000 are folded (as NFKC would),
 /// most messages are all inert characters and skip the full normaliser, which otherwise
 /// costs more than the rest of `classify` together.
-fn normalised_chars(text: &str, mut f: impl FnMut(char)) {
+pub(crate) fn normalised_chars(text: &str, mut f: impl FnMut(char)) {
     let fold = |c: char| match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
@@ -347,14 +355,26 @@ impl Classifier {
         exps.map(|e| e / total)
     }
 
-    pub fn classify(&self, text: &str) -> Classification {
+    /// The softmax probability of every category, in `Category::ALL` order.
+    pub fn probabilities_of(&self, text: &str) -> [f64; N] {
         let (mut sum, mut n) = ([0.0f32; N], 0);
         for_each_feature(text, &self.keywords, |b, x| {
             self.add(&mut sum, b, x);
             n += 1;
         });
-        let probs = self.probabilities(&sum, n);
-        let best = (0..N).fold(0, |best, c| if probs[c] > probs[best] { c } else { best });
+        self.probabilities(&sum, n)
+    }
+
+    /// The likeliest category, except that a message at least `COMPLAINT_FLOOR` likely to be a
+    /// complaint is one (complaints first).
+    pub fn classify(&self, text: &str) -> Classification {
+        let probs = self.probabilities_of(text);
+        let complaint = Category::Complaint as usize;
+        let best = if probs[complaint] >= COMPLAINT_FLOOR {
+            complaint
+        } else {
+            (0..N).fold(0, |best, c| if probs[c] > probs[best] { c } else { best })
+        };
         Classification { category: Category::ALL[best], confidence: probs[best].clamp(0.0, 1.0), lang: detect_lang(text) }
     }
 }
@@ -409,6 +429,36 @@ mod tests {
         let accuracy = (ja_ok + en_ok) as f64 / (ja + en) as f64;
         // Measured 0.855 when the set and settings were fixed; the margin allows small edits.
         assert!(accuracy >= 0.82, "held-out accuracy {accuracy:.3}");
+    }
+
+    /// Prints complaint recall and accuracy on 5-fold CV of the training rows for each floor.
+    #[test]
+    #[ignore = "a selection run: cargo test --lib choose_complaint_floor -- --ignored --nocapture"]
+    fn choose_complaint_floor() {
+        let rows: Vec<Example> = parse_examples(EXAMPLES_TSV).into_iter().filter(|e| !e.held_out).collect();
+        let mut scored = Vec::new();
+        for fold in 0..5 {
+            let train: Vec<(Category, &str)> =
+                rows.iter().enumerate().filter(|(i, _)| i % 5 != fold).map(|(_, e)| (e.category, e.text.as_str())).collect();
+            let model = Classifier::train(&train);
+            for (_, e) in rows.iter().enumerate().filter(|(i, _)| i % 5 == fold) {
+                scored.push((e.category, model.probabilities_of(&e.text)));
+            }
+        }
+        let complaint = Category::Complaint as usize;
+        for floor in [0.10, 0.15, 0.20, 0.25, 0.30, 0.35, 0.40, 0.50, 1.1] {
+            let pick =
+                |p: &[f64; N]| if p[complaint] >= floor { complaint } else { (0..N).fold(0, |b, c| if p[c] > p[b] { c } else { b }) };
+            let right = scored.iter().filter(|(c, p)| pick(p) == *c as usize).count();
+            let complaints = scored.iter().filter(|(c, _)| *c == Category::Complaint).count();
+            let caught = scored.iter().filter(|(c, p)| *c == Category::Complaint && pick(p) == complaint).count();
+            let false_alarms = scored.iter().filter(|(c, p)| *c != Category::Complaint && pick(p) == complaint).count();
+            eprintln!(
+                "floor {floor:.2}: accuracy {:.3}, complaint recall {:.3}, false complaints {false_alarms}",
+                right as f64 / scored.len() as f64,
+                caught as f64 / complaints as f64
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod event;
 pub mod explain;
 pub mod export;
 pub mod export_job;
+pub mod faq;
 pub mod hold;
 pub mod ids;
 pub mod inbox;

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use super::classifier::{Category, Classification, Classifier, Lang};
 use super::conversation::{ConversationState, Notice};
 use super::event::{Event, EventKind, Mode, Source};
+use super::faq::FaqIndex;
 use super::keywords::{self, KeywordRule};
 use super::outbound::OutboundMessage;
 use super::schedule::Schedule;
@@ -76,6 +77,9 @@ pub struct Rules {
     pub templates: Templates,
     pub business: BusinessInfo,
     pub groups_allowed: bool,
+    /// Staff's FAQ, indexed; answers in smart chat and AI response above `faq_min_score`.
+    pub faq: std::sync::Arc<FaqIndex>,
+    pub faq_min_score: f64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +240,7 @@ fn auto_response(
 }
 
 /// In smart chat the account answers only what it surely can; the rest waits for staff.
+/// Complaints first (never a template), then the shop's FAQ, then the simple categories.
 fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let Some(text) = text else { return Decision::none("not text: left for staff") };
     let c = Classifier::default_model().classify(text);
@@ -243,37 +248,56 @@ fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
         c.category,
         Category::Greeting | Category::Thanks | Category::Hours | Category::Address | Category::Phone | Category::Website
     );
-    let mut d = if c.confidence < rules.confidence_threshold {
+    let short = text.chars().count() <= rules.long_message_chars;
+    let mut d = if c.category == Category::Complaint {
+        to_staff_as_complaint(&c)
+    } else if let Some(d) = faq_answer(rules, text, c.lang).filter(|_| short) {
+        d
+    } else if c.confidence < rules.confidence_threshold {
         Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence))
-    } else if simple && text.chars().count() <= rules.long_message_chars {
+    } else if simple && short {
         templated(rules, ReplyCategory::Classified(c.category), c.lang, at)
     } else {
-        let mut d = Decision::none(format!("{} ({:.2}): left for staff", c.category.as_str(), c.confidence));
-        if c.category == Category::Complaint {
-            d.attention = Some("complaint".into());
-        }
-        d
+        Decision::none(format!("{} ({:.2}): left for staff", c.category.as_str(), c.confidence))
     };
     d.classification = Some(c);
     d
 }
 
+/// AI response: complaints and messages the model is unsure of go to staff, never to a
+/// template; the shop's FAQ answers before the category templates.
 fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let Some(text) = text else { return Decision::none("not text: the AI response answers text only") };
     let c = Classifier::default_model().classify(text);
-    let category = if text.chars().count() > rules.long_message_chars {
-        ReplyCategory::LongMessage
+    let long = text.chars().count() > rules.long_message_chars;
+    let mut d = if c.category == Category::Complaint {
+        to_staff_as_complaint(&c)
+    } else if let Some(d) = faq_answer(rules, text, c.lang).filter(|_| !long) {
+        d
+    } else if long {
+        templated(rules, ReplyCategory::LongMessage, c.lang, at)
     } else if c.confidence < rules.confidence_threshold {
-        ReplyCategory::Classified(Category::CannotAnswer)
+        let mut d = Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence));
+        d.attention = Some(Category::CannotAnswer.as_str().to_owned());
+        d
     } else {
-        ReplyCategory::Classified(c.category)
+        templated(rules, ReplyCategory::Classified(c.category), c.lang, at)
     };
-    let mut d = templated(rules, category, c.lang, at);
-    if c.confidence < rules.confidence_threshold && category != ReplyCategory::LongMessage {
-        d.reason = format!("{} ({:.2}) below the threshold: {}", c.category.as_str(), c.confidence, d.reason);
-    }
     d.classification = Some(c);
     d
+}
+
+fn to_staff_as_complaint(c: &Classification) -> Decision {
+    let mut d = Decision::none(format!("complaint ({:.2}): left for staff, never a template", c.confidence));
+    d.attention = Some(Category::Complaint.as_str().to_owned());
+    d
+}
+
+/// The FAQ answer, when one matches well enough; the reason names it and its score.
+fn faq_answer(rules: &Rules, text: &str, lang: Lang) -> Option<Decision> {
+    let m = rules.faq.best(text).filter(|m| m.score >= rules.faq_min_score)?;
+    let answer = OutboundMessage::text(m.faq.answer_for(lang).replace("{account_name}", &rules.account_name));
+    Some(Decision::reply(vec![answer], format!("faq {:?} ({:.2}, {})", m.faq.id, m.score, lang.as_str())))
 }
 
 /// A category's template, filled; a business-info question whose value is not configured is

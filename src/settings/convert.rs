@@ -7,6 +7,7 @@ use jiff::tz::TimeZone;
 
 use super::file::{self, SettingsFile};
 use super::{Settings, SettingsError};
+use crate::domain::faq::{Faq, FaqIndex};
 use crate::domain::keywords::{normalize, KeywordRule};
 use crate::domain::outbound::{OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::rules::{BusinessInfo, OncePer, ResponseMode, Rules};
@@ -146,6 +147,36 @@ fn templates(ai: &file::Ai) -> Result<Templates, SettingsError> {
     Ok(Templates::with_overrides(overrides))
 }
 
+/// Longest text LINE takes in one text message.
+const MAX_ANSWER_CHARS: usize = 5000;
+
+/// Each FAQ has a unique id, at least one question and an answer LINE can send.
+fn faqs(faqs: &[Faq]) -> Result<(), SettingsError> {
+    let mut ids = std::collections::HashSet::new();
+    for (i, faq) in faqs.iter().enumerate() {
+        let key = |field: &str| format!("faq[{i}].{field}");
+        if faq.id.trim().is_empty() || faq.id.chars().count() > 64 {
+            return Err(SettingsError::invalid(key("id"), "must be 1 to 64 characters"));
+        }
+        if !ids.insert(faq.id.as_str()) {
+            return Err(SettingsError::invalid(key("id"), format!("{:?} is used by an earlier FAQ", faq.id)));
+        }
+        if faq.questions.is_empty() || faq.questions.iter().any(|q| q.trim().is_empty()) {
+            return Err(SettingsError::invalid(key("questions"), "needs at least one question, none of them empty"));
+        }
+        for (field, answer) in [("answer", Some(&faq.answer)), ("answer_en", faq.answer_en.as_ref())] {
+            match answer {
+                Some(a) if a.trim().is_empty() && field == "answer" => return Err(SettingsError::invalid(key(field), "is empty")),
+                Some(a) if a.chars().count() > MAX_ANSWER_CHARS => {
+                    return Err(SettingsError::invalid(key(field), format!("is longer than LINE's {MAX_ANSWER_CHARS} characters")))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn settings(f: SettingsFile) -> Result<Settings, SettingsError> {
     let (timezone, schedule) = hours(&f.hours)?;
     use ResponseMode::*;
@@ -160,6 +191,10 @@ pub(super) fn settings(f: SettingsFile) -> Result<Settings, SettingsError> {
     if f.ai.long_message_chars == 0 {
         return Err(SettingsError::invalid("ai.long_message_chars", "must be at least 1"));
     }
+    if !(0.0..=1.0).contains(&f.ai.faq_min_score) {
+        return Err(SettingsError::invalid("ai.faq_min_score", "must be between 0 and 1"));
+    }
+    faqs(&f.faq)?;
     let non_empty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
     let rules = Rules {
         account_name: f.account_name,
@@ -182,6 +217,8 @@ pub(super) fn settings(f: SettingsFile) -> Result<Settings, SettingsError> {
             website: non_empty(f.business.website),
         },
         groups_allowed: f.groups.allowed,
+        faq: std::sync::Arc::new(FaqIndex::new(f.faq)),
+        faq_min_score: f.ai.faq_min_score,
     };
     Ok(Settings { rules, push_fallback: f.reply.push_fallback, source: "".into() })
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::domain::faq::Faq;
 use crate::domain::outbound::OutboundMessage;
 
 fn yes() -> bool {
@@ -26,6 +27,9 @@ fn threshold() -> f64 {
 }
 fn long_chars() -> usize {
     300
+}
+fn faq_min_score() -> f64 {
+    super::DEFAULT_FAQ_MIN_SCORE
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,6 +55,9 @@ pub struct SettingsFile {
     pub groups: Groups,
     #[serde(default)]
     pub reply: Reply,
+    /// Staff's FAQ (よくある質問): `[[faq]]` entries.
+    #[serde(default)]
+    pub faq: Vec<Faq>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -143,6 +150,9 @@ pub struct Ai {
     pub confidence_threshold: f64,
     #[serde(default = "long_chars")]
     pub long_message_chars: usize,
+    /// An FAQ answers a message whose match scores at least this (0..=1).
+    #[serde(default = "faq_min_score")]
+    pub faq_min_score: f64,
     #[serde(default)]
     pub templates: BTreeMap<String, Template>,
 }

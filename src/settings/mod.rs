@@ -29,6 +29,10 @@ impl SettingsError {
     }
 }
 
+/// The lowest FAQ match score that answers (`ai.faq_min_score`); chosen in
+/// `tests/it/faq_evaluation.rs` (`choose_faq_min_score`), never on its evaluation messages.
+pub const DEFAULT_FAQ_MIN_SCORE: f64 = 0.45;
+
 /// Validated settings: the rules, and how replies are delivered.
 #[derive(Debug, Clone)]
 pub struct Settings {

@@ -63,6 +63,16 @@ fn every_rule_error_names_its_key() {
         ("[default_response]\nonce_per = \"sometimes\"\n", "default_response.once_per"),
         ("[default_response]\nonce_per = \"0h\"\n", "default_response.once_per"),
         ("[ai]\nconfidence_threshold = 1.5\n", "ai.confidence_threshold"),
+        ("[ai]\nfaq_min_score = -0.1\n", "ai.faq_min_score"),
+        ("[[faq]]\nid = \"\"\nquestions = [\"a\"]\nanswer = \"b\"\n", "faq[0].id"),
+        ("[[faq]]\nid = \"p\"\nquestions = []\nanswer = \"b\"\n", "faq[0].questions"),
+        ("[[faq]]\nid = \"p\"\nquestions = [\"a\", \" \"]\nanswer = \"b\"\n", "faq[0].questions"),
+        ("[[faq]]\nid = \"p\"\nquestions = [\"a\"]\nanswer = \" \"\n", "faq[0].answer"),
+        (
+            "[[faq]]\nid = \"p\"\nquestions = [\"a\"]\nanswer = \"b\"\n[[faq]]\nid = \"p\"\nquestions = [\"c\"]\nanswer = \"d\"\n",
+            "faq[1].id",
+        ),
+        ("[[faq]]\nid = \"p\"\nquestions = [\"a\"]\nanswer = \"b\"\nanwser_en = \"typo\"\n", "anwser_en"),
         ("[ai.templates]\nweather = \"晴れ\"\n", "ai.templates.weather"),
         ("[ai.templates]\nthanks = \"  \"\n", "ai.templates.thanks"),
         ("[greeting]\nmessages = [{type=\"image\",original_content_url=\"http://x/a.png\"}]\n", "greeting.messages[0]"),
@@ -87,4 +97,14 @@ fn a_template_for_one_language_keeps_the_default_for_the_other() {
     let t = s.rules.templates.get(crate::domain::templates::ReplyCategory::parse("thanks").unwrap());
     assert_eq!(t.ja, "どうも");
     assert!(t.en.starts_with("You're welcome"));
+}
+
+#[test]
+fn the_faq_is_read_with_its_default_score() {
+    let s = Settings::from_toml("[[faq]]\nid = \"card\"\nquestions = [\"カード使えますか\"]\nanswer = \"使えます\"\n").unwrap();
+    assert_eq!(s.rules.faq.faqs().len(), 1);
+    assert_eq!(s.rules.faq_min_score, super::DEFAULT_FAQ_MIN_SCORE);
+    let long = "あ".repeat(5001);
+    let err = Settings::from_toml(&format!("[[faq]]\nid = \"x\"\nquestions = [\"a\"]\nanswer = \"{long}\"\n")).unwrap_err().to_string();
+    assert!(err.contains("faq[0].answer") && err.contains("5000"), "{err}");
 }

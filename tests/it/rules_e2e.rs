@@ -114,3 +114,41 @@ async fn a_refused_group_is_left_on_join() {
     assert!(requests[0].path.ends_with("/leave") && requests[0].method == "POST", "{requests:?}");
     app.standin.assert_all_valid();
 }
+
+/// The clinic with smart chat in hours, AI response out of them, and two FAQ entries.
+fn clinic_with_faq() -> String {
+    CLINIC.replace("in_hours = \"chat\"\nout_of_hours = \"auto_response\"", "in_hours = \"smart_chat\"\nout_of_hours = \"ai_response\"")
+        + r#"
+[[faq]]
+id = "parking"
+questions = ["駐車場はありますか", "車で行けますか", "Is there parking?"]
+answer = "医院の裏に無料駐車場が3台分ございます。"
+answer_en = "We have free parking for 3 cars behind the clinic."
+"#
+}
+
+async fn attention_of(app: &LocalTestApp, user: &str) -> Option<String> {
+    use line_oa::store::Conversations;
+    let id = line_oa::domain::ids::ConversationId::parse(&format!("user:{user}")).unwrap();
+    let state = app.store.conversation(&id).await.unwrap().expect("a conversation");
+    state.needs_attention.then(|| state.attention_reason.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn faq_answers_in_and_out_of_hours_complaints_and_unsure_messages_go_to_staff() {
+    let app = LocalTestApp::start(&clinic_with_faq()).await;
+    post_text(&app, "faq-in", "Ufaq", "駐車場ありますか？", tokyo_ms(11, 30, 10, 0)).await; // Monday, smart chat
+    post_text(&app, "faq-out", "Ufaq", "Is there any parking?", tokyo_ms(11, 30, 21, 0)).await; // Monday night, AI response
+    post_text(&app, "angry-in", "Uangry", "対応がひどすぎます。返金してください", tokyo_ms(11, 30, 11, 0)).await;
+    post_text(&app, "angry-out", "Uangry2", "The staff were so rude to me yesterday", tokyo_ms(11, 30, 22, 0)).await;
+    post_text(&app, "unsure", "Uunsure", "予約したいです", tokyo_ms(11, 30, 23, 0)).await;
+    app.settled().await;
+    let mut replies = reply_texts(&app);
+    replies.sort();
+    assert_eq!(replies, vec!["We have free parking for 3 cars behind the clinic.", "医院の裏に無料駐車場が3台分ございます。"]);
+    assert_eq!(attention_of(&app, "Uangry").await.as_deref(), Some("complaint"));
+    assert_eq!(attention_of(&app, "Uangry2").await.as_deref(), Some("complaint"));
+    assert_eq!(attention_of(&app, "Uunsure").await.as_deref(), Some("cannot_answer"));
+    assert_eq!(attention_of(&app, "Ufaq").await, None);
+    app.standin.assert_all_valid();
+}

@@ -137,7 +137,8 @@ fn with_hours_off_the_always_mode_applies_at_any_time() {
         let toml = format!("{}\n[modes]\nalways = \"{mode}\"\n", BASE.replace("enabled = true", "enabled = false"));
         let rules = Settings::from_toml(&toml).unwrap().rules;
         for t in [MON_10, MON_21, HOLIDAY_10] {
-            let d = decide(&rules, &state(), &text_from("U1", "e", "予約したいです"), tokyo(t.0, t.1, t.2, t.3, t.4));
+            // A how-to question the model is sure of: smart chat leaves it to staff, AI response answers.
+            let d = decide(&rules, &state(), &text_from("U1", "e", "予約の変更はどうすればいいですか"), tokyo(t.0, t.1, t.2, t.3, t.4));
             assert_eq!(d.mode.map(ResponseMode::as_str), Some(mode));
             assert_eq!(!d.reply.is_empty(), replies, "{mode} {t:?}: {}", d.reason);
         }
@@ -294,4 +295,46 @@ fn a_staff_pin_overrides_the_mode_until_it_expires() {
     assert!(!decide(&rules, &pinned, &msg, later).reply.is_empty(), "the pin expires by itself");
     pinned.pin.as_mut().unwrap().until_ms = None;
     assert!(decide(&rules, &pinned, &msg, later).reply.is_empty(), "a pin without an end holds");
+}
+
+#[test]
+fn a_message_the_model_is_unsure_of_goes_to_staff_not_to_a_template() {
+    let rules = rules_with("out_of_hours = \"ai_response\"");
+    let d = decide(&rules, &state(), &text_from("U1", "u", "予約したいです"), tokyo(2026, 11, 30, 21, 0));
+    let c = d.classification.expect("classified");
+    assert!(c.confidence < rules.confidence_threshold, "the case needs a low-confidence message: {}", d.reason);
+    assert!(d.reply.is_empty(), "{}", d.reason);
+    assert_eq!(d.attention.as_deref(), Some("cannot_answer"), "{}", d.reason);
+    assert!(d.reason.contains("below the threshold"), "{}", d.reason);
+}
+
+#[test]
+fn a_complaint_never_gets_a_template_in_either_automatic_mode() {
+    for modes in ["out_of_hours = \"ai_response\"\nin_hours = \"smart_chat\""] {
+        let rules = rules_with(modes);
+        for t in [tokyo(2026, 11, 30, 10, 0), tokyo(2026, 11, 30, 21, 0)] {
+            for text in ["対応がひどすぎます。返金してください", "The staff were so rude to me yesterday"] {
+                let d = decide(&rules, &state(), &text_from("U1", "c", text), t);
+                assert!(d.reply.is_empty(), "{text}: {}", d.reason);
+                assert_eq!(d.attention.as_deref(), Some("complaint"), "{text}: {}", d.reason);
+            }
+        }
+    }
+}
+
+#[test]
+fn an_faq_answers_before_the_category_rules_and_names_itself() {
+    let faq = "\n[[faq]]\nid = \"parking\"\nquestions = [\"駐車場はありますか\", \"Is there parking?\"]\nanswer = \"裏に3台あります\"\nanswer_en = \"3 spaces behind us\"\n";
+    let toml = format!("{BASE}\n[modes]\nin_hours = \"smart_chat\"\nout_of_hours = \"ai_response\"\n{faq}");
+    let rules = Settings::from_toml(&toml).unwrap().rules;
+    for t in [tokyo(2026, 11, 30, 10, 0), tokyo(2026, 11, 30, 21, 0)] {
+        let d = decide(&rules, &state(), &text_from("U1", "p", "駐車場ありますか？"), t);
+        assert_eq!(reply_text(&d).as_deref(), Some("裏に3台あります"), "{}", d.reason);
+        assert!(d.reason.contains("faq \"parking\""), "{}", d.reason);
+        let d = decide(&rules, &state(), &text_from("U1", "p", "Is there any parking?"), t);
+        assert_eq!(reply_text(&d).as_deref(), Some("3 spaces behind us"), "{}", d.reason);
+        // A complaint that shares the FAQ's words still goes to staff.
+        let d = decide(&rules, &state(), &text_from("U1", "p", "駐車場で車をぶつけられました。最悪です。どうしてくれるんですか"), t);
+        assert!(d.reply.is_empty() && d.attention.as_deref() == Some("complaint"), "{}", d.reason);
+    }
 }
