@@ -12,6 +12,7 @@ mod console;
 mod console_files;
 mod contract;
 mod crash;
+mod dynamodb_costs;
 mod e2e;
 mod export;
 mod export_jobs;

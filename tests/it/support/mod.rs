@@ -7,6 +7,7 @@ pub mod binary;
 pub mod cognito_standin;
 pub mod crash;
 pub mod line_standin;
+pub mod request_log;
 pub mod wait;
 
 use std::path::PathBuf;
@@ -19,8 +20,17 @@ use line_oa::domain::secret::Secret;
 
 pub const TEST_SECRET: &str = "it-channel-secret";
 
+/// `../shared` beside the checkout (LINE's spec and fixtures); from a `git worktree` elsewhere,
+/// the one beside the main checkout (its `.git` file names `<main>/.git/worktrees/<name>`).
 pub fn shared_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared")
+    let repo = repo_dir();
+    let beside = repo.join("../shared");
+    if beside.exists() {
+        return beside;
+    }
+    let gitdir = std::fs::read_to_string(repo.join(".git")).ok();
+    let main = gitdir.as_deref().and_then(|g| g.trim().strip_prefix("gitdir: ")).and_then(|g| g.split("/.git/worktrees/").next());
+    main.map_or(beside, |main| PathBuf::from(main).join("../shared"))
 }
 
 pub fn repo_dir() -> PathBuf {

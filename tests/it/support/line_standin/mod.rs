@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -38,8 +38,7 @@ pub struct StandinOptions {
 
 impl Default for StandinOptions {
     fn default() -> Self {
-        let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let spec_path = manifest_dir.join("../shared/line/openapi/messaging-api.yml");
+        let spec_path = crate::support::shared_dir().join("line/openapi/messaging-api.yml");
         let delay = Duration::ZERO;
         StandinOptions { delay, spec_path }
     }
@@ -333,7 +332,10 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> (Response, bool
                 let user_id = path.rsplit('/').next().unwrap_or_default();
                 let name = st.profiles.get(user_id).map(String::as_str);
                 let name = name.unwrap_or(DEFAULT_DISPLAY_NAME);
-                let profile = json!({ "userId": user_id, "displayName": name, "language": "ja" });
+                // A picture URL as long as LINE's (they are what makes a stored profile big).
+                let picture =
+                    "https://profile.line-scdn.net/0hH1DzrT7kGVsOFg4XqEpmDDJTFzZ5OB8TdnEDO3sUEz8tLw8NMHQEPnsRFG0hdVYINHUGOy8WTmwi";
+                let profile = json!({ "userId": user_id, "displayName": name, "pictureUrl": picture, "language": "ja" });
                 (200, profile)
             }
             (operation_id, key) => {
