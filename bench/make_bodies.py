@@ -7,9 +7,14 @@ every body has its own webhookEventId, message id, replyToken and quoteToken, so
 server under load never takes its cheap duplicate path. Users come from a fixed pool, so
 conversations get several messages, as in real traffic.
 
+--mode active (the default) writes events our server answers; --mode standby writes the same
+events with LINE's `"mode":"standby"` (another channel has the chat): logged, never answered.
+Both modes have the same shape, sizes, users and texts; only the mode differs.
+
 Standard library only, deterministic for a given --seed. Usage:
 
     python3 bench/make_bodies.py --count 200000 --secret S --out bodies.tsv
+    python3 bench/make_bodies.py --count 200000 --mode standby --secret S --out standby.tsv
     python3 bench/make_bodies.py --verify --secret S --out verify.tsv   # the Verify-button body
 """
 
@@ -50,7 +55,7 @@ def compact(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def text_event(rng: random.Random, i: int, users: list, base_ms: int) -> dict:
+def text_event(rng: random.Random, i: int, users: list, base_ms: int, mode: str = "active") -> dict:
     ms = base_ms + i * 7
     return {
         "type": "message",
@@ -65,11 +70,11 @@ def text_event(rng: random.Random, i: int, users: list, base_ms: int) -> dict:
         "timestamp": ms,
         "source": {"type": "user", "userId": users[i % len(users)]},
         "replyToken": "%032x" % rng.getrandbits(128),
-        "mode": "active",
+        "mode": mode,
     }
 
 
-def text_body(rng: random.Random, i: int, users: list, base_ms: int) -> bytes:
+def text_body(rng: random.Random, i: int, users: list, base_ms: int, mode: str = "active") -> bytes:
     # Same bytes as compact({"destination": ..., "events": [text_event(...)]}), built by
     # formatting because json.dumps is most of the time for 200k bodies (checked in main).
     ms = base_ms + i * 7
@@ -80,7 +85,7 @@ def text_body(rng: random.Random, i: int, users: list, base_ms: int) -> bytes:
         f'{{"destination":"{DESTINATION}","events":[{{"type":"message","message":{{"type":"text",'
         f'"id":"{560400319141879097 + i}","quoteToken":"{quote}","text":"{TEXTS[i % len(TEXTS)]}"}},'
         f'"webhookEventId":"{event_id}","deliveryContext":{{"isRedelivery":false}},"timestamp":{ms},'
-        f'"source":{{"type":"user","userId":"{users[i % len(users)]}"}},"replyToken":"{reply}","mode":"active"}}]}}'
+        f'"source":{{"type":"user","userId":"{users[i % len(users)]}"}},"replyToken":"{reply}","mode":"{mode}"}}]}}'
     ).encode("utf-8")
 
 
@@ -91,6 +96,8 @@ def main() -> int:
     ap.add_argument("--secret", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=20250601)
+    ap.add_argument("--mode", choices=("active", "standby"), default="active",
+                    help="the events' mode: active (answered) or standby (logged only)")
     ap.add_argument("--verify", action="store_true", help="write only the Verify-button body")
     args = ap.parse_args()
     secret = args.secret.encode("utf-8")
@@ -106,15 +113,16 @@ def main() -> int:
         base_ms = int(time.time() * 1000) - args.count * 7 - 60_000
         # The formatted body must be exactly what json.dumps would write.
         a, b = random.Random(1), random.Random(1)
-        assert text_body(a, 3, users, base_ms) == compact({"destination": DESTINATION, "events": [text_event(b, 3, users, base_ms)]})
+        assert text_body(a, 3, users, base_ms, args.mode) == compact(
+            {"destination": DESTINATION, "events": [text_event(b, 3, users, base_ms, args.mode)]})
         total = 0
         for i in range(args.count):
             # The ULID's time part grows with i, so every webhookEventId is distinct.
-            body = text_body(rng, i, users, base_ms)
+            body = text_body(rng, i, users, base_ms, args.mode)
             assert b"\n" not in body and b"\t" not in body
             total += len(body)
             out.write(sign(secret, body).encode("ascii") + b"\t" + body + b"\n")
-    print(f"{args.count} bodies, mean {total / max(args.count, 1):.0f} bytes, in {args.out}", file=sys.stderr)
+    print(f"{args.count} {args.mode} bodies, mean {total / max(args.count, 1):.0f} bytes, in {args.out}", file=sys.stderr)
     return 0
 
 
