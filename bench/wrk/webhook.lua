@@ -18,16 +18,15 @@ function init(args)
    local host = wrk.host .. ":" .. wrk.port
    requests = {}
    local i = 0
+   -- What wrk.format would write (same headers, fixed order), concatenated directly: a third
+   -- quicker to load 400 000 bodies.
+   local head = "POST /webhook HTTP/1.1\r\nHost: " .. host ..
+      "\r\nContent-Type: application/json; charset=utf-8\r\nUser-Agent: LineBotWebhook/2.0\r\nx-line-signature: "
    for line in io.lines(path) do
       if i % nthreads == tid - 1 then
          local tab = string.find(line, "\t", 1, true)
-         local sig, body = string.sub(line, 1, tab - 1), string.sub(line, tab + 1)
-         requests[#requests + 1] = wrk.format("POST", "/webhook", {
-            ["Host"] = host,
-            ["Content-Type"] = "application/json; charset=utf-8",
-            ["User-Agent"] = "LineBotWebhook/2.0",
-            ["x-line-signature"] = sig,
-         }, body)
+         local body = string.sub(line, tab + 1)
+         requests[#requests + 1] = head .. string.sub(line, 1, tab - 1) .. "\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body
       end
       i = i + 1
    end
