@@ -106,18 +106,20 @@ impl FaqIndex {
             return None;
         }
         let counts = term_counts(text);
-        let mut dots: HashMap<u32, f32> = HashMap::new();
+        // Dense: a common gram's postings run through most phrasings, and adding into a
+        // slice costs far less than a map entry per posting.
+        let mut dots = vec![0.0f32; self.owner.len()];
         for (gram, w) in unit_vector(&counts, &self.idf) {
             for &(p, pw) in self.postings.get(&gram).into_iter().flatten() {
-                *dots.entry(p).or_default() += w * pw;
+                dots[p as usize] += w * pw;
             }
         }
-        // Ties go to the earlier FAQ, so the result never depends on hash order.
-        let (p, score) = dots.into_iter().fold(None::<(u32, f32)>, |best, (p, s)| match best {
-            Some((bp, bs)) if bs > s || (bs == s && self.owner[bp as usize] <= self.owner[p as usize]) => Some((bp, bs)),
-            _ => Some((p, s)),
+        // The first phrasing with the best score: ties go to the earlier FAQ.
+        let (p, score) = dots.iter().enumerate().filter(|(_, s)| **s > 0.0).fold(None::<(usize, f32)>, |best, (p, s)| match best {
+            Some((_, bs)) if bs >= *s => best,
+            _ => Some((p, *s)),
         })?;
-        let faq = &self.faqs[self.owner[p as usize] as usize];
+        let faq = &self.faqs[self.owner[p] as usize];
         Some(FaqMatch { faq, score: f64::from(score).clamp(0.0, 1.0) })
     }
 }
