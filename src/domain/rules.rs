@@ -251,7 +251,7 @@ fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let short = text.chars().count() <= rules.long_message_chars;
     let mut d = if c.category == Category::Complaint {
         to_staff_as_complaint(&c)
-    } else if let Some(d) = faq_answer(rules, text, c.lang).filter(|_| short) {
+    } else if let Some(d) = short.then(|| faq_answer(rules, text, c.lang)).flatten() {
         d
     } else if c.confidence < rules.confidence_threshold {
         Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence))
@@ -272,7 +272,7 @@ fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let long = text.chars().count() > rules.long_message_chars;
     let mut d = if c.category == Category::Complaint {
         to_staff_as_complaint(&c)
-    } else if let Some(d) = faq_answer(rules, text, c.lang).filter(|_| !long) {
+    } else if let Some(d) = (!long).then(|| faq_answer(rules, text, c.lang)).flatten() {
         d
     } else if long {
         templated(rules, ReplyCategory::LongMessage, c.lang, at)
@@ -296,7 +296,7 @@ fn to_staff_as_complaint(c: &Classification) -> Decision {
 /// The FAQ answer, when one matches well enough; the reason names it and its score.
 fn faq_answer(rules: &Rules, text: &str, lang: Lang) -> Option<Decision> {
     let m = rules.faq.best(text).filter(|m| m.score >= rules.faq_min_score)?;
-    let answer = OutboundMessage::text(m.faq.answer_for(lang).replace("{account_name}", &rules.account_name));
+    let answer = with_account_name(&OutboundMessage::text(m.faq.answer_for(lang)), rules);
     Some(Decision::reply(vec![answer], format!("faq {:?} ({:.2}, {})", m.faq.id, m.score, lang.as_str())))
 }
 
