@@ -8,6 +8,11 @@ use super::rules::ResponseMode;
 
 /// How many applied event ids a conversation remembers (redeliveries come within minutes).
 const RECENT_EVENTS: usize = 16;
+/// Characters of an applied event id's digest (base64url of SHA-256: 48 bits). A conversation
+/// keeps digests, not ids (26 characters each): the state is written with every message, and
+/// its write units go by its size. A new event is taken for one of 16 applied ones about once
+/// in 2×10^13.
+const DIGEST_CHARS: usize = 8;
 /// How much of the last message the conversation list shows and filters on.
 const PREVIEW_CHARS: usize = 200;
 /// LINE does not publish a firm lifetime for reply tokens; past this we push instead.
@@ -70,6 +75,20 @@ pub enum ReplyBlocked {
     Left,
 }
 
+/// An automatic reply a decision claimed, in the same versioned write as the decision: a
+/// claim exists exactly when that write won. Kept until its outcome is found in the log (the
+/// outbound record `…#O#<event_id>`), so a handler that runs the event again finds it and does
+/// not send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyClaim {
+    /// The event answered; also the outbound record's id.
+    pub event_id: String,
+    /// The event's time: with the id, where its outbound record is logged.
+    pub at_ms: i64,
+    /// When the claim was made: what its lease runs from.
+    pub claimed_ms: i64,
+}
+
 /// When an automatic out-of-hours notice went out, and for which closed period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
@@ -97,9 +116,17 @@ pub struct ConversationState {
     /// The last out-of-hours default response, for the once-per-period throttle.
     #[serde(default)]
     pub last_notice: Option<Notice>,
-    /// Recently applied event ids, so a redelivered stream record changes nothing twice.
+    /// Recently applied events (digests of their ids, see `event_digest`; ids written by an
+    /// earlier version are read as they are), so a redelivered stream record changes nothing twice.
     #[serde(default)]
     pub recent_events: Vec<String>,
+    /// At or after the time of every event id dropped from `recent_events`: an event no later
+    /// than this may have been applied though it is not listed. None: nothing dropped yet.
+    #[serde(default)]
+    pub forgotten_ms: Option<i64>,
+    /// Automatic replies claimed whose outcome was not yet seen in the log (see `ReplyClaim`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replies: Vec<ReplyClaim>,
     /// Newest inbound or outbound message, for the list order.
     #[serde(default)]
     pub last_activity_ms: i64,
@@ -158,6 +185,8 @@ impl ConversationState {
             spam: false,
             last_notice: None,
             recent_events: Vec::new(),
+            forgotten_ms: None,
+            replies: Vec::new(),
             last_activity_ms: 0,
             last_read_ms: 0,
             resolved: false,
@@ -181,7 +210,19 @@ impl ConversationState {
     }
 
     pub fn has_applied(&self, event_id: &str) -> bool {
-        self.recent_events.iter().any(|e| e == event_id)
+        let digest = event_digest(event_id);
+        self.recent_events.iter().any(|e| *e == digest || e == event_id)
+    }
+
+    /// Whether an event at `at_ms` not in `recent_events` may still have been applied: it is no
+    /// later than an event id the conversation dropped.
+    pub fn may_have_forgotten(&self, at_ms: i64) -> bool {
+        self.forgotten_ms.is_some_and(|forgotten| at_ms <= forgotten)
+    }
+
+    /// The reply claimed for this event, if its outcome was not yet seen in the log.
+    pub fn reply_claim(&self, event_id: &str) -> Option<&ReplyClaim> {
+        self.replies.iter().find(|c| c.event_id == event_id)
     }
 
     /// Folds one inbound event in, once per event id. Order-independent for times.
@@ -192,8 +233,10 @@ impl ConversationState {
         }
         if self.recent_events.len() >= RECENT_EVENTS {
             self.recent_events.remove(0);
+            // The dropped event was applied before this one: no later than the newest so far.
+            self.forgotten_ms = self.forgotten_ms.max(self.last_inbound_ms);
         }
-        self.recent_events.push(id.as_str().to_owned());
+        self.recent_events.push(event_digest(id.as_str()));
         self.first_inbound_ms = Some(self.first_inbound_ms.map_or(at_ms, |t| t.min(at_ms)));
         self.last_inbound_ms = Some(self.last_inbound_ms.map_or(at_ms, |t| t.max(at_ms)));
         match &event.kind {
@@ -298,6 +341,14 @@ impl ConversationState {
     }
 }
 
+/// What `recent_events` keeps of an event id.
+pub fn event_digest(event_id: &str) -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(event_id.as_bytes()));
+    encoded[..DIGEST_CHARS].to_owned()
+}
+
 /// A short text standing for a message in the conversation list.
 pub fn preview(content: &MessageContent) -> String {
     match content {
@@ -342,6 +393,44 @@ mod tests {
         assert!(s.wants_profile(1_000 + PROFILE_REFRESH_MS));
         assert!(ConversationState::new(ConversationId::group("C1")).wants_profile(0), "a group's summary");
         assert!(!ConversationState::new(ConversationId::parse("room:R1").unwrap()).wants_profile(0), "rooms have no name");
+    }
+
+    fn text(id: &str) -> Event {
+        let raw = format!(
+            r#"{{"type":"message","webhookEventId":"{id}","timestamp":0,"mode":"active","replyToken":"r","source":{{"type":"user","userId":"U1"}},"message":{{"type":"text","id":"1","text":"hi"}}}}"#
+        );
+        Event::from_raw_json(&raw).unwrap()
+    }
+
+    #[test]
+    fn applied_events_are_kept_as_short_digests_and_ids_kept_before_still_count() {
+        let mut s = ConversationState::new(ConversationId::user("U1"));
+        s.apply(&text("01JWQ3AF7CY3Z0WW1W996CVQVE"), 10);
+        assert_eq!(s.recent_events, [event_digest("01JWQ3AF7CY3Z0WW1W996CVQVE")]);
+        assert_eq!(s.recent_events[0].len(), DIGEST_CHARS);
+        assert!(s.has_applied("01JWQ3AF7CY3Z0WW1W996CVQVE") && !s.has_applied("01JWQ3AF7CY3Z0WW1W996CVQVF"));
+        // A state written by an earlier version lists the ids themselves.
+        s.recent_events.push("01JWQ3AF7CY3Z0WW1W996COLD1".into());
+        assert!(s.has_applied("01JWQ3AF7CY3Z0WW1W996COLD1"));
+        let before = s.clone();
+        s.apply(&text("01JWQ3AF7CY3Z0WW1W996CVQVE"), 10);
+        assert_eq!(s, before, "applied once");
+    }
+
+    #[test]
+    fn an_event_no_later_than_one_the_conversation_forgot_may_have_been_applied() {
+        let mut s = ConversationState::new(ConversationId::user("U1"));
+        for n in 0..RECENT_EVENTS as i64 {
+            s.apply(&text(&format!("e{n}")), 1_000 + n);
+        }
+        assert_eq!(s.forgotten_ms, None, "nothing dropped yet");
+        assert!(!s.may_have_forgotten(0));
+        // One more drops e0 (applied at 1000); the bound is the newest applied before: 1015.
+        s.apply(&text("e16"), 2_000);
+        assert!(!s.has_applied("e0"));
+        assert_eq!(s.forgotten_ms, Some(1_015));
+        assert!(s.may_have_forgotten(1_000) && s.may_have_forgotten(1_015));
+        assert!(!s.may_have_forgotten(1_016), "a later event is surely new");
     }
 
     #[test]

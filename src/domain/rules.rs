@@ -235,8 +235,15 @@ fn auto_response(
         return Decision::none("default response already sent in this period");
     }
     let messages = rules.default_response.iter().map(|m| with_account_name(m, rules)).collect();
-    let notice = Notice { period, at_ms, event_id: event_id.as_str().to_owned() };
-    Decision { notice: Some(notice), ..Decision::reply(messages, "no keyword matched: default response") }
+    // Recorded only where a throttle will read it (otherwise it only makes the state bigger):
+    // a closed period's notice is compared only with others of closed periods.
+    let throttled = match rules.once_per {
+        OncePer::ClosedPeriod => open == Some(false),
+        OncePer::EveryMessage => false,
+        OncePer::Interval(_) => true,
+    };
+    let notice = throttled.then(|| Notice { period, at_ms, event_id: event_id.as_str().to_owned() });
+    Decision { notice, ..Decision::reply(messages, "no keyword matched: default response") }
 }
 
 /// In smart chat the account answers only what it surely can; the rest waits for staff.

@@ -1,6 +1,8 @@
 //! The one versioned read-change-write loop over a conversation, for every use case that
 //! changes one (handling, staff actions, reminders).
 
+use std::future::Future;
+
 use crate::domain::conversation::ConversationState;
 use crate::domain::ids::ConversationId;
 use crate::store::{Conversations, StoreError};
@@ -24,6 +26,16 @@ pub(crate) trait ConversationWrites {
         id: &ConversationId,
         if_absent: impl Fn() -> Result<ConversationState, E>,
         change: impl FnMut(&mut ConversationState) -> Result<(), E>,
+    ) -> Result<ConversationState, E>;
+
+    /// As `try_update_conversation`, with a look at each state read before it is changed
+    /// (`prepare`, given a copy, which may read elsewhere, or refuse), whose answer `change` gets.
+    async fn prepared_update_conversation<P, E: From<StoreError>, F: Future<Output = Result<P, E>>>(
+        &self,
+        id: &ConversationId,
+        if_absent: impl Fn() -> Result<ConversationState, E>,
+        prepare: impl FnMut(ConversationState) -> F,
+        change: impl FnMut(&mut ConversationState, P) -> Result<(), E>,
     ) -> Result<ConversationState, E>;
 }
 
@@ -50,12 +62,23 @@ impl<T: Conversations + ?Sized> ConversationWrites for T {
         if_absent: impl Fn() -> Result<ConversationState, E>,
         mut change: impl FnMut(&mut ConversationState) -> Result<(), E>,
     ) -> Result<ConversationState, E> {
+        self.prepared_update_conversation(id, if_absent, |_| std::future::ready(Ok(())), |s, ()| change(s)).await
+    }
+
+    async fn prepared_update_conversation<P, E: From<StoreError>, F: Future<Output = Result<P, E>>>(
+        &self,
+        id: &ConversationId,
+        if_absent: impl Fn() -> Result<ConversationState, E>,
+        mut prepare: impl FnMut(ConversationState) -> F,
+        mut change: impl FnMut(&mut ConversationState, P) -> Result<(), E>,
+    ) -> Result<ConversationState, E> {
         for _ in 0..CONFLICT_RETRIES {
             let mut state = match self.conversation(id).await? {
                 Some(state) => state,
                 None => if_absent()?,
             };
-            change(&mut state)?;
+            let prepared = prepare(state.clone()).await?;
+            change(&mut state, prepared)?;
             match self.save_conversation(&state).await {
                 Ok(()) => {
                     state.version += 1;

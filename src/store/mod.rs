@@ -91,8 +91,13 @@ pub trait EventLog: Send + Sync {
     /// Claims the right to send this outbound (status `Sending`), once.
     async fn claim_outbound(&self, record: &OutboundRecord) -> Result<Claim, StoreError>;
 
-    /// Records the outcome of a claimed outbound.
+    /// Records the outcome of an outbound: one claimed here, or an automatic reply claimed in
+    /// its conversation's state (`ConversationState::replies`).
     async fn finish_outbound(&self, record: &OutboundRecord) -> Result<(), StoreError>;
+
+    /// Our message `id` logged at `timestamp_ms` (`…#O#<id>`), as last written: what a handler
+    /// that finds a reply claimed reads to know whether its outcome is recorded.
+    async fn outbound(&self, conversation: &ConversationId, timestamp_ms: i64, id: &str) -> Result<Option<OutboundRecord>, StoreError>;
 
     /// One conversation's log, oldest first, paged.
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError>;

@@ -2,7 +2,8 @@
 //! that record on (retried, then parked), never skipped, and is counted. A legal hold's TTL drop
 //! that fails after the item was written is made good by the redelivery: the fault is injected
 //! on the wire, by a proxy in front of the DynamoDB-protocol server that fails every
-//! TTL-removing UpdateItem while armed (the SDK's own retries included).
+//! TTL-removing UpdateItem while armed (the SDK's own retries included); for an automatic
+//! reply's outcome, the redelivery is the stream's.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,10 +20,14 @@ use line_oa::domain::metrics::UNREADABLE_STREAM_RECORDS;
 use line_oa::lambda::archiver::archive_stream_batch;
 use line_oa::metrics::Metrics;
 use line_oa::service::archive::Archiver;
+use line_oa::service::HandleOutcome;
 use line_oa::store::dynamodb::DynamoStore;
-use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, SendMethod, StoreError};
+use line_oa::store::{log_sort_key, Claim, EventLog, Holds, Inserted, OutboundRecord, OutboundStatus, SendMethod, Store, StoreError};
 
 use crate::contract::inbound;
+use crate::support::apps::{service, text_body, SETTINGS};
+use crate::support::line_standin::{LineStandin, StandinOptions};
+use crate::support::sign;
 
 fn insert(sequence: &str, image: serde_dynamo::Item) -> EventRecord {
     let mut record = EventRecord::default();
@@ -203,6 +208,32 @@ async fn a_failed_hold_ttl_drop_followed_by_a_redelivery_ends_with_no_ttl_on_the
     assert!(ttl_attribute(&direct, &table, pk, &sk).await.is_some());
     assert!(matches!(store.claim_outbound(&reply).await.unwrap(), Claim::Exists(r) if r.status == OutboundStatus::Sent));
     assert_eq!(ttl_attribute(&direct, &table, pk, &sk).await, None);
+}
+
+/// The same through the worker: an automatic reply's outcome is written once, after the send;
+/// if its TTL drop fails, the handling fails and the stream hands the record over again, which
+/// finds the reply done and writes its outcome again, dropping the TTL. Nothing is sent twice.
+#[tokio::test]
+async fn a_failed_ttl_drop_of_an_automatic_replys_outcome_is_made_good_by_the_redelivered_record() {
+    let direct = crate::support::dynamo_client().await;
+    let table = crate::support::create_table(&direct).await;
+    let (faults, url) = FailingTtlDrops::start().await;
+    let store: Arc<dyn Store> = Arc::new(DynamoStore::new(client_via(&url), table.clone()));
+    let conversation = ConversationId::user("Uheldreply");
+    store.set_hold(&Hold { conversation: conversation.clone(), reason: "claim 2026-18".into(), since_ms: 1 }).await.unwrap();
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    let service = service(store.clone(), &standin, SETTINGS);
+    let body = text_body("hr-1", "Uheldreply", "こんにちは", "rt-hr-1");
+    let record = service.ingest.ingest(&body, Some(&sign(&body))).await.unwrap().logged.remove(0);
+    faults.arm(true);
+    assert!(service.handler.handle(&record).await.is_err(), "the outcome's TTL drop failed: so does the handling");
+    faults.arm(false);
+    let (pk, sk) = ("CONV#user:Uheldreply", log_sort_key(record.timestamp_ms, false, "hr-1"));
+    assert!(ttl_attribute(&direct, &table, pk, &sk).await.is_some(), "the outcome was written with its TTL");
+    assert_eq!(service.handler.handle(&record).await.unwrap(), HandleOutcome::AlreadyHandled);
+    assert_eq!(ttl_attribute(&direct, &table, pk, &sk).await, None, "the redelivered record made the drop good");
+    let replies = standin.requests().into_iter().filter(|r| r.path == "/v2/bot/message/reply").count();
+    assert_eq!(replies, 1, "sent once");
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ struct Ledger {
     acked: HashSet<usize>,
     /// Events without a 200 that LINE will redeliver (the others it gave up on).
     to_redeliver: Vec<usize>,
-    /// Events with a reply claimed (`sending`) and not finished at some crash: cut off mid-send.
+    /// Events whose reply was claimed and had no outcome logged at some crash: cut off mid-send.
     interrupted: HashSet<String>,
     /// Events pending at each crash, summed: proof the kills came while work was owed.
     pending_at_crashes: usize,
@@ -221,7 +221,7 @@ fn check_exactly_once(events: &[Event], ledger: &Ledger, end: &Snapshot, standin
         match end.outbound.get(id) {
             // Sent by the run that had it claimed: nothing else ever tried the token.
             Some(OutboundStatus::Sent) => assert_eq!(answers, [200], "{id}: sent once, nothing more"),
-            // The claim was `sending` at a crash: the killed run's reply reached LINE, and a later
+            // The claim had no outcome at a crash: the killed run's reply reached LINE, and a later
             // run found the token spent (400) and stopped. The bound: only events the store had
             // mid-send at a kill (at most what the worker had in flight then) may end here.
             Some(OutboundStatus::Unknown) => {

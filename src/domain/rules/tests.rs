@@ -180,6 +180,23 @@ fn an_interval_throttle_counts_hours() {
 }
 
 #[test]
+fn a_default_response_records_its_notice_only_where_a_throttle_reads_it() {
+    use crate::domain::conversation::ModePin;
+    let rules = rules_with("out_of_hours = \"auto_response\"");
+    let at_night = decide(&rules, &state(), &text_from("U1", "a", "x"), tokyo(2026, 11, 30, 21, 0));
+    assert!(!at_night.reply.is_empty() && at_night.notice.is_some(), "closed: the throttle needs it");
+    // Answered automatically in hours too (staff pinned it so).
+    let mut pinned = state();
+    pinned.pin = Some(ModePin { mode: ResponseMode::AutoResponse, until_ms: None, by: "alice".into(), at_ms: 0 });
+    let in_hours = decide(&rules, &pinned, &text_from("U1", "b", "x"), tokyo(2026, 11, 30, 10, 0));
+    assert!(!in_hours.reply.is_empty() && in_hours.notice.is_none(), "open: nothing compares with it");
+    let toml = BASE.replace("once_per = \"closed_period\"", "once_per = \"every_message\"");
+    let every = Settings::from_toml(&format!("{toml}\n[modes]\nout_of_hours = \"auto_response\"\n")).unwrap().rules;
+    let unthrottled = decide(&every, &state(), &text_from("U1", "c", "x"), tokyo(2026, 11, 30, 21, 0));
+    assert!(!unthrottled.reply.is_empty() && unthrottled.notice.is_none(), "no throttle: nothing recorded");
+}
+
+#[test]
 fn complaints_and_unanswerable_messages_need_attention() {
     let rules = rules_with("out_of_hours = \"ai_response\"\nin_hours = \"smart_chat\"");
     let d = decide(&rules, &state(), &text_from("U1", "c", "対応がひどすぎます。返金してください"), tokyo(2026, 11, 30, 21, 0));

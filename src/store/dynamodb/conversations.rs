@@ -35,6 +35,16 @@ struct StateRow {
     state: ConversationState,
 }
 
+/// Removes null attributes, also inside maps (reading treats a missing `Option` as None).
+fn drop_nulls(item: &mut HashMap<String, AttributeValue>) {
+    item.retain(|_, value| !matches!(value, AttributeValue::Null(_)));
+    for value in item.values_mut() {
+        if let AttributeValue::M(map) = value {
+            drop_nulls(map);
+        }
+    }
+}
+
 fn activity_sort_key(state: &ConversationState) -> String {
     format!("{:013}#{}", state.activity_ms().max(0), state.id)
 }
@@ -66,6 +76,9 @@ impl Conversations for DynamoStore {
             state: next,
         };
         let mut item = to_item(&row, &pk)?;
+        // What is unset is left out: a state's write units go by its size, and it is written
+        // with every message, twice more in the activity index.
+        drop_nulls(&mut item);
         // Puts the conversation in the sparse index that export jobs list conversations from.
         item.insert(conversation_index::SHARD_ATTRIBUTE.into(), conversation_index::shard_of(&state.id));
         let (condition, version) = if state.version == 0 {

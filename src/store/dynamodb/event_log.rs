@@ -111,6 +111,15 @@ impl EventLog for DynamoStore {
         self.drop_ttl_if_held(&row.pk, &row.sk).await
     }
 
+    async fn outbound(&self, conversation: &ConversationId, timestamp_ms: i64, id: &str) -> Result<Option<OutboundRecord>, StoreError> {
+        let sk = log_sort_key(timestamp_ms, false, id);
+        let Some(item) = self.get(partition_key(conversation), sk.clone()).await? else { return Ok(None) };
+        match from_item::<LogRow>(item, &sk)?.item {
+            LogItem::Out(record) => Ok(Some(record)),
+            LogItem::In(_) => Err(StoreError::corrupt_because(sk, "an inbound item under an outbound key")),
+        }
+    }
+
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
         self.log_page(id, page, true).await
     }

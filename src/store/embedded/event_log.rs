@@ -134,6 +134,15 @@ impl EventLog for EmbeddedStore {
             .await
     }
 
+    async fn outbound(&self, conversation: &ConversationId, timestamp_ms: i64, id: &str) -> Result<Option<OutboundRecord>, StoreError> {
+        let sk = log_sort_key(timestamp_ms, false, id);
+        let Some(bytes) = self.parts.log.latest(key2(conversation.as_str(), &sk))? else { return Ok(None) };
+        match serde_json::from_slice(&bytes).map_err(|e| corrupt(&sk, e))? {
+            LogItem::Out(record) => Ok(Some(record)),
+            LogItem::In(_) => Err(StoreError::corrupt_because(&sk, "an inbound item under an outbound key")),
+        }
+    }
+
     async fn log(&self, id: &ConversationId, page: &PageRequest) -> Result<Page<LogItem>, StoreError> {
         self.log_page(id, page, true)
     }

@@ -130,6 +130,23 @@ async fn finishing_an_outbound_updates_it_in_place(store: Arc<dyn EventLog>) {
     assert_eq!(store.claim_outbound(&claim).await.unwrap(), Claim::Exists(failed), "a retry sees the outcome, never sends again");
 }
 
+/// An outcome written without a claim in the log (an automatic reply, claimed in its
+/// conversation's state) is read back by its key, as written last; nothing before it is.
+async fn an_outbound_is_read_back_by_its_key(store: Arc<dyn EventLog>) {
+    let conv = ConversationId::user("U3r");
+    let event = inbound("U3r", "r1", 1_700_000_000_000);
+    store.put_inbound(&event).await.unwrap();
+    assert_eq!(store.outbound(&conv, event.timestamp_ms, "r1").await.unwrap(), None, "no reply yet");
+    let sent = line_oa::store::OutboundRecord { status: OutboundStatus::Sent, ..outbound("U3r", "r1", event.timestamp_ms) };
+    store.finish_outbound(&sent).await.unwrap();
+    assert_eq!(store.outbound(&conv, event.timestamp_ms, "r1").await.unwrap(), Some(sent.clone()));
+    let unknown = line_oa::store::OutboundRecord { status: OutboundStatus::Unknown, ..sent };
+    store.finish_outbound(&unknown).await.unwrap();
+    assert_eq!(store.outbound(&conv, event.timestamp_ms, "r1").await.unwrap(), Some(unknown), "the last written");
+    assert_eq!(store.outbound(&conv, event.timestamp_ms + 1, "r1").await.unwrap(), None, "the time is part of the key");
+    assert_eq!(store.outbound(&ConversationId::user("U3other"), event.timestamp_ms, "r1").await.unwrap(), None);
+}
+
 async fn an_unknown_conversation_has_an_empty_log_both_ways(store: Arc<dyn EventLog>) {
     store.put_inbound(&inbound("Uknown", "k1", 1_700_000_000_000)).await.unwrap();
     let nobody = ConversationId::user("Unobody");
@@ -171,6 +188,7 @@ for_every_adapter!(
     the_newest_first_log_opens_at_the_end_and_pages_back_with_cursors,
     a_log_read_from_a_time_cursor_starts_at_that_time,
     finishing_an_outbound_updates_it_in_place,
+    an_outbound_is_read_back_by_its_key,
     an_unknown_conversation_has_an_empty_log_both_ways,
     every_conversation_with_a_log_is_listed_once_across_pages,
 );

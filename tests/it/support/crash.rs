@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{EventLog, LogItem, OutboundStatus, PageRequest, WorkQueue};
+use line_oa::store::{Conversations, EventLog, LogItem, OutboundStatus, PageRequest, WorkQueue};
 
 use super::apps::text_body_at;
 use super::binary::Server;
@@ -80,7 +80,8 @@ pub struct Snapshot {
     pub logged: HashSet<String>,
     /// Logged and not yet marked handled.
     pub pending: HashSet<String>,
-    /// Replies claimed and not finished: cut off mid-send, if read after a crash.
+    /// Replies claimed (in their conversation's state) with no outcome logged: cut off
+    /// mid-send, if read after a crash.
     pub sending: HashSet<String>,
     /// Each reply's status, by the event it answers.
     pub outbound: HashMap<String, OutboundStatus>,
@@ -97,10 +98,13 @@ pub async fn inspect(dir: &Path) -> Snapshot {
 pub async fn read(store: &EmbeddedStore) -> Snapshot {
     let mut inbound: HashMap<String, usize> = HashMap::new();
     let mut outbound = HashMap::new();
+    let mut claimed = HashSet::new();
     let mut conversations = PageRequest { limit: 100, after: None };
     loop {
         let ids = store.conversation_ids(&conversations).await.expect("conversations");
         for id in &ids.items {
+            let state = store.conversation(id).await.expect("a conversation's state");
+            claimed.extend(state.into_iter().flat_map(|s| s.replies).map(|claim| claim.event_id));
             let mut page = PageRequest { limit: 1000, after: None };
             loop {
                 let items = store.log(id, &page).await.expect("a conversation's log");
@@ -131,7 +135,7 @@ pub async fn read(store: &EmbeddedStore) -> Snapshot {
     let orphans: Vec<_> = outbound.keys().filter(|id| !logged.contains(*id)).collect();
     assert!(orphans.is_empty(), "replies to events not in the log: {orphans:?}");
     let pending = store.pending().await.expect("pending").into_iter().map(|r| r.event_id.as_str().to_owned()).collect();
-    let sending = outbound.iter().filter(|(_, s)| **s == OutboundStatus::Sending).map(|(id, _)| id.clone()).collect();
+    let sending = claimed.into_iter().filter(|id| !outbound.contains_key(id)).collect();
     Snapshot { logged, pending, sending, outbound }
 }
 

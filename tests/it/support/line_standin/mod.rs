@@ -87,6 +87,8 @@ struct MockState {
     /// How many more accepted requests to apply and then drop the connection of, unanswered.
     drop_after_accept: usize,
     profiles: HashMap<String, String>,
+    /// User id -> the picture URL of their profile.
+    pictures: HashMap<String, String>,
     used_tokens: HashSet<String>,
     /// Retry key -> (id of the request that was accepted, what it was answered).
     retry_keys: HashMap<String, (String, Value)>,
@@ -186,6 +188,11 @@ impl LineStandin {
     pub fn set_profile(&self, user_id: &str, display_name: &str) {
         let (user_id, name) = (user_id.to_owned(), display_name.to_owned());
         self.inner.lock().profiles.insert(user_id, name);
+    }
+
+    /// The `pictureUrl` of `user_id`'s profile (none unless set: a browser test would fetch it).
+    pub fn set_picture(&self, user_id: &str, url: &str) {
+        self.inner.lock().pictures.insert(user_id.to_owned(), url.to_owned());
     }
 
     /// Content that `GET /v2/bot/message/{id}/content` (api-data.line.me) serves for `message_id`.
@@ -332,11 +339,10 @@ async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> (Response, bool
                 let user_id = path.rsplit('/').next().unwrap_or_default();
                 let name = st.profiles.get(user_id).map(String::as_str);
                 let name = name.unwrap_or(DEFAULT_DISPLAY_NAME);
-                // A picture URL about as long as LINE's (they are what makes a stored profile
-                // big), as a data: URL so the console's browser never reaches for the network.
-                let picture =
-                    "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-                let profile = json!({ "userId": user_id, "displayName": name, "pictureUrl": picture, "language": "ja" });
+                let mut profile = json!({ "userId": user_id, "displayName": name, "language": "ja" });
+                if let Some(picture) = st.pictures.get(user_id) {
+                    profile["pictureUrl"] = json!(picture);
+                }
                 (200, profile)
             }
             (operation_id, key) => {
