@@ -10,7 +10,10 @@ use crate::domain::conversation::ConversationState;
 use crate::domain::event::WebhookBody;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
-use crate::domain::rules::{decide, Rules};
+use crate::domain::rules::{decide, Path, Rules};
+
+/// How many FAQ candidates the dry run lists.
+const FAQ_CANDIDATES: usize = 3;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +36,32 @@ pub struct Explanation {
     pub confidence: Option<f64>,
     pub replies: Vec<serde_json::Value>,
     pub needs_attention: Option<String>,
+    /// Which rule gave the reply (`no_reply` when none did).
+    pub path: Path,
     pub reason: String,
+    /// How the message scored against the FAQ (when any is configured and it is text), whether
+    /// or not the mode at that time consults it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faq: Option<FaqExplanation>,
+}
+
+/// The FAQ side of a dry run: what staff tune their phrasings and `ai.faq_min_score` with.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaqExplanation {
+    /// The score an FAQ needs to answer (`ai.faq_min_score`).
+    pub min_score: f64,
+    /// The FAQ that answered, when the FAQ path answered.
+    pub answered_by: Option<String>,
+    /// The closest FAQs, best first.
+    pub candidates: Vec<FaqCandidate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FaqCandidate {
+    pub id: String,
+    /// 0..=1, two decimals.
+    pub score: f64,
+    pub above_min_score: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,8 +106,27 @@ pub fn explain(rules: &Rules, request: &ExplainRequest, now: Timestamp) -> Resul
         confidence: decision.classification.as_ref().map(|c| (c.confidence * 100.0).round() / 100.0),
         replies: decision.reply.iter().map(OutboundMessage::to_line_json).collect(),
         needs_attention: decision.attention,
+        path: decision.path,
         reason: decision.reason,
+        faq: faq_explanation(rules, request.text.as_deref().filter(|_| !request.follow), decision.path),
     })
+}
+
+fn faq_explanation(rules: &Rules, text: Option<&str>, path: Path) -> Option<FaqExplanation> {
+    let text = text.filter(|_| !rules.faq.is_empty())?;
+    let candidates: Vec<FaqCandidate> = rules
+        .faq
+        .ranked(text, FAQ_CANDIDATES)
+        .into_iter()
+        .map(|m| FaqCandidate {
+            id: m.faq.id.clone(),
+            score: (m.score * 100.0).round() / 100.0,
+            above_min_score: m.score >= rules.faq_min_score,
+        })
+        .collect();
+    // The rules answer with the best candidate (`FaqIndex::best`).
+    let answered_by = (path == Path::Faq).then(|| candidates.first().map(|c| c.id.clone())).flatten();
+    Some(FaqExplanation { min_score: rules.faq_min_score, answered_by, candidates })
 }
 
 #[cfg(test)]
@@ -100,6 +147,39 @@ mod tests {
         assert!(e.replies[0]["text"].as_str().unwrap().starts_with("診療時間は"));
         assert_eq!(e.next_open.as_deref(), Some("2026-12-25 09:00 JST (Fri)"));
         assert!(e.reason.contains("keyword"), "{}", e.reason);
+    }
+
+    #[test]
+    fn an_faq_question_in_smart_chat_names_the_faq_its_score_and_the_runners_up() {
+        let mut rules = example();
+        rules.in_hours = crate::domain::rules::ResponseMode::SmartChat;
+        let req = ExplainRequest { at: Some("2026-12-22T10:30".into()), text: Some("駐車場はありますか".into()), follow: false };
+        let e = explain(&rules, &req, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!((e.open, e.mode, e.path), (Some(true), Some("smart_chat"), Path::Faq), "{e:?}");
+        let faq = e.faq.expect("FAQs are configured");
+        assert_eq!(faq.answered_by.as_deref(), Some(faq.candidates[0].id.as_str()));
+        assert!(faq.candidates[0].above_min_score && faq.candidates[0].score >= faq.min_score, "{faq:?}");
+        assert!(faq.candidates.windows(2).all(|w| w[0].score >= w[1].score), "best first: {faq:?}");
+        assert!(e.reason.contains(&format!("faq {:?}", faq.candidates[0].id)), "{}", e.reason);
+    }
+
+    #[test]
+    fn out_of_hours_in_auto_response_the_faq_is_scored_but_not_what_answers() {
+        let req = ExplainRequest { at: Some("2026-12-24T21:30".into()), text: Some("駐車場はありますか".into()), follow: false };
+        let e = explain(&example(), &req, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(e.mode, Some("auto_response"));
+        assert_ne!(e.path, Path::Faq);
+        let faq = e.faq.expect("scored all the same");
+        assert_eq!(faq.answered_by, None);
+        assert!(!faq.candidates.is_empty());
+    }
+
+    #[test]
+    fn a_follow_has_no_faq_section() {
+        let req = ExplainRequest { at: None, text: None, follow: true };
+        let e = explain(&example(), &req, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!(e.path, Path::Greeting);
+        assert!(e.faq.is_none());
     }
 
     #[test]

@@ -102,8 +102,14 @@ impl FaqIndex {
 
     /// The FAQ whose phrasing is closest to `text`, if any shares an n-gram with it.
     pub fn best(&self, text: &str) -> Option<FaqMatch<'_>> {
-        if self.faqs.is_empty() {
-            return None;
+        self.ranked(text, 1).into_iter().next()
+    }
+
+    /// The `k` FAQs closest to `text`, best first (each scored by its closest phrasing); only
+    /// those sharing an n-gram with it. Ties go to the earlier FAQ.
+    pub fn ranked(&self, text: &str, k: usize) -> Vec<FaqMatch<'_>> {
+        if self.faqs.is_empty() || k == 0 {
+            return Vec::new();
         }
         let counts = term_counts(text);
         // Dense: a common gram's postings run through most phrasings, and adding into a
@@ -114,13 +120,16 @@ impl FaqIndex {
                 dots[p as usize] += w * pw;
             }
         }
-        // The first phrasing with the best score: ties go to the earlier FAQ.
-        let (p, score) = dots.iter().enumerate().filter(|(_, s)| **s > 0.0).fold(None::<(usize, f32)>, |best, (p, s)| match best {
-            Some((_, bs)) if bs >= *s => best,
-            _ => Some((p, *s)),
-        })?;
-        let faq = &self.faqs[self.owner[p] as usize];
-        Some(FaqMatch { faq, score: f64::from(score).clamp(0.0, 1.0) })
+        let mut per_faq = vec![0.0f32; self.faqs.len()];
+        for (p, s) in dots.iter().enumerate() {
+            let best = &mut per_faq[self.owner[p] as usize];
+            *best = best.max(*s);
+        }
+        let mut hits: Vec<(usize, f32)> = per_faq.into_iter().enumerate().filter(|(_, s)| *s > 0.0).collect();
+        // Stable: equal scores keep the FAQs' order.
+        hits.sort_by(|a, b| b.1.total_cmp(&a.1));
+        hits.truncate(k);
+        hits.into_iter().map(|(i, s)| FaqMatch { faq: &self.faqs[i], score: f64::from(s).clamp(0.0, 1.0) }).collect()
     }
 }
 

@@ -95,15 +95,41 @@ pub struct Decision {
     pub leave: bool,
     /// Record this out-of-hours notice for the throttle.
     pub notice: Option<Notice>,
+    /// Which rule gave the reply: what the dry run and the console show.
+    pub path: Path,
+}
+
+/// Which rule answered a message, if one did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Path {
+    /// Nothing sent: left for staff, throttled, or only logged (the reason says which).
+    NoReply,
+    Greeting,
+    Keyword,
+    DefaultResponse,
+    /// An FAQ entry's answer (`Rules::faq`).
+    Faq,
+    /// A category's template (AI response, smart chat).
+    Template,
 }
 
 impl Decision {
     fn none(reason: impl Into<String>) -> Self {
-        Self { reply: Vec::new(), reason: reason.into(), mode: None, classification: None, attention: None, leave: false, notice: None }
+        Self {
+            reply: Vec::new(),
+            reason: reason.into(),
+            mode: None,
+            classification: None,
+            attention: None,
+            leave: false,
+            notice: None,
+            path: Path::NoReply,
+        }
     }
 
-    fn reply(messages: Vec<OutboundMessage>, reason: impl Into<String>) -> Self {
-        Self { reply: messages, ..Self::none(reason) }
+    fn reply(path: Path, messages: Vec<OutboundMessage>, reason: impl Into<String>) -> Self {
+        Self { reply: messages, path, ..Self::none(reason) }
     }
 
     fn in_mode(mut self, mode: ResponseMode) -> Self {
@@ -192,7 +218,7 @@ fn greeting(rules: &Rules, state: &ConversationState) -> Decision {
         Decision::none("follow again: the greeting is for the first follow only")
     } else {
         let messages = rules.greeting.iter().map(|m| with_account_name(m, rules)).collect();
-        Decision::reply(messages, "follow: greeting")
+        Decision::reply(Path::Greeting, messages, "follow: greeting")
     }
 }
 
@@ -214,7 +240,7 @@ fn auto_response(
     let local = at.to_zoned(rules.timezone.clone());
     if let Some(rule) = text.and_then(|t| keywords::find(&rules.keywords, t, &local)) {
         let messages = rule.messages.iter().map(|m| with_account_name(m, rules)).collect();
-        return Decision::reply(messages, format!("keyword {:?}", rule.keywords.first().map(String::as_str).unwrap_or("")));
+        return Decision::reply(Path::Keyword, messages, format!("keyword {:?}", rule.keywords.first().map(String::as_str).unwrap_or("")));
     }
     if rules.default_response.is_empty() {
         return Decision::none("no keyword matched and no default response configured");
@@ -243,7 +269,7 @@ fn auto_response(
         OncePer::Interval(_) => true,
     };
     let notice = throttled.then(|| Notice { period, at_ms, event_id: event_id.as_str().to_owned() });
-    Decision { notice, ..Decision::reply(messages, "no keyword matched: default response") }
+    Decision { notice, ..Decision::reply(Path::DefaultResponse, messages, "no keyword matched: default response") }
 }
 
 /// In smart chat the account answers only what it surely can; the rest waits for staff.
@@ -304,7 +330,7 @@ fn to_staff_as_complaint(c: &Classification) -> Decision {
 fn faq_answer(rules: &Rules, text: &str, lang: Lang) -> Option<Decision> {
     let m = rules.faq.best(text).filter(|m| m.score >= rules.faq_min_score)?;
     let answer = with_account_name(&OutboundMessage::text(m.faq.answer_for(lang)), rules);
-    Some(Decision::reply(vec![answer], format!("faq {:?} ({:.2}, {})", m.faq.id, m.score, lang.as_str())))
+    Some(Decision::reply(Path::Faq, vec![answer], format!("faq {:?} ({:.2}, {})", m.faq.id, m.score, lang.as_str())))
 }
 
 /// A category's template, filled; a business-info question whose value is not configured is
@@ -325,7 +351,8 @@ fn templated(rules: &Rules, category: ReplyCategory, lang: Lang, at: Timestamp) 
             (fallback, fill(rules.templates.get(fallback).for_lang(lang), &values).unwrap_or_default())
         }
     };
-    let mut d = Decision::reply(vec![OutboundMessage::text(text)], format!("{} template ({})", category.as_str(), lang.as_str()));
+    let mut d =
+        Decision::reply(Path::Template, vec![OutboundMessage::text(text)], format!("{} template ({})", category.as_str(), lang.as_str()));
     if matches!(category, ReplyCategory::Classified(Category::Complaint | Category::CannotAnswer)) {
         d.attention = Some(category.as_str().to_owned());
     }
