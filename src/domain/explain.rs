@@ -6,11 +6,12 @@ use jiff::civil::DateTime;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::domain::classifier::Classifier;
 use crate::domain::conversation::ConversationState;
 use crate::domain::event::WebhookBody;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
-use crate::domain::rules::{decide, Path, Rules};
+use crate::domain::rules::{decide, faq_reply, faq_skipped, FaqSkip, Path, Rules};
 
 /// How many FAQ candidates the dry run lists.
 const FAQ_CANDIDATES: usize = 3;
@@ -112,6 +113,72 @@ pub fn explain(rules: &Rules, request: &ExplainRequest, now: Timestamp) -> Resul
     })
 }
 
+/// "Try it" for the FAQ: what the FAQ path makes of a message in the modes that consult it
+/// (smart chat, AI response), whatever the time. Staff tune phrasings with it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FaqTrial {
+    /// The message's language, which picks the answer's.
+    pub lang: &'static str,
+    pub min_score: f64,
+    pub outcome: FaqOutcome,
+    pub answered_by: Option<String>,
+    /// The answer that would go out, as sent.
+    pub answer: Option<String>,
+    pub candidates: Vec<FaqCandidate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaqOutcome {
+    Answers,
+    /// The closest FAQ scores under `min_score`: the other rules, or staff, take it.
+    BelowMinScore,
+    /// No FAQ shares a word or character sequence with it.
+    NoMatch,
+    /// A complaint: always left to staff.
+    Complaint,
+    /// Longer than `ai.long_message_chars`: left to the other rules.
+    TooLong,
+}
+
+pub fn try_faq(rules: &Rules, text: &str) -> FaqTrial {
+    let c = Classifier::default_model().classify(text);
+    let candidates = faq_candidates(rules, text);
+    let best = rules.faq.best(text);
+    let (outcome, answering) = match (faq_skipped(rules, text, &c), best) {
+        (Some(FaqSkip::Complaint), _) => (FaqOutcome::Complaint, None),
+        (Some(FaqSkip::TooLong), _) => (FaqOutcome::TooLong, None),
+        (None, None) => (FaqOutcome::NoMatch, None),
+        (None, Some(m)) if m.score >= rules.faq_min_score => (FaqOutcome::Answers, Some(m.faq)),
+        (None, Some(_)) => (FaqOutcome::BelowMinScore, None),
+    };
+    let answer = answering.map(|faq| match faq_reply(rules, faq, c.lang) {
+        OutboundMessage::Text { text } => text,
+        other => other.to_line_json().to_string(),
+    });
+    FaqTrial {
+        lang: c.lang.as_str(),
+        min_score: rules.faq_min_score,
+        outcome,
+        answered_by: answering.map(|f| f.id.clone()),
+        answer,
+        candidates,
+    }
+}
+
+fn faq_candidates(rules: &Rules, text: &str) -> Vec<FaqCandidate> {
+    rules
+        .faq
+        .ranked(text, FAQ_CANDIDATES)
+        .into_iter()
+        .map(|m| FaqCandidate {
+            id: m.faq.id.clone(),
+            score: (m.score * 100.0).round() / 100.0,
+            above_min_score: m.score >= rules.faq_min_score,
+        })
+        .collect()
+}
+
 fn faq_explanation(rules: &Rules, text: Option<&str>, path: Path) -> Option<FaqExplanation> {
     let text = text.filter(|_| !rules.faq.is_empty())?;
     let candidates: Vec<FaqCandidate> = rules
@@ -180,6 +247,25 @@ mod tests {
         let e = explain(&example(), &req, Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(e.path, Path::Greeting);
         assert!(e.faq.is_none());
+    }
+
+    #[test]
+    fn trying_the_faq_gives_the_answer_in_the_message_language_or_says_why_not() {
+        let rules = example();
+        let ja = try_faq(&rules, "駐車場はありますか");
+        assert_eq!((ja.outcome, ja.answered_by.as_deref(), ja.lang), (FaqOutcome::Answers, Some("parking"), "ja"));
+        assert_eq!(ja.answer.as_deref(), Some(rules.faq.faqs()[0].answer.as_str()));
+        let en = try_faq(&rules, "Is there parking?");
+        assert_eq!(en.answer, rules.faq.faqs()[0].answer_en, "{en:?}");
+        let angry = try_faq(&rules, "駐車場が狭すぎて車をぶつけました。どうしてくれるんですか！");
+        assert_eq!((angry.outcome, angry.answer), (FaqOutcome::Complaint, None));
+        let long = try_faq(&rules, &"駐車場はありますか".repeat(40));
+        assert_eq!(long.outcome, FaqOutcome::TooLong);
+        assert!(!long.candidates.is_empty(), "scored all the same, for staff to see");
+        assert_eq!(try_faq(&rules, "xyzzy").outcome, FaqOutcome::NoMatch);
+        let weak = try_faq(&rules, "予約の変更はできますか");
+        assert!(matches!(weak.outcome, FaqOutcome::BelowMinScore | FaqOutcome::NoMatch), "{weak:?}");
+        assert_eq!(weak.answer, None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use super::classifier::{Category, Classification, Classifier, Lang};
 use super::conversation::{ConversationState, Notice};
 use super::event::{Event, EventKind, Mode, Source};
-use super::faq::FaqIndex;
+use super::faq::{Faq, FaqIndex};
 use super::keywords::{self, KeywordRule};
 use super::outbound::OutboundMessage;
 use super::schedule::Schedule;
@@ -284,7 +284,7 @@ fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let short = text.chars().count() <= rules.long_message_chars;
     let mut d = if c.category == Category::Complaint {
         to_staff_as_complaint(&c)
-    } else if let Some(d) = short.then(|| faq_answer(rules, text, c.lang)).flatten() {
+    } else if let Some(d) = faq_answer(rules, text, &c) {
         d
     } else if c.confidence < rules.confidence_threshold {
         Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence))
@@ -305,7 +305,7 @@ fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     let long = text.chars().count() > rules.long_message_chars;
     let mut d = if c.category == Category::Complaint {
         to_staff_as_complaint(&c)
-    } else if let Some(d) = (!long).then(|| faq_answer(rules, text, c.lang)).flatten() {
+    } else if let Some(d) = faq_answer(rules, text, &c) {
         d
     } else if long {
         templated(rules, ReplyCategory::LongMessage, c.lang, at)
@@ -326,11 +326,39 @@ fn to_staff_as_complaint(c: &Classification) -> Decision {
     d
 }
 
+/// Whether the FAQ may answer this text: never a complaint (staff answer those), nor a message
+/// too long for one answer to cover.
+pub fn faq_skipped(rules: &Rules, text: &str, c: &Classification) -> Option<FaqSkip> {
+    if c.category == Category::Complaint {
+        Some(FaqSkip::Complaint)
+    } else if text.chars().count() > rules.long_message_chars {
+        Some(FaqSkip::TooLong)
+    } else {
+        None
+    }
+}
+
+/// Why the FAQ was not consulted for a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaqSkip {
+    Complaint,
+    TooLong,
+}
+
+/// An FAQ's answer as it goes out, in the customer's language.
+pub fn faq_reply(rules: &Rules, faq: &Faq, lang: Lang) -> OutboundMessage {
+    with_account_name(&OutboundMessage::text(faq.answer_for(lang)), rules)
+}
+
 /// The FAQ answer, when one matches well enough; the reason names it and its score.
-fn faq_answer(rules: &Rules, text: &str, lang: Lang) -> Option<Decision> {
+fn faq_answer(rules: &Rules, text: &str, c: &Classification) -> Option<Decision> {
+    if faq_skipped(rules, text, c).is_some() {
+        return None;
+    }
     let m = rules.faq.best(text).filter(|m| m.score >= rules.faq_min_score)?;
-    let answer = with_account_name(&OutboundMessage::text(m.faq.answer_for(lang)), rules);
-    Some(Decision::reply(Path::Faq, vec![answer], format!("faq {:?} ({:.2}, {})", m.faq.id, m.score, lang.as_str())))
+    let reason = format!("faq {:?} ({:.2}, {})", m.faq.id, m.score, c.lang.as_str());
+    Some(Decision::reply(Path::Faq, vec![faq_reply(rules, m.faq, c.lang)], reason))
 }
 
 /// A category's template, filled; a business-info question whose value is not configured is

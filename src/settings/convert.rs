@@ -155,23 +155,30 @@ fn faqs(faqs: &[Faq]) -> Result<(), SettingsError> {
     let mut ids = std::collections::HashSet::new();
     for (i, faq) in faqs.iter().enumerate() {
         let key = |field: &str| format!("faq[{i}].{field}");
-        if faq.id.trim().is_empty() || faq.id.chars().count() > 64 {
-            return Err(SettingsError::invalid(key("id"), "must be 1 to 64 characters"));
-        }
+        check_faq(faq).map_err(|(field, problem)| SettingsError::invalid(key(field), problem))?;
         if !ids.insert(faq.id.as_str()) {
             return Err(SettingsError::invalid(key("id"), format!("{:?} is used by an earlier FAQ", faq.id)));
         }
-        if faq.questions.is_empty() || faq.questions.iter().any(|q| q.trim().is_empty()) {
-            return Err(SettingsError::invalid(key("questions"), "needs at least one question, none of them empty"));
-        }
-        for (field, answer) in [("answer", Some(&faq.answer)), ("answer_en", faq.answer_en.as_ref())] {
-            match answer {
-                Some(a) if a.trim().is_empty() && field == "answer" => return Err(SettingsError::invalid(key(field), "is empty")),
-                Some(a) if a.chars().count() > MAX_ANSWER_CHARS => {
-                    return Err(SettingsError::invalid(key(field), format!("is longer than LINE's {MAX_ANSWER_CHARS} characters")))
-                }
-                _ => {}
+    }
+    Ok(())
+}
+
+/// What is wrong with one FAQ on its own, as (field, problem): the settings and the operator
+/// API's form say the same.
+pub fn check_faq(faq: &Faq) -> Result<(), (&'static str, String)> {
+    if faq.id.trim().is_empty() || faq.id.chars().count() > 64 {
+        return Err(("id", "must be 1 to 64 characters".into()));
+    }
+    if faq.questions.is_empty() || faq.questions.iter().any(|q| q.trim().is_empty()) {
+        return Err(("questions", "needs at least one question, none of them empty".into()));
+    }
+    for (field, answer) in [("answer", Some(&faq.answer)), ("answer_en", faq.answer_en.as_ref())] {
+        match answer {
+            Some(a) if a.trim().is_empty() && field == "answer" => return Err((field, "is empty".into())),
+            Some(a) if a.chars().count() > MAX_ANSWER_CHARS => {
+                return Err((field, format!("is longer than LINE's {MAX_ANSWER_CHARS} characters")))
             }
+            _ => {}
         }
     }
     Ok(())

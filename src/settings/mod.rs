@@ -6,7 +6,11 @@ use std::path::Path;
 use crate::domain::rules::Rules;
 
 mod convert;
+mod faq_edit;
 mod file;
+
+pub use convert::check_faq;
+pub use faq_edit::{edit_faqs, FaqEdit, FaqEditError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
