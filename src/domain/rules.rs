@@ -289,7 +289,14 @@ fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     } else if c.confidence < rules.confidence_threshold {
         Decision::none(format!("{} ({:.2}) below the threshold: left for staff", c.category.as_str(), c.confidence))
     } else if simple && short {
-        templated(rules, ReplyCategory::Classified(c.category), c.lang, at)
+        match templated(rules, ReplyCategory::Classified(c.category), c.lang, at) {
+            // Its answer is not configured (`templated` fell back to cannot_answer, which flags):
+            // staff are in, so they answer rather than a "we cannot answer" template.
+            d if d.attention.is_some() => {
+                Decision::none(format!("{} ({:.2}): no answer configured: left for staff", c.category.as_str(), c.confidence))
+            }
+            d => d,
+        }
     } else {
         Decision::none(format!("{} ({:.2}): left for staff", c.category.as_str(), c.confidence))
     };

@@ -21,6 +21,7 @@ mod catalog;
 mod conversations;
 mod error;
 mod exports;
+mod faq;
 mod holds;
 
 pub use auth::{role_from_groups, Authenticator};
@@ -86,6 +87,12 @@ pub fn routes() -> Vec<Route> {
         route("PUT", "/api/canned-replies/{canned_id}", Operator, put(cat::canned_update)).audited("canned.update"),
         route("DELETE", "/api/canned-replies/{canned_id}", Operator, delete(cat::canned_delete)).audited("canned.delete"),
         route("GET", "/api/search", Operator, get(conv::search)),
+        route("GET", "/api/faq", Operator, get(faq::list)),
+        route("POST", "/api/faq", Admin, post(faq::create)).audited("faq.create"),
+        route("PUT", "/api/faq/{faq_id}", Admin, put(faq::update)).audited("faq.update"),
+        route("DELETE", "/api/faq/{faq_id}", Admin, delete(faq::delete)).audited("faq.delete"),
+        // Beside /api/faq, not under it: an FAQ may be called anything, "try" too.
+        route("POST", "/api/faq-trial", Operator, post(faq::try_it)),
         route("GET", "/api/settings", Admin, get(cat::settings)),
         route("PUT", "/api/settings", Admin, put(cat::save_settings)).audited("settings.save"),
         route("POST", "/api/exports", Operator, post(exports::start)).audited("export.start"),

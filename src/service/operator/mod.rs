@@ -14,11 +14,13 @@ use super::Retention;
 
 mod catalog;
 mod conversations;
+mod faq;
 mod media;
 mod reply;
 mod search;
 
 pub use conversations::{ConversationView, ModeView, NoteView, PinRequest};
+pub use faq::{FaqDraft, FaqList};
 pub use media::{MediaCopies, MediaCopy, MediaLink, MEDIA_LINK_TTL};
 pub use reply::ManualReply;
 pub use search::{SearchHit, SearchQuery, SearchResults};

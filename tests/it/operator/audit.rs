@@ -64,6 +64,21 @@ async fn every_action_is_recorded_once(entry: Entry, backend: Backend) {
         call(op, "canned.delete", "DELETE", "/api/canned-replies/{canned}".into(), None),
         call(admin, "settings.save", "PUT", "/api/settings".into(), Some(json!({ "toml": "account_name = \"監査歯科\"\n", "version": 0 }))),
         call(
+            admin,
+            "faq.create",
+            "POST",
+            "/api/faq".into(),
+            Some(json!({ "entry": { "id": "card", "questions": ["カードは？"], "answer": "使えます" }, "version": 1 })),
+        ),
+        call(
+            admin,
+            "faq.update",
+            "PUT",
+            "/api/faq/card".into(),
+            Some(json!({ "entry": { "id": "card", "questions": ["カードは？"], "answer": "VISAのみ" }, "version": 2 })),
+        ),
+        call(admin, "faq.delete", "DELETE", "/api/faq/card?version=3".into(), None),
+        call(
             op,
             "export.start",
             "POST",

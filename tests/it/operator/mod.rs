@@ -27,6 +27,7 @@ mod bad_input;
 mod concurrency;
 mod console_api;
 mod failures;
+mod faq;
 mod openapi;
 mod walk;
 

@@ -194,6 +194,42 @@ async fn real_requests_and_responses_match_the_document() {
     c.call(Who::Operator, "GET", "/api/settings", &[], "", None).await;
     c.call(Who::Admin, "GET", "/api/settings", &[], "", None).await;
     c.call(Who::Admin, "PUT", "/api/settings", &[], "", Some(json!({ "toml": "account_name = \"x\"\n", "version": 0 }))).await;
+    let (_, faq) = c.call(Who::Operator, "GET", "/api/faq", &[], "", None).await;
+    let parking = json!({ "id": "parking", "questions": ["駐車場はありますか"], "answer": "裏に3台", "answer_en": "3 cars behind" });
+    let v = faq["version"].clone();
+    let (_, saved) = c.call(Who::Admin, "POST", "/api/faq", &[], "", Some(json!({ "entry": parking, "version": v }))).await;
+    c.call(Who::Admin, "POST", "/api/faq", &[], "", Some(json!({ "entry": parking, "version": v }))).await;
+    c.call(Who::Operator, "POST", "/api/faq", &[], "", Some(json!({ "entry": parking, "version": saved["version"] }))).await;
+    let fid = [("faq_id", "parking")];
+    let changed = json!({ "id": "parking", "questions": ["車で行けますか"], "answer": "5台", "answer_en": null });
+    let (_, saved) =
+        c.call(Who::Admin, "PUT", "/api/faq/{faq_id}", &fid, "", Some(json!({ "entry": changed, "version": saved["version"] }))).await;
+    c.call(
+        Who::Admin,
+        "PUT",
+        "/api/faq/{faq_id}",
+        &[("faq_id", "nope")],
+        "",
+        Some(json!({ "entry": changed, "version": saved["version"] })),
+    )
+    .await;
+    c.call(
+        Who::Admin,
+        "PUT",
+        "/api/faq/{faq_id}",
+        &fid,
+        "",
+        Some(json!({ "entry": { "id": "", "questions": [], "answer": "" }, "version": 2 })),
+    )
+    .await;
+    c.call(Who::Operator, "GET", "/api/faq", &[], "", None).await;
+    c.call(Who::Operator, "POST", "/api/faq-trial", &[], "", Some(json!({ "text": "車で行けますか" }))).await;
+    let draft = json!({ "entry": { "id": "card", "questions": ["カードは使えますか"], "answer": "使えます" }, "replacing": null });
+    c.call(Who::Operator, "POST", "/api/faq-trial", &[], "", Some(json!({ "text": "カード使える？", "draft": draft }))).await;
+    c.call(Who::Operator, "POST", "/api/faq-trial", &[], "", Some(json!({ "text": " " }))).await;
+    let version = saved["version"].as_u64().unwrap();
+    c.call(Who::Admin, "DELETE", "/api/faq/{faq_id}", &fid, &format!("?version={}", version - 1), None).await;
+    c.call(Who::Admin, "DELETE", "/api/faq/{faq_id}", &fid, &format!("?version={version}"), None).await;
     c.call(Who::Admin, "PUT", "/api/conversations/{id}/hold", &id, "", Some(json!({ "reason": "case 42" }))).await;
     c.call(Who::Admin, "PUT", "/api/conversations/{id}/hold", &id, "", Some(json!({ "reason": "" }))).await;
     c.call(Who::Admin, "GET", "/api/holds", &[], "", None).await;
