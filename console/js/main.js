@@ -31,6 +31,7 @@ let expiring = false;
 const VIEWS = {
   search: () => import('./views/search.js').then((m) => m.openSearch(main)),
   canned: () => import('./views/canned.js').then((m) => m.openCanned(main)),
+  faq: () => import('./views/faq.js').then((m) => m.openFaq(main)),
   'admin/settings': () => import('./views/settings.js').then((m) => m.openSettings(main)),
   'admin/exports': () => import('./views/exports.js').then((m) => m.openExports(main)),
   'admin/holds': () => import('./views/holds.js').then((m) => m.openHolds(main)),

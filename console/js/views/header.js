@@ -34,6 +34,7 @@ export function renderHeader(el, handlers) {
       h('li', null, link('#/', 'menu.inbox', 'menu-inbox')),
       h('li', null, link('#/search', 'menu.search', 'menu-search')),
       h('li', null, link('#/canned', 'menu.canned', 'menu-canned')),
+      h('li', null, link('#/faq', 'menu.faq', 'menu-faq')),
       isAdmin() && h('li', null, link('#/admin/settings', 'menu.settings', 'menu-settings')),
       isAdmin() && h('li', null, link('#/admin/exports', 'menu.exports', 'menu-exports')),
       isAdmin() && h('li', null, link('#/admin/holds', 'menu.holds', 'menu-holds'))));

@@ -73,6 +73,13 @@ async fn english_switch() {
     scenarios::english::switch().await;
 }
 
+/// 9. The FAQ: written, tried unsaved, saved and answering customers, edited, deleted; an
+///    operator tries messages but has no form.
+#[tokio::test]
+async fn faq_write_try_save_answer_edit_delete() {
+    scenarios::faq::write_try_save_answer_edit_delete().await;
+}
+
 pub const ADMIN_TOKEN: &str = crate::operator::ADMIN_TOKEN;
 pub const OPERATOR_TOKEN: &str = crate::operator::OPERATOR_TOKEN;
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod cannot_reply;
 pub mod english;
+pub mod faq;
 pub mod inbox;
 pub mod search;
 pub mod signin;
