@@ -230,15 +230,20 @@ start_node() { # label script [DATA_DIR] → PORT, SPID
 # gives its GET /health floor (same process, before any webhook), then the webhook load.
 durable_ours() { # round
     local l=ours_durable.r$1
-    start_ours "$l" warn
+    start_ours "$l" warn,line_oa::store::embedded::writer=info
     log "  ours_health.r$1: warm-up ${WARMUP}s, then ${DURATION}s of GET /health, -c$CONNECTIONS"
     wrk_run "ours_health.r$1.warm" "$PORT" "$WARMUP" "$BENCH/wrk/health.lua" /health
     wrk_run "ours_health.r$1" "$PORT" "$DURATION" "$BENCH/wrk/health.lua" /health
     webhook_load "$l" "$PORT" "$WORK/standby.tsv" "$WORK/warm-standby.tsv" warm_drain "$l" "$SPID"
     proc_figures "$l" "$SPID"
     stop "$SPID"
+    per_commit "$l"
     du -sk "$WORK/$l-data" | awk '{print $1}' >"$WORK/$l.data_kb"
     rm -rf "$WORK/$l-data"
+}
+# Writes per group commit over the server's life (its store logs them as it closes).
+per_commit() { # label
+    grep -o 'per_commit=[0-9.]*' "$WORK/$1.log" | tail -1 | cut -d= -f2 >"$WORK/$1.per_commit"
 }
 # Between the warm-up and the measured load: ours finishes the warm-up's backlog (handling, then
 # the archive), so the load measures its own events only; the wait goes in <label>.warm_drain_s.
@@ -264,7 +269,7 @@ done
 # worker fully handled (bench/handled.py reads the worker's `handled` lines), over load + drain.
 full_ours() { # round
     local l=ours_full.r$1 t_stop
-    start_ours "$l" warn,line_oa::local::worker=info
+    start_ours "$l" warn,line_oa::local::worker=info,line_oa::store::embedded::writer=info
     webhook_load "$l" "$PORT" "$WORK/active.tsv" "$WORK/warm-active.tsv" warm_drain "$l" "$SPID"
     t_stop=$EPOCHREALTIME
     log "  $l: counting handled events until none is added for 1 s"
@@ -274,6 +279,7 @@ full_ours() { # round
     drain_s "$SPID" >"$WORK/$l.idle_s"
     proc_figures "$l" "$SPID"
     stop "$SPID"
+    per_commit "$l"
     du -sk "$WORK/$l-data" | awk '{print $1}' >"$WORK/$l.data_kb"
     rm -rf "$WORK/$l-data"
 }
@@ -486,6 +492,8 @@ threads = {k: read(f"{k}.r1.threads") for k in ("ours_durable", "node_durable", 
 store = {k: max(kb(k, "data_kb")) / 1024 for k in ("ours_durable", "node_durable", "ours_full")}
 notes.append(f"- stores at the end of a round: ours durable {store['ours_durable']:.1f} MiB, durable.js {store['node_durable']:.1f} MiB, ours full {store['ours_full']:.1f} MiB; "
              f"threads at the end of a load: ours {threads['ours_durable']} / {threads['ours_full']}, Node {threads['node_durable']} / {threads['node_full']} (durable / full).")
+per_commit = [read(f"{k}.r{r}.per_commit") or "?" for k in ("ours_durable", "ours_full") for r in R]
+notes.append(f"- ours: writes per group commit (the store's own count, warm-up included): {', '.join(per_commit)} (durable rounds, then full).")
 warm = [read(f"ours_durable.r{r}.warm_drain_s") for r in R] + [read(f"ours_full.r{r}.warm_drain_s") for r in R]
 notes.append(f"- ours waited for its warm-up backlog before each measured load: {', '.join(w + ' s' for w in warm)} (durable rounds, then full).")
 probe = {k: js(f"probe.{k}.json") for k in ("start", "end")}

@@ -48,12 +48,40 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let app = LocalApp::start_with_notices(&config, &data_dir, RetryPolicy::default(), notifier, &notices)?;
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %data_dir.display(), "listening; POST /webhook, the console at /console/");
-    axum::serve(listener, app.router)
-        .with_graceful_shutdown(async {
-            tokio::signal::ctrl_c().await.ok();
-        })
-        .await?;
+    axum::serve(listener, app.router.clone()).with_graceful_shutdown(stop_requested()).await?;
+    // Events acknowledged but not yet handled would be handled at the next start (they wait in
+    // the store); finishing them now spares the customer that wait. Bounded: a stuck LINE API
+    // must not hold up a restart.
+    match tokio::time::timeout(SHUTDOWN_GRACE, app.settle.handled()).await {
+        Ok(Ok(_)) => tracing::info!("stopped; every acknowledged event handled"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "stopped; the backlog could not be read, the next start handles what is left"),
+        Err(_) => tracing::warn!(grace_s = SHUTDOWN_GRACE.as_secs(), "stopped with events still pending; the next start handles them"),
+    }
     Ok(())
+}
+
+/// How long a stopping server goes on handling what it acknowledged.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Ctrl-C, or SIGTERM (systemd, a container runtime, `kill`).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops the server");
+                tokio::signal::ctrl_c().await.ok();
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.ok();
 }
 
 fn init_tracing() {

@@ -49,6 +49,25 @@ async fn a_text_message_gets_the_default_reply_and_a_follow_the_greeting() {
 }
 
 #[tokio::test]
+async fn a_server_stopped_with_sigterm_first_handles_what_it_acknowledged() {
+    let standin = LineStandin::start(StandinOptions::default()).await;
+    // Slow enough that the replies are still owed when the stop comes.
+    standin.set_delay(std::time::Duration::from_millis(700));
+    let server = start_server(&standin, SETTINGS).await;
+    let client = reqwest::Client::new();
+    for n in 0..3 {
+        let body = text_body(&format!("e2e-term-{n}"), &format!("Uterm{n}"), "予約したいです", &format!("r-e2e-term-{n}"));
+        assert_eq!(post_signed(&client, &server, &body).await, (200, 1));
+    }
+    let log_before = server.log();
+    let status = server.terminate(std::time::Duration::from_secs(20)).await;
+    assert!(status.success(), "a clean exit: {status:?}\n{log_before:?}");
+    let replies = standin.requests().into_iter().filter(|r| r.path == "/v2/bot/message/reply").count();
+    assert_eq!(replies, 3, "every acknowledged event answered before the exit");
+    standin.assert_all_valid();
+}
+
+#[tokio::test]
 async fn a_slow_line_api_does_not_slow_the_webhook_and_the_reply_still_arrives() {
     let standin = LineStandin::start(StandinOptions { delay: Duration::from_secs(5), ..StandinOptions::default() }).await;
     let server = start_server(&standin, SETTINGS).await;

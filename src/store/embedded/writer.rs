@@ -70,6 +70,9 @@ impl Writer {
 }
 
 fn run(ks: &TxKeyspace, parts: &Parts, ops: &mpsc::Receiver<Op>) {
+    // How well writes share commits: what the benchmark reads (bench/run.sh) and an operator
+    // can compare with the disk's fsync rate.
+    let (mut commits, mut writes) = (0u64, 0u64);
     while let Ok(first) = ops.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -78,7 +81,13 @@ fn run(ks: &TxKeyspace, parts: &Parts, ops: &mpsc::Receiver<Op>) {
                 Err(_) => break,
             }
         }
+        commits += 1;
+        writes += batch.len() as u64;
         commit(ks, parts, batch);
+    }
+    if commits > 0 {
+        let per_commit = writes as f64 / commits as f64;
+        tracing::info!(commits, writes, per_commit = format_args!("{per_commit:.1}"), "store closed: writes shared commits");
     }
 }
 

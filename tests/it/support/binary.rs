@@ -91,6 +91,25 @@ impl Server {
         self.child.wait().expect("reap line-oa");
     }
 
+    /// Asks the server to stop with SIGTERM, as systemd or a container runtime would, and
+    /// waits for it to exit (at most `within`); returns how it exited.
+    pub async fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid}");
+        // Its stderr closes as it exits: the log reader marks that and wakes us.
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let changed = self.log.changed.notified();
+            if *self.log.closed.lock().unwrap() {
+                return self.child.wait().expect("reap line-oa");
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!("line-oa still running {within:?} after SIGTERM:\n  {}", self.log().join("\n  "));
+            }
+        }
+    }
+
     /// Everything the server has logged so far.
     pub fn log(&self) -> Vec<String> {
         self.log.lines.lock().unwrap().clone()
