@@ -5,6 +5,7 @@ import { h, replace, debounce } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, put, del, errorText } from '../api.js';
 import { MAX_TEXT } from './composer.js';
+import { twoPressButton } from '../two-press.js';
 
 export function openCanned(main) {
   let editing = null;  // the reply being edited, or null for a new one
@@ -97,31 +98,18 @@ export function openCanned(main) {
   function item(reply) {
     const editButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'aria-label': t('canned.edit_label', { name: reply.name }) }, t('canned.edit'));
     editButton.addEventListener('click', () => edit(reply));
-    // Two-step delete: the first press asks, the second deletes (no blocking confirm()).
-    const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small', 'aria-label': t('canned.delete_label', { name: reply.name }) }, t('canned.delete'));
-    let armed = false;
-    remove.addEventListener('click', async () => {
-      if (!armed) {
-        armed = true;
-        remove.textContent = t('canned.delete_confirm');
-        remove.setAttribute('aria-label', t('canned.delete_confirm_label', { name: reply.name }));
-        return;
-      }
-      remove.disabled = true;
-      try {
+    const remove = twoPressButton({
+      text: t('canned.delete'),
+      label: t('canned.delete_label', { name: reply.name }),
+      confirmText: t('canned.delete_confirm'),
+      confirmLabel: t('canned.delete_confirm_label', { name: reply.name }),
+      action: async () => {
         await del(`api/canned-replies/${encodeURIComponent(reply.id)}`);
         ok.textContent = t('canned.deleted');
         if (editing?.id === reply.id) edit(null);
         await load();
-      } catch (err) {
-        listStatus.textContent = errorText(err);
-        remove.disabled = false;
-      }
-    });
-    remove.addEventListener('blur', () => {
-      armed = false;
-      remove.textContent = t('canned.delete');
-      remove.setAttribute('aria-label', t('canned.delete_label', { name: reply.name }));
+      },
+      onError: (err) => { listStatus.textContent = errorText(err); },
     });
     return h('li', { class: 'canned-item', 'data-canned': reply.id },
       h('div', { class: 'canned-item-main' },

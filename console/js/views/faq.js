@@ -8,6 +8,7 @@ import { get, post, put, api, errorText } from '../api.js';
 import { state, isAdmin } from '../state.js';
 import { modeLabel } from '../format.js';
 import { MAX_TEXT } from './composer.js';
+import { twoPressButton } from '../two-press.js';
 
 /** The modes in which the FAQ answers customers (see domain/rules.rs). */
 const FAQ_MODES = ['smart_chat', 'ai_response'];
@@ -236,34 +237,19 @@ export function openFaq(main) {
   function adminButtons(entry) {
     const editButton = h('button', { type: 'button', class: 'btn btn-secondary btn-small', 'aria-label': t('faq.edit_label', { id: entry.id }) }, t('faq.edit'));
     editButton.addEventListener('click', () => edit(entry));
-    // Two presses, as for canned replies: the first asks, the second deletes.
-    const remove = h('button', { type: 'button', class: 'btn btn-danger btn-small', 'aria-label': t('faq.delete_label', { id: entry.id }) }, t('faq.delete'));
-    let armed = false;
-    const disarm = () => {
-      armed = false;
-      remove.textContent = t('faq.delete');
-      remove.setAttribute('aria-label', t('faq.delete_label', { id: entry.id }));
-    };
-    remove.addEventListener('click', async () => {
-      if (!armed) {
-        armed = true;
-        remove.textContent = t('faq.delete_confirm');
-        remove.setAttribute('aria-label', t('faq.delete_confirm_label', { id: entry.id }));
-        return;
-      }
-      remove.disabled = true;
-      try {
+    const remove = twoPressButton({
+      text: t('faq.delete'),
+      label: t('faq.delete_label', { id: entry.id }),
+      confirmText: t('faq.delete_confirm'),
+      confirmLabel: t('faq.delete_confirm_label', { id: entry.id }),
+      action: async () => {
         await api('DELETE', `api/faq/${encodeURIComponent(entry.id)}`, { query: { version } });
         ok.textContent = t('faq.deleted', { id: entry.id });
         if (editing?.id === entry.id) edit(null);
         await load();
-      } catch (err) {
-        showError(err);
-        remove.disabled = false;
-        disarm();
-      }
+      },
+      onError: showError,
     });
-    remove.addEventListener('blur', disarm);
     return [editButton, remove];
   }
 
