@@ -14,6 +14,7 @@ pub mod lambda;
 pub mod line_api;
 pub mod local;
 pub mod metrics;
+pub mod model;
 pub mod notify;
 pub mod retry;
 pub mod service;

@@ -22,9 +22,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let store = init::table(&aws).await?;
     let notices = NotifyConfig::from_lookup(env.lookup())?;
     let notifier = notify::from_config(&notices, Some(&aws)).await;
+    let metrics = Metrics::new(config::lambda::metrics_namespace(env.lookup()), "worker");
+    let model = init::model(&aws, env.lookup(), &config.settings);
     let service = ServiceParts {
         notifier,
         notify: notices,
+        metrics: metrics.clone(),
+        model,
         ..ServiceParts::new(
             config.verifier.clone(),
             Arc::new(store),
@@ -35,7 +39,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         )
     }
     .build();
-    let metrics = Metrics::new(config::lambda::metrics_namespace(env.lookup()), "worker");
     let worker = &Worker { handler: service.handler, notices: service.notices, metrics };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| handle_worker_event(worker, event.payload))).await
 }

@@ -14,6 +14,9 @@ pub const EXPORT_BUCKET: &str = "EXPORT_BUCKET";
 pub const EXPORT_JOB_TOPIC_ARN: &str = "EXPORT_JOB_TOPIC_ARN";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const EXPORT_LINK_TTL_SECONDS: &str = "EXPORT_LINK_TTL_SECONDS";
+/// The Bedrock model the worker may call (template.yaml's `BedrockModelId`); unset or empty:
+/// none, whatever the settings say.
+pub const BEDROCK_MODEL_ID: &str = "BEDROCK_MODEL_ID";
 
 /// Each environment key that may name a secret, and the keys that secret may hold.
 pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
@@ -25,6 +28,11 @@ pub const SECRET_SOURCES: &[(&str, &[&str])] = &[
 /// `METRICS_NAMESPACE`: where the EMF lines count (template.yaml: `line-oa/<stack>`).
 pub fn metrics_namespace(get: impl Fn(&str) -> Option<String>) -> String {
     get(METRICS_NAMESPACE).unwrap_or_else(|| DEFAULT_NAMESPACE.to_owned())
+}
+
+/// `BEDROCK_MODEL_ID`, if set.
+pub fn bedrock_model_id(get: impl Fn(&str) -> Option<String>) -> Option<String> {
+    get(BEDROCK_MODEL_ID).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// Default lifetime of a presigned link: long enough to click, short enough not to leak.
@@ -65,5 +73,7 @@ mod tests {
         assert_eq!(super::super::required(|_| Some("b".into()), ARCHIVE_BUCKET).unwrap(), "b");
         assert_eq!(metrics_namespace(|_| None), "line-oa");
         assert_eq!(metrics_namespace(|_| Some("line-oa/stack".into())), "line-oa/stack");
+        assert_eq!(bedrock_model_id(|_| Some(" ".into())), None, "the template's empty default: no model");
+        assert_eq!(bedrock_model_id(|_| Some("amazon.nova-lite-v1:0".into())).as_deref(), Some("amazon.nova-lite-v1:0"));
     }
 }

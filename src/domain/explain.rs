@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::classifier::Classifier;
 use crate::domain::conversation::ConversationState;
 use crate::domain::event::WebhookBody;
+use crate::domain::grounding;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
 use crate::domain::rules::{decide, faq_reply, faq_skipped, FaqSkip, Path, Rules};
@@ -44,7 +45,25 @@ pub struct Explanation {
     /// or not the mode at that time consults it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faq: Option<FaqExplanation>,
+    /// The model's side, when `[ai.model]` is on. A dry run never asks it: `path` and `reason`
+    /// are what happens when it gives no usable answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelExplanation>,
 }
+
+/// Whether the worker would ask the model about this message, and what it would give it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelExplanation {
+    pub would_ask: bool,
+    pub model_id: String,
+    pub timeout_ms: u64,
+    /// The ids of the facts it would be given (the FAQ, business info, hours at `at`).
+    pub facts: Vec<String>,
+    pub then: &'static str,
+}
+
+const MODEL_THEN: &str = "its answer is sent (path \"model\") only if it cites a fact it was given; otherwise, or on a timeout or an error, the path and reason above";
+const MODEL_NOT_ASKED: &str = "not asked: the rules answer this message themselves, or it is a complaint, a long message or not text";
 
 /// The FAQ side of a dry run: what staff tune their phrasings and `ai.faq_min_score` with.
 #[derive(Debug, Clone, Serialize)]
@@ -110,6 +129,13 @@ pub fn explain(rules: &Rules, request: &ExplainRequest, now: Timestamp) -> Resul
         path: decision.path,
         reason: decision.reason,
         faq: faq_explanation(rules, request.text.as_deref().filter(|_| !request.follow), decision.path),
+        model: rules.model.as_ref().map(|m| ModelExplanation {
+            would_ask: decision.ask_model,
+            model_id: m.model_id.clone(),
+            timeout_ms: m.timeout_ms,
+            facts: grounding::facts(rules, at).into_iter().map(|f| f.id).collect(),
+            then: if decision.ask_model { MODEL_THEN } else { MODEL_NOT_ASKED },
+        }),
     })
 }
 
@@ -247,6 +273,39 @@ mod tests {
         let e = explain(&example(), &req, Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!(e.path, Path::Greeting);
         assert!(e.faq.is_none());
+    }
+
+    fn with_model(mut rules: Rules) -> Rules {
+        rules.out_of_hours = crate::domain::rules::ResponseMode::AiResponse;
+        rules.model =
+            Some(grounding::ModelSettings { model_id: "amazon.nova-lite-v1:0".into(), timeout_ms: 4000, max_tokens: 700 });
+        rules
+    }
+
+    #[test]
+    fn a_question_nothing_answers_would_go_to_the_model_and_otherwise_to_staff() {
+        let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some("日曜日は診療していますか".into()), follow: false };
+        let e = explain(&with_model(example()), &req, Timestamp::UNIX_EPOCH).unwrap();
+        assert_eq!((e.mode, e.path), (Some("ai_response"), Path::NoReply), "{e:?}");
+        assert_eq!(e.needs_attention.as_deref(), Some("cannot_answer"));
+        let model = e.model.expect("the model is on");
+        assert!(model.would_ask, "{model:?}");
+        assert_eq!(model.model_id, "amazon.nova-lite-v1:0");
+        assert!(model.facts.contains(&"hours:week".to_owned()) && model.facts.contains(&"faq:parking".to_owned()), "{model:?}");
+        let json = serde_json::to_value(explain(&with_model(example()), &req, Timestamp::UNIX_EPOCH).unwrap()).unwrap();
+        assert_eq!(json["model"]["would_ask"], true);
+    }
+
+    #[test]
+    fn a_complaint_an_faq_question_and_a_model_left_off_are_not_asked() {
+        let rules = with_model(example());
+        for text in ["対応がひどすぎます。返金してください", "駐車場はありますか"] {
+            let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some(text.into()), follow: false };
+            let e = explain(&rules, &req, Timestamp::UNIX_EPOCH).unwrap();
+            assert!(!e.model.expect("on").would_ask, "{text}");
+        }
+        let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some("日曜日は診療していますか".into()), follow: false };
+        assert!(explain(&example(), &req, Timestamp::UNIX_EPOCH).unwrap().model.is_none(), "off: no model section");
     }
 
     #[test]

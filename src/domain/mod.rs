@@ -11,6 +11,7 @@ pub mod explain;
 pub mod export;
 pub mod export_job;
 pub mod faq;
+pub mod grounding;
 pub mod hold;
 pub mod ids;
 pub mod inbox;

@@ -8,6 +8,7 @@ use super::classifier::{Category, Classification, Classifier, Lang};
 use super::conversation::{ConversationState, Notice};
 use super::event::{Event, EventKind, Mode, Source};
 use super::faq::{Faq, FaqIndex};
+use super::grounding::{ModelSettings, ModelVerdict};
 use super::keywords::{self, KeywordRule};
 use super::outbound::OutboundMessage;
 use super::schedule::Schedule;
@@ -80,6 +81,9 @@ pub struct Rules {
     /// Staff's FAQ, indexed; answers in smart chat and AI response above `faq_min_score`.
     pub faq: std::sync::Arc<FaqIndex>,
     pub faq_min_score: f64,
+    /// `[ai.model]`: a language model that may answer, from this knowledge only, what the FAQ
+    /// and the templates cannot (AI response). None = off.
+    pub model: Option<ModelSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +101,9 @@ pub struct Decision {
     pub notice: Option<Notice>,
     /// Which rule gave the reply: what the dry run and the console show.
     pub path: Path,
+    /// The model is on and may answer this message (`decide_with`): what the rules decided is
+    /// what happens if it does not.
+    pub ask_model: bool,
 }
 
 /// Which rule answered a message, if one did.
@@ -112,6 +119,8 @@ pub enum Path {
     Faq,
     /// A category's template (AI response, smart chat).
     Template,
+    /// The model's answer, citing the facts it was given (`Rules::model`).
+    Model,
 }
 
 impl Decision {
@@ -125,6 +134,7 @@ impl Decision {
             leave: false,
             notice: None,
             path: Path::NoReply,
+            ask_model: false,
         }
     }
 
@@ -162,8 +172,15 @@ impl Rules {
     }
 }
 
-/// Decides what to do with one event sent at `at` (the event's own timestamp).
+/// Decides what to do with one event sent at `at` (the event's own timestamp), as if the model
+/// had not been asked: its decision says whether it may be (`Decision::ask_model`).
 pub fn decide(rules: &Rules, state: &ConversationState, event: &Event, at: Timestamp) -> Decision {
+    decide_with(rules, state, event, at, None)
+}
+
+/// As `decide`, with what came of asking the model, when it was: a checked answer is the reply;
+/// otherwise the rules' own decision stands, its reason saying why the model's did not.
+pub fn decide_with(rules: &Rules, state: &ConversationState, event: &Event, at: Timestamp, model: Option<&ModelVerdict>) -> Decision {
     if event.mode == Mode::Standby {
         return Decision::none("standby mode: another channel has the chat; logged only");
     }
@@ -187,7 +204,7 @@ pub fn decide(rules: &Rules, state: &ConversationState, event: &Event, at: Times
                 ResponseMode::Chat => Decision::none("chat mode: left for staff"),
                 ResponseMode::SmartChat => smart_chat(rules, text, at),
                 ResponseMode::AutoResponse => auto_response(rules, state, event, text, at, open),
-                ResponseMode::AiResponse => ai_response(rules, text, at),
+                ResponseMode::AiResponse => ai_response(rules, text, at, model),
             };
             let when = match open {
                 Some(true) => "in hours",
@@ -304,9 +321,10 @@ fn smart_chat(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     d
 }
 
-/// AI response: complaints and messages the model is unsure of go to staff, never to a
-/// template; the shop's FAQ answers before the category templates.
-fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
+/// AI response: complaints and messages the classifier is unsure of go to staff, never to a
+/// template; the shop's FAQ answers before the category templates. What would go to staff as
+/// `cannot_answer` (unsure, or a question no template answers) the model may answer instead.
+fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp, model: Option<&ModelVerdict>) -> Decision {
     let Some(text) = text else { return Decision::none("not text: the AI response answers text only") };
     let c = Classifier::default_model().classify(text);
     let long = text.chars().count() > rules.long_message_chars;
@@ -323,7 +341,28 @@ fn ai_response(rules: &Rules, text: Option<&str>, at: Timestamp) -> Decision {
     } else {
         templated(rules, ReplyCategory::Classified(c.category), c.lang, at)
     };
+    // Complaints and long messages never reach the model: staff read those themselves.
+    let cannot_answer = d.attention.as_deref() == Some(Category::CannotAnswer.as_str());
+    if let Some(settings) = rules.model.as_ref().filter(|_| cannot_answer && !long && c.category != Category::Complaint) {
+        d = with_model(d, settings, model);
+    }
     d.classification = Some(c);
+    d
+}
+
+/// The model's checked answer instead of `rules_decision`, or that decision saying why not.
+fn with_model(rules_decision: Decision, settings: &ModelSettings, model: Option<&ModelVerdict>) -> Decision {
+    let mut d = match model {
+        Some(ModelVerdict::Answered(a)) => {
+            let reason = format!("model {} answered, citing {}", settings.model_id, a.citations.join(", "));
+            Decision::reply(Path::Model, vec![OutboundMessage::text(a.text.clone())], reason)
+        }
+        Some(ModelVerdict::NotUsed(why)) => {
+            Decision { reason: format!("{}; the model's answer was not used: {why}", rules_decision.reason), ..rules_decision }
+        }
+        None => rules_decision,
+    };
+    d.ask_model = true;
     d
 }
 

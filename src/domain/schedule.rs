@@ -130,7 +130,8 @@ impl Schedule {
         &self.tz
     }
 
-    fn windows_on(&self, date: Date) -> &[Window] {
+    /// The windows of one local date: its override, else its weekday's.
+    pub fn windows_on(&self, date: Date) -> &[Window] {
         match self.overrides.get(&date) {
             Some(w) => w,
             None => &self.weekly[usize::from(date.weekday().to_monday_zero_offset() as u8)],

@@ -13,8 +13,10 @@ use std::collections::HashMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::lambda::{SECRET_SOURCES, TABLE_NAME};
+use crate::config::lambda::{bedrock_model_id, SECRET_SOURCES, TABLE_NAME};
 use crate::config::{self, ConfigError};
+use crate::model::{BedrockModel, GroundedModel, Unconfigured};
+use crate::settings::Settings;
 use crate::store::dynamodb::DynamoStore;
 
 /// JSON lines without a timestamp (CloudWatch adds one); `RUST_LOG` filters, default info.
@@ -103,4 +105,24 @@ pub async fn table(aws: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigErr
         tracing::warn!(error = %e, "could not warm the DynamoDB connection");
     }
     Ok(store)
+}
+
+/// The worker's model: the one template.yaml lets it call (`BEDROCK_MODEL_ID`), or none. A
+/// mismatch with the settings is said once here; each message then goes to the rules alone.
+pub fn model(aws: &aws_config::SdkConfig, get: impl Fn(&str) -> Option<String>, settings: &Settings) -> std::sync::Arc<dyn GroundedModel> {
+    let asked = settings.rules.model.as_ref().map(|m| m.model_id.as_str());
+    match bedrock_model_id(get) {
+        Some(allowed) => {
+            if let Some(asked) = asked.filter(|asked| *asked != allowed) {
+                tracing::warn!(%allowed, settings = %asked, "ai.model.model_id is not the model this stack may call (BedrockModelId): the rules decide alone");
+            }
+            std::sync::Arc::new(BedrockModel::new(aws).allowing_only(allowed))
+        }
+        None => {
+            if asked.is_some() {
+                tracing::warn!("ai.model is enabled, but this stack names no BedrockModelId: the rules decide alone");
+            }
+            std::sync::Arc::new(Unconfigured)
+        }
+    }
 }

@@ -69,6 +69,8 @@ impl LocalApp {
             metrics: crate::metrics::Metrics::default(),
             // The store is open, so no other process has it: claims older than now are orphans.
             started_ms: Some(clock()),
+            // Asked only when the settings enable `[ai.model]`; AWS credentials are looked for then.
+            model: Arc::new(crate::model::BedrockModel::from_env_when_used()),
             ..ServiceParts::new(
                 config.verifier.clone(),
                 Arc::new(store.clone()),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::domain::signature::{SignatureError, SignatureVerifier};
 use crate::line_api::LineApi;
 use crate::metrics::Metrics;
+use crate::model::{GroundedModel, Unconfigured};
 use crate::notify::{Disabled, Notifier, NotifyConfig};
 use crate::settings::Settings;
 use crate::store::{Store, StoreError};
@@ -97,6 +98,8 @@ pub struct ServiceParts {
     /// embedded store is locked to one process). A reply claimed before then and never finished was cut off by a
     /// crash or a stop: it is resolved at once, not waited out for its lease.
     pub started_ms: Option<i64>,
+    /// The language model the worker may ask (`[ai.model]`); `Unconfigured` by default.
+    pub model: Arc<dyn GroundedModel>,
 }
 
 impl ServiceParts {
@@ -122,6 +125,7 @@ impl ServiceParts {
             notify: NotifyConfig::default(),
             bot_user_id: None,
             started_ms: None,
+            model: Arc::new(Unconfigured),
         }
     }
 
@@ -135,7 +139,7 @@ impl ServiceParts {
             ingest: Ingest::new(self.verifier, self.store.clone(), retention.clone())
                 .with_replay_window_days(self.replay_window_days)
                 .with_bot_user_id(self.bot_user_id)
-                .with_metrics(self.metrics),
+                .with_metrics(self.metrics.clone()),
             handler: Handler {
                 log: self.store.clone(),
                 conversations: self.store.clone(),
@@ -144,6 +148,8 @@ impl ServiceParts {
                 notices: notices.clone(),
                 retention: retention.clone(),
                 started_ms: self.started_ms,
+                model: self.model,
+                metrics: self.metrics,
             },
             operator: Operator {
                 log: self.store.clone(),

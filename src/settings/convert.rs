@@ -8,6 +8,7 @@ use jiff::tz::TimeZone;
 use super::file::{self, SettingsFile};
 use super::{Settings, SettingsError};
 use crate::domain::faq::{Faq, FaqIndex};
+use crate::domain::grounding::ModelSettings;
 use crate::domain::keywords::{normalize, KeywordRule};
 use crate::domain::outbound::{OutboundMessage, MAX_MESSAGES_PER_REQUEST};
 use crate::domain::rules::{BusinessInfo, OncePer, ResponseMode, Rules};
@@ -184,6 +185,27 @@ pub fn check_faq(faq: &Faq) -> Result<(), (&'static str, String)> {
     Ok(())
 }
 
+/// `[ai.model]`: checked even when off, so a typo shows before it is turned on.
+fn model(m: &file::Model) -> Result<Option<ModelSettings>, SettingsError> {
+    if !(100..=super::MAX_MODEL_TIMEOUT_MS).contains(&m.timeout_ms) {
+        return Err(SettingsError::invalid("ai.model.timeout_ms", format!("must be between 100 and {}", super::MAX_MODEL_TIMEOUT_MS)));
+    }
+    if !(16..=8192).contains(&m.max_tokens) {
+        return Err(SettingsError::invalid("ai.model.max_tokens", "must be between 16 and 8192"));
+    }
+    let id = m.model_id.trim();
+    if id.chars().any(char::is_whitespace) || id.len() > 2048 {
+        return Err(SettingsError::invalid("ai.model.model_id", format!("{id:?} is not a Bedrock model id such as \"amazon.nova-lite-v1:0\"")));
+    }
+    if !m.enabled {
+        return Ok(None);
+    }
+    if id.is_empty() {
+        return Err(SettingsError::invalid("ai.model.model_id", "is required when the model is enabled"));
+    }
+    Ok(Some(ModelSettings { model_id: id.to_owned(), timeout_ms: m.timeout_ms, max_tokens: m.max_tokens }))
+}
+
 pub(super) fn settings(f: SettingsFile) -> Result<Settings, SettingsError> {
     let (timezone, schedule) = hours(&f.hours)?;
     use ResponseMode::*;
@@ -226,6 +248,7 @@ pub(super) fn settings(f: SettingsFile) -> Result<Settings, SettingsError> {
         groups_allowed: f.groups.allowed,
         faq: std::sync::Arc::new(FaqIndex::new(f.faq)),
         faq_min_score: f.ai.faq_min_score,
+        model: model(&f.ai.model)?,
     };
     Ok(Settings { rules, push_fallback: f.reply.push_fallback, source: "".into() })
 }

@@ -31,6 +31,12 @@ fn long_chars() -> usize {
 fn faq_min_score() -> f64 {
     super::DEFAULT_FAQ_MIN_SCORE
 }
+fn model_timeout_ms() -> u64 {
+    super::DEFAULT_MODEL_TIMEOUT_MS
+}
+fn model_max_tokens() -> u32 {
+    super::DEFAULT_MODEL_MAX_TOKENS
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,9 +161,31 @@ pub struct Ai {
     pub faq_min_score: f64,
     #[serde(default)]
     pub templates: BTreeMap<String, Template>,
+    /// `[ai.model]`: the optional model path, off unless `enabled`.
+    #[serde(default)]
+    pub model: Model,
 }
 
 impl Default for Ai {
+    fn default() -> Self {
+        toml::from_str("").expect("defaults")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub model_id: String,
+    #[serde(default = "model_timeout_ms")]
+    pub timeout_ms: u64,
+    #[serde(default = "model_max_tokens")]
+    pub max_tokens: u32,
+}
+
+impl Default for Model {
     fn default() -> Self {
         toml::from_str("").expect("defaults")
     }

@@ -37,6 +37,16 @@ impl SettingsError {
 /// `tests/it/faq_evaluation.rs` (`choose_faq_min_score`), never on its evaluation messages.
 pub const DEFAULT_FAQ_MIN_SCORE: f64 = 0.45;
 
+/// How long the worker waits for the model (`ai.model.timeout_ms`) before the rules decide
+/// alone: a customer's answer is not held up for long, nor the worker's next event.
+pub const DEFAULT_MODEL_TIMEOUT_MS: u64 = 4_000;
+/// The longest wait that may be set: the worker function's own timeout (60 s) must still
+/// leave room for LINE's retries after it.
+pub const MAX_MODEL_TIMEOUT_MS: u64 = 20_000;
+/// Room for a short answer in JSON (`ai.model.max_tokens`): the instructions ask for at most
+/// `grounding::ANSWER_CHARS` characters; a Japanese character is about one token.
+pub const DEFAULT_MODEL_MAX_TOKENS: u32 = 700;
+
 /// Validated settings: the rules, and how replies are delivered.
 #[derive(Debug, Clone)]
 pub struct Settings {

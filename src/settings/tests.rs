@@ -74,6 +74,13 @@ fn every_rule_error_names_its_key() {
         ),
         ("[[faq]]\nid = \"p\"\nquestions = [\"a\"]\nanswer = \"b\"\nanwser_en = \"typo\"\n", "anwser_en"),
         ("[ai.templates]\nweather = \"晴れ\"\n", "ai.templates.weather"),
+        ("[ai.model]\nenabled = true\n", "ai.model.model_id"),
+        ("[ai.model]\nenabled = true\nmodel_id = \"  \"\n", "ai.model.model_id"),
+        ("[ai.model]\nmodel_id = \"amazon nova\"\n", "ai.model.model_id"),
+        ("[ai.model]\ntimeout_ms = 50\n", "ai.model.timeout_ms"),
+        ("[ai.model]\ntimeout_ms = 60000\n", "ai.model.timeout_ms"),
+        ("[ai.model]\nmax_tokens = 0\n", "ai.model.max_tokens"),
+        ("[ai.model]\nenable = true\n", "enable"),
         ("[ai.templates]\nthanks = \"  \"\n", "ai.templates.thanks"),
         ("[greeting]\nmessages = [{type=\"image\",original_content_url=\"http://x/a.png\"}]\n", "greeting.messages[0]"),
     ];
@@ -107,4 +114,17 @@ fn the_faq_is_read_with_its_default_score() {
     let long = "あ".repeat(5001);
     let err = Settings::from_toml(&format!("[[faq]]\nid = \"x\"\nquestions = [\"a\"]\nanswer = \"{long}\"\n")).unwrap_err().to_string();
     assert!(err.contains("faq[0].answer") && err.contains("5000"), "{err}");
+}
+
+#[test]
+fn the_model_is_off_by_default_and_on_only_when_enabled_with_a_model_id() {
+    assert_eq!(Settings::from_toml("").unwrap().rules.model, None);
+    let off = Settings::from_toml("[ai.model]\nmodel_id = \"amazon.nova-lite-v1:0\"\n").unwrap();
+    assert_eq!(off.rules.model, None, "a model id alone does not turn it on");
+    let on = Settings::from_toml("[ai.model]\nenabled = true\nmodel_id = \" apac.amazon.nova-lite-v1:0 \"\n").unwrap();
+    let model = on.rules.model.expect("enabled");
+    assert_eq!(model.model_id, "apac.amazon.nova-lite-v1:0");
+    assert_eq!((model.timeout_ms, model.max_tokens), (DEFAULT_MODEL_TIMEOUT_MS, DEFAULT_MODEL_MAX_TOKENS));
+    let tuned = Settings::from_toml("[ai.model]\nenabled = true\nmodel_id = \"m\"\ntimeout_ms = 2500\nmax_tokens = 300\n").unwrap();
+    assert_eq!(tuned.rules.model.map(|m| (m.timeout_ms, m.max_tokens)), Some((2500, 300)));
 }

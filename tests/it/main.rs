@@ -23,6 +23,7 @@ mod lambda_events;
 mod least_privilege;
 mod media;
 mod migration;
+mod model_answers;
 mod notify;
 mod operator;
 mod overload;

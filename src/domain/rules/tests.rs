@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use proptest::prelude::*;
 
 use super::*;
+use crate::domain::grounding::{ModelSettings, ModelVerdict};
 use crate::domain::event::WebhookBody;
 use crate::settings::Settings;
 
@@ -353,5 +354,71 @@ fn an_faq_answers_before_the_category_rules_and_names_itself() {
         // A complaint that shares the FAQ's words still goes to staff.
         let d = decide(&rules, &state(), &text_from("U1", "p", "駐車場で車をぶつけられました。最悪です。どうしてくれるんですか"), t);
         assert!(d.reply.is_empty() && d.attention.as_deref() == Some("complaint"), "{}", d.reason);
+    }
+}
+
+fn with_model(modes: &str) -> Rules {
+    let mut rules = rules_with(modes);
+    rules.model = Some(ModelSettings { model_id: "m1".into(), timeout_ms: 4000, max_tokens: 700 });
+    rules
+}
+
+fn answered(text: &str, citations: &[&str]) -> ModelVerdict {
+    ModelVerdict::Answered(crate::domain::grounding::GroundedAnswer {
+        text: text.into(),
+        citations: citations.iter().map(|c| c.to_string()).collect(),
+    })
+}
+
+#[test]
+fn the_model_may_answer_only_what_ai_response_would_leave_to_staff_as_cannot_answer() {
+    let rules = with_model("out_of_hours = \"ai_response\"\nin_hours = \"smart_chat\"");
+    let night = tokyo(2026, 11, 30, 21, 0);
+    let ask = |text: &str, at: Timestamp| decide(&rules, &state(), &text_from("U1", "m", text), at).ask_model;
+    assert!(ask("予約したいです", night), "below the threshold");
+    assert!(ask("ホームページのURLを教えてください", night), "a cannot_answer template");
+    assert!(!ask("対応がひどすぎます。返金してください", night), "a complaint");
+    assert!(!ask(&"歯が痛くて".repeat(70), night), "a long message");
+    assert!(!ask("予約したいです", tokyo(2026, 11, 30, 10, 0)), "smart chat, in hours: staff are there");
+    let auto = with_model("out_of_hours = \"auto_response\"");
+    assert!(!decide(&auto, &state(), &text_from("U1", "m", "予約したいです"), night).ask_model, "auto response");
+    let off = rules_with("out_of_hours = \"ai_response\"");
+    assert!(!decide(&off, &state(), &text_from("U1", "m", "予約したいです"), night).ask_model, "the model is off");
+}
+
+#[test]
+fn a_checked_answer_is_the_reply_and_the_reason_names_its_citations() {
+    let rules = with_model("out_of_hours = \"ai_response\"");
+    let verdict = answered("お電話は03-1234-5678です。", &["business:phone"]);
+    let d = decide_with(&rules, &state(), &text_from("U1", "m", "予約したいです"), tokyo(2026, 11, 30, 21, 0), Some(&verdict));
+    assert_eq!(d.path, Path::Model);
+    assert_eq!(reply_text(&d).as_deref(), Some("お電話は03-1234-5678です。"));
+    assert_eq!(d.attention, None, "answered: nothing left for staff");
+    assert!(d.reason.contains("ai_response") && d.reason.ends_with("model m1 answered, citing business:phone"), "{}", d.reason);
+    assert!(d.classification.is_some());
+}
+
+#[test]
+fn without_a_usable_answer_the_rules_decision_stands_and_says_why() {
+    let rules = with_model("out_of_hours = \"ai_response\"");
+    let night = tokyo(2026, 11, 30, 21, 0);
+    for text in ["予約したいです", "ホームページのURLを教えてください"] {
+        let event = text_from("U1", "m", text);
+        let rules_only = decide(&rules, &state(), &event, night);
+        let d = decide_with(&rules, &state(), &event, night, Some(&ModelVerdict::NotUsed("no answer within 4000 ms".into())));
+        assert_eq!((&d.reply, &d.attention, d.path), (&rules_only.reply, &rules_only.attention, rules_only.path), "{text}");
+        assert_eq!(d.attention.as_deref(), Some("cannot_answer"), "to staff with a notice: {text}");
+        assert_eq!(d.reason, format!("{}; the model's answer was not used: no answer within 4000 ms", rules_only.reason));
+    }
+}
+
+#[test]
+fn an_answer_for_a_message_the_model_may_not_answer_is_ignored() {
+    let rules = with_model("out_of_hours = \"ai_response\"");
+    let verdict = answered("ok", &["business:phone"]);
+    for text in ["対応がひどすぎます。返金してください", "営業時間"] {
+        let event = text_from("U1", "m", text);
+        let night = tokyo(2026, 11, 30, 21, 0);
+        assert_eq!(decide_with(&rules, &state(), &event, night, Some(&verdict)), decide(&rules, &state(), &event, night), "{text}");
     }
 }

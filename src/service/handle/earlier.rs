@@ -5,7 +5,7 @@ use super::{HandleOutcome, Handler};
 use crate::domain::conversation::{ConversationState, ReplyClaim};
 use crate::domain::event::Event;
 use crate::domain::ids::{ConversationId, ReplyToken};
-use crate::domain::rules::decide;
+use crate::domain::rules::decide_with;
 use crate::line_api::Profile;
 use crate::service::ServiceError;
 use crate::store::{InboundRecord, OutboundRecord, OutboundStatus, SendMethod, StoreError};
@@ -119,7 +119,13 @@ impl Handler {
         if !earlier_run && now - claimed_ms < CLAIM_LEASE_MS {
             return Err(ServiceError::InFlight(record.event_id.to_string()));
         }
-        let decision = decide(&settings.rules, state, event, self.decided_at(record));
+        let at = self.decided_at(record);
+        // A reply the model gave is asked for again: its text is not kept in the claim.
+        let verdict = match self.model_question(&settings.rules, state, event, at) {
+            Some(q) => Some(self.ask_model(&q, record.event_id.as_str()).await),
+            None => None,
+        };
+        let decision = decide_with(&settings.rules, state, event, at, verdict.as_ref());
         let messages = self.render(&decision.reply, event, looked_up).await;
         let out = self.outbound(record, &messages, &decision.reason, claimed_ms);
         match event.reply_token.as_deref().filter(|_| !decision.reply.is_empty()) {

@@ -9,9 +9,11 @@ use crate::domain::event::EventKind;
 use crate::domain::ids::{LineId, ReplyToken};
 use crate::domain::notice::reasons;
 use crate::domain::outbound::OutboundMessage;
-use crate::domain::rules::{decide, Decision, ResponseMode};
+use crate::domain::rules::{decide_with, Decision, ResponseMode};
 
 use crate::line_api::{LineApi, Profile};
+use crate::metrics::Metrics;
+use crate::model::GroundedModel;
 use crate::store::{Conversations, EventLog, InboundRecord, OutboundStatus, SendMethod};
 
 use self::earlier::Earlier;
@@ -21,6 +23,7 @@ use super::staff_notices::{mark_notice, StaffNotices};
 use super::{Retention, ServiceError};
 
 mod earlier;
+mod model;
 mod send;
 
 /// The worker's use case: handle one logged event. Built by `ServiceParts::build`.
@@ -35,6 +38,10 @@ pub struct Handler {
     pub(super) retention: Retention,
     /// `ServiceParts::started_ms`: a claim made before it was cut off by the run that made it.
     pub(super) started_ms: Option<i64>,
+    /// Asked only when `[ai.model]` is on and the rules say it may answer (`handle::model`).
+    pub(super) model: Arc<dyn GroundedModel>,
+    /// The model's calls and tokens.
+    pub(super) metrics: Metrics,
 }
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HandleOutcome {
@@ -123,19 +130,36 @@ impl Handler {
         let now = self.retention.now_ms();
         let mut decision: Option<Decision> = None;
         let mut notice: Option<String> = None;
+        // The model's verdict, kept if a conflicting write makes the event be decided again.
+        let asked = tokio::sync::OnceCell::new();
+        let (event_ref, asked_ref) = (&event, &asked);
         // The event, the decision's state changes (attention, throttle, notice), the claim of its
         // reply and the version: one write. Two handlers of one event both read it undecided;
-        // the write of one wins, the other reads again and finds it decided.
+        // the write of one wins, the other reads again and finds it decided. The model is asked
+        // before that write, on a copy of the state read, when the rules say it may answer.
         let written = self
             .conversations
             .prepared_update_conversation(
                 id,
                 || Ok(ConversationState::new(id.clone())),
-                |state| self.before_deciding(state, record),
-                |s, finished| {
+                |state| async move {
+                    let mut copy = rules.model.is_some().then(|| state.clone());
+                    let finished = self.before_deciding(state, record).await?;
+                    let question = copy.as_mut().and_then(|copy| {
+                        copy.replies.retain(|claim| !finished.contains(&claim.event_id));
+                        copy.apply(event_ref, record.timestamp_ms);
+                        self.model_question(rules, copy, event_ref, at)
+                    });
+                    let verdict = match question {
+                        Some(q) => Some(asked_ref.get_or_init(|| self.ask_model(&q, event_id)).await.clone()),
+                        None => None,
+                    };
+                    Ok((finished, verdict))
+                },
+                |s, (finished, verdict)| {
                     s.replies.retain(|claim| !finished.contains(&claim.event_id));
                     s.apply(&event, record.timestamp_ms);
-                    let d = decide(rules, s, &event, at);
+                    let d = decide_with(rules, s, &event, at, verdict.as_ref());
                     d.apply_to(s);
                     // An automatic reply spends the token; otherwise staff may still use it.
                     if !d.reply.is_empty() {

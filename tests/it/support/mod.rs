@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod apps;
+pub mod bedrock_standin;
 pub mod binary;
 pub mod cognito_standin;
 pub mod crash;
