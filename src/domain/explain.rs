@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn a_question_nothing_answers_would_go_to_the_model_and_otherwise_to_staff() {
-        let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some("日曜日は診療していますか".into()), follow: false };
+        let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some("予約したいです".into()), follow: false };
         let e = explain(&with_model(example()), &req, Timestamp::UNIX_EPOCH).unwrap();
         assert_eq!((e.mode, e.path), (Some("ai_response"), Path::NoReply), "{e:?}");
         assert_eq!(e.needs_attention.as_deref(), Some("cannot_answer"));
@@ -304,7 +304,7 @@ mod tests {
             let e = explain(&rules, &req, Timestamp::UNIX_EPOCH).unwrap();
             assert!(!e.model.expect("on").would_ask, "{text}");
         }
-        let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some("日曜日は診療していますか".into()), follow: false };
+        let req = ExplainRequest { at: Some("2026-11-30T21:30".into()), text: Some("予約したいです".into()), follow: false };
         assert!(explain(&example(), &req, Timestamp::UNIX_EPOCH).unwrap().model.is_none(), "off: no model section");
     }
 
