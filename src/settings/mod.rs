@@ -40,9 +40,10 @@ pub const DEFAULT_FAQ_MIN_SCORE: f64 = 0.45;
 /// How long the worker waits for the model (`ai.model.timeout_ms`) before the rules decide
 /// alone: a customer's answer is not held up for long, nor the worker's next event.
 pub const DEFAULT_MODEL_TIMEOUT_MS: u64 = 4_000;
-/// The longest wait that may be set: the worker function's own timeout (60 s) must still
-/// leave room for LINE's retries after it.
-pub const MAX_MODEL_TIMEOUT_MS: u64 = 20_000;
+/// The longest wait that may be set. The worker function handles a stream batch (up to 10
+/// records) in order within its 60 s: ten waits of the default 4 s leave room for LINE's calls,
+/// ten of this would not, and Lambda would run the batch again (idempotently, but late).
+pub const MAX_MODEL_TIMEOUT_MS: u64 = 10_000;
 /// Room for a short answer in JSON (`ai.model.max_tokens`): the instructions ask for at most
 /// `grounding::ANSWER_CHARS` characters; a Japanese character is about one token.
 pub const DEFAULT_MODEL_MAX_TOKENS: u32 = 700;

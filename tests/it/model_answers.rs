@@ -18,7 +18,7 @@ use line_oa::metrics::{KeptLines, Metrics};
 use line_oa::notify::{Notifier, NotifyError};
 use line_oa::service::{system_clock, HandleOutcome, Service, ServiceParts};
 use line_oa::store::embedded::EmbeddedStore;
-use line_oa::store::{Conversations, InboundRecord, LogItem, OutboundRecord, PageRequest, SendMethod, Store};
+use line_oa::store::{InboundRecord, LogItem, OutboundRecord, PageRequest, SendMethod, Store};
 
 use crate::support::apps::{parts, text_body_at, LocalTestApp};
 use crate::support::bedrock_standin::{estimated_tokens, BedrockStandin, Script};
@@ -321,7 +321,8 @@ async fn the_request_the_readme_prices() {
     let sent = request.sent_text();
     let reply = serde_json::json!({ "answer": answer, "citations": ["business:phone"] }).to_string();
     let (chars, ascii) = (sent.chars().count(), sent.chars().filter(char::is_ascii).count());
-    let facts = request.system()[1].matches("\n[").count();
+    let numbered = |line: &str| line.split_once(". [").is_some_and(|(n, _)| n.parse::<u32>().is_ok());
+    let facts = request.system()[1].lines().filter(|l| numbered(l)).count();
     println!(
         "model request: {facts} facts, {chars} characters ({ascii} ASCII, {} other) = ~{} input tokens; reply {} characters = ~{} output tokens",
         chars - ascii,

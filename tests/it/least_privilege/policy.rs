@@ -1,5 +1,5 @@
 //! template.yaml read as data, and its IAM policies evaluated the way IAM does for the subset
-//! the template uses: Allow and Deny statements, wildcard actions and resources, and
+//! the template uses: Allow and Deny statements (also under `!If`), wildcard actions and resources, and
 //! `ForAllValues:StringEquals|StringLike` on `dynamodb:LeadingKeys`. Any other condition is
 //! refused loudly, so a new kind of statement cannot pass unchecked.
 
@@ -65,7 +65,7 @@ pub fn statements(t: &Value, role: &str) -> Vec<Statement> {
     assert!(props["ManagedPolicyArns"].is_null(), "{role}: no managed policies, only what is written here");
     let mut out = Vec::new();
     for policy in props["Policies"].as_sequence().unwrap_or_else(|| panic!("{role} has inline policies")) {
-        for s in policy["PolicyDocument"]["Statement"].as_sequence().expect("Statement list") {
+        for s in policy["PolicyDocument"]["Statement"].as_sequence().expect("Statement list").iter().flat_map(present) {
             let sid = s["Sid"].as_str().unwrap_or("").to_owned();
             let mut leading_keys = None;
             if let Some(conditions) = s["Condition"].as_mapping() {
@@ -91,6 +91,18 @@ pub fn statements(t: &Value, role: &str) -> Vec<Statement> {
         }
     }
     out
+}
+
+/// A statement as the role may have it: `!If [condition, statement, AWS::NoValue]` counts as
+/// the statement (what the role may do in any configuration).
+fn present(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Tagged(t) if t.tag == "If" => {
+            let branches = t.value.as_sequence().expect("!If [condition, then, else]");
+            branches[1..].iter().filter(|b| text(b) != "!Ref AWS::NoValue").flat_map(present).collect()
+        }
+        other => vec![other],
+    }
 }
 
 /// One authorisation IAM makes: an action on a resource (template text such as

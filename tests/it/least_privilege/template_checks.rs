@@ -315,3 +315,48 @@ fn the_url_parameters_refuse_plain_http_except_to_the_loopback_address() {
         }
     }
 }
+
+#[test]
+fn only_the_worker_may_call_a_model_only_the_one_named_and_none_by_default() {
+    let t = template();
+    for (role, _) in resources_of_type(&t, "AWS::IAM::Role") {
+        let bedrock: Vec<_> = statements(&t, &role).into_iter().filter(|s| s.actions.iter().any(|a| a.starts_with("bedrock:"))).collect();
+        if role != "WorkerRole" {
+            assert!(bedrock.is_empty(), "{role} may call Bedrock: {bedrock:?}");
+            continue;
+        }
+        assert_eq!(bedrock.len(), 1, "{bedrock:?}");
+        assert_eq!(bedrock[0].actions, ["bedrock:InvokeModel"], "Converse's permission, nothing else");
+        let sub = |arn: &str| format!("!Sub arn:${{AWS::Partition}}:bedrock:{arn}");
+        assert_eq!(
+            bedrock[0].resources,
+            [
+                sub("${AWS::Region}:${AWS::AccountId}:inference-profile/${BedrockInferenceProfile}.${BedrockModelId}"),
+                sub("*::foundation-model/${BedrockModelId}"),
+                sub("${AWS::Region}::foundation-model/${BedrockModelId}"),
+            ]
+        );
+    }
+    // Off unless a model is named: the statement and the worker's BEDROCK_MODEL_ID both hang on it.
+    assert_eq!(t["Parameters"]["BedrockModelId"]["Default"].as_str(), Some(""));
+    assert_eq!(text(&t["Conditions"]["HasBedrockModel"]), "!Not !Equals !Ref BedrockModelId | ");
+    let worker = &t["Resources"]["WorkerRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+    let guarded = worker.as_sequence().unwrap().iter().filter(|s| text(s).contains("GroundedModel")).map(text).collect::<Vec<_>>();
+    assert_eq!(guarded.len(), 1);
+    assert!(guarded[0].starts_with("!If HasBedrockModel | ") && guarded[0].ends_with("!Ref AWS::NoValue"), "{}", guarded[0]);
+    let env = text(&t["Resources"]["WorkerFunction"]["Properties"]["Environment"]["Variables"]["BEDROCK_MODEL_ID"]);
+    assert!(env.starts_with("!If HasBedrockModel | ") && env.ends_with("!Ref AWS::NoValue"), "{env}");
+    // No other function is told of a model.
+    for function in FUNCTIONS.iter().filter(|f| **f != "WorkerFunction") {
+        assert!(t["Resources"][*function]["Properties"]["Environment"]["Variables"]["BEDROCK_MODEL_ID"].is_null(), "{function}");
+    }
+    // The id goes into an ARN: no wildcard or ARN can be slipped in through it.
+    let pattern = t["Parameters"]["BedrockModelId"]["AllowedPattern"].as_str().unwrap();
+    let validator = jsonschema::validator_for(&serde_json::json!({ "type": "string", "pattern": pattern })).unwrap();
+    for good in ["", "amazon.nova-lite-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0"] {
+        assert!(validator.is_valid(&serde_json::json!(good)), "{good}");
+    }
+    for bad in ["*", "amazon.*", "arn:aws:bedrock:*::foundation-model/*", "amazon.nova/../x", "apac.amazon nova"] {
+        assert!(!validator.is_valid(&serde_json::json!(bad)), "{bad}");
+    }
+}
