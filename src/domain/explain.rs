@@ -277,8 +277,7 @@ mod tests {
 
     fn with_model(mut rules: Rules) -> Rules {
         rules.out_of_hours = crate::domain::rules::ResponseMode::AiResponse;
-        rules.model =
-            Some(grounding::ModelSettings { model_id: "amazon.nova-lite-v1:0".into(), timeout_ms: 4000, max_tokens: 700 });
+        rules.model = Some(grounding::ModelSettings { model_id: "amazon.nova-lite-v1:0".into(), timeout_ms: 4000, max_tokens: 700 });
         rules
     }
 

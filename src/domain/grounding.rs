@@ -106,11 +106,9 @@ pub fn facts(rules: &Rules, at: Timestamp) -> Vec<Fact> {
         })
         .collect();
     let business = &rules.business;
-    for (name, value, label) in [
-        ("address", &business.address, "Address"),
-        ("phone", &business.phone, "Phone number"),
-        ("website", &business.website, "Website"),
-    ] {
+    for (name, value, label) in
+        [("address", &business.address, "Address"), ("phone", &business.phone, "Phone number"), ("website", &business.website, "Website")]
+    {
         if let Some(value) = value {
             facts.push(Fact { id: format!("business:{name}"), text: format!("{label}: {value}") });
         }

@@ -125,7 +125,11 @@ fn sorted(e: SdkError<ConverseError, aws_sdk_bedrockruntime::config::http::HttpR
             }
         }
         SdkError::TimeoutError(_) => ModelError::Unavailable("timed out".into()),
-        SdkError::DispatchFailure(f) => ModelError::Unavailable(format!("could not connect ({})", if f.is_timeout() { "timeout" } else { "io" })),
-        other => ModelError::Unavailable(aws_sdk_bedrockruntime::error::DisplayErrorContext(other).to_string().chars().take(ERROR_CHARS).collect()),
+        SdkError::DispatchFailure(f) => {
+            ModelError::Unavailable(format!("could not connect ({})", if f.is_timeout() { "timeout" } else { "io" }))
+        }
+        other => ModelError::Unavailable(
+            aws_sdk_bedrockruntime::error::DisplayErrorContext(other).to_string().chars().take(ERROR_CHARS).collect(),
+        ),
     }
 }

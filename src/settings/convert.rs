@@ -195,7 +195,10 @@ fn model(m: &file::Model) -> Result<Option<ModelSettings>, SettingsError> {
     }
     let id = m.model_id.trim();
     if id.chars().any(char::is_whitespace) || id.len() > 2048 {
-        return Err(SettingsError::invalid("ai.model.model_id", format!("{id:?} is not a Bedrock model id such as \"amazon.nova-lite-v1:0\"")));
+        return Err(SettingsError::invalid(
+            "ai.model.model_id",
+            format!("{id:?} is not a Bedrock model id such as \"amazon.nova-lite-v1:0\""),
+        ));
     }
     if !m.enabled {
         return Ok(None);

@@ -153,10 +153,13 @@ async fn a_question_no_faq_answers_gets_the_models_cited_answer_once() {
     let system = request.system();
     assert_eq!(system.len(), 2, "instructions, then knowledge");
     assert!(system[0].contains("Use only the KNOWLEDGE") && system[0].contains("さくら歯科"), "{}", system[0]);
-    for fact in ["[faq:parking]", "[faq:card]", "[business:address]", "[business:phone]", "[business:website]", "[hours:today]", "[hours:week]"] {
+    for fact in
+        ["[faq:parking]", "[faq:card]", "[business:address]", "[business:phone]", "[business:website]", "[hours:today]", "[hours:week]"]
+    {
         assert!(system[1].contains(fact), "{fact} missing from:\n{}", system[1]);
     }
-    for not_given in ["ご予約はこちらから承ります", "友だち追加ありがとうございます", "ただいま診療時間外です", "Uask", "rt-Uask"] {
+    for not_given in ["ご予約はこちらから承ります", "友だち追加ありがとうございます", "ただいま診療時間外です", "Uask", "rt-Uask"]
+    {
         assert!(!request.sent_text().contains(not_given), "{not_given:?} was sent to the model");
     }
     assert_eq!(request.body["inferenceConfig"]["maxTokens"], 700);
@@ -238,7 +241,9 @@ async fn a_model_error_or_throttling_goes_to_staff_after_one_retry() {
 async fn complaints_long_messages_and_what_the_rules_answer_never_reach_the_model() {
     let s = setup(&with_model("")).await;
     s.bedrock.always(Script::answer("お電話でどうぞ。", &["business:phone"]));
-    let HandleOutcome::NoReply(reason) = s.handled("Uangry", "対応がひどすぎます。返金してください").await else { panic!() };
+    let HandleOutcome::NoReply(reason) = s.handled("Uangry", "対応がひどすぎます。返金してください").await else {
+        panic!()
+    };
     assert!(reason.contains("complaint"), "{reason}");
     assert_eq!(s.state("Uangry").await.attention_reason.as_deref(), Some("complaint"));
     s.handled("Ulong", &"歯が痛くて".repeat(70)).await;
@@ -304,6 +309,19 @@ async fn the_dry_run_says_the_model_would_be_asked_and_never_asks_it() {
     assert!(e["model"]["facts"].as_array().unwrap().contains(&serde_json::json!("business:phone")), "{e}");
     let e = explain("対応がひどすぎます。返金してください").await;
     assert_eq!(e["model"]["would_ask"], false, "{e}");
+
+    // The command line gives the same answer, from a settings file.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("settings.toml");
+    std::fs::write(&settings, with_model("")).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_line-oa"))
+        .args(["explain", "--at", "2026-11-30T21:30", "--text", UNSURE, "--settings"])
+        .arg(&settings)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&cli["path"], &cli["model"]["would_ask"]), (&serde_json::json!("no_reply"), &serde_json::json!(true)), "{cli}");
 }
 
 /// The figures behind the README's cost per answered message: the example clinic's settings

@@ -28,7 +28,16 @@ fn the_knowledge_is_the_faq_the_business_info_and_the_hours_at_the_messages_time
     let p = example_prompt("日曜は開いていますか");
     assert_eq!(
         p.fact_ids,
-        ["faq:parking", "faq:card", "business:address", "business:phone", "business:website", "hours:today", "hours:next_open", "hours:week"]
+        [
+            "faq:parking",
+            "faq:card",
+            "business:address",
+            "business:phone",
+            "business:website",
+            "hours:today",
+            "hours:next_open",
+            "hours:week"
+        ]
     );
     for fragment in [
         "1. [faq:parking]",
@@ -48,7 +57,8 @@ fn the_knowledge_is_the_faq_the_business_info_and_the_hours_at_the_messages_time
     assert!(p.instructions.contains("さくら歯科"));
     // Only the FAQ, the business info and the hours: not the keyword replies, the greeting or
     // the default response.
-    for other in ["ご予約はこちらから承ります", "友だち追加ありがとうございます", "ただいま診療時間外です"] {
+    for other in ["ご予約はこちらから承ります", "友だち追加ありがとうございます", "ただいま診療時間外です"]
+    {
         assert!(!p.knowledge.contains(other) && !p.instructions.contains(other), "{other}");
     }
 }
@@ -118,7 +128,10 @@ fn every_other_reply_is_refused_with_its_reason() {
 #[test]
 fn links_phone_numbers_and_amounts_from_the_knowledge_pass() {
     let p = example_prompt("q");
-    let ok = reply("詳しくは https://example.com をご覧ください。お電話（03-1234-5678）でも。駐車場は3台分、2026-12-01に開きます。", &["business:website"]);
+    let ok = reply(
+        "詳しくは https://example.com をご覧ください。お電話（03-1234-5678）でも。駐車場は3台分、2026-12-01に開きます。",
+        &["business:website"],
+    );
     assert!(check(&ok, &p).is_ok());
     let mut rules = example();
     rules.faq = std::sync::Arc::new(crate::domain::faq::FaqIndex::new(vec![crate::domain::faq::Faq {
@@ -144,10 +157,8 @@ fn an_answer_longer_than_line_takes_is_refused() {
 #[test]
 fn a_refusal_never_quotes_the_reply() {
     let p = example_prompt("q");
-    for refusal in [
-        check("{\"handoff\": \"私の名前は山田花子\"}", &p).unwrap_err(),
-        check(&reply("a", &["山田花子"]), &p).unwrap_err(),
-    ] {
+    for refusal in [check("{\"handoff\": \"私の名前は山田花子\"}", &p).unwrap_err(), check(&reply("a", &["山田花子"]), &p).unwrap_err()]
+    {
         assert!(!refusal.to_string().contains("山田"), "{refusal}");
     }
 }

@@ -6,8 +6,8 @@ use jiff::tz::TimeZone;
 use proptest::prelude::*;
 
 use super::*;
-use crate::domain::grounding::{ModelSettings, ModelVerdict};
 use crate::domain::event::WebhookBody;
+use crate::domain::grounding::{ModelSettings, ModelVerdict};
 use crate::settings::Settings;
 
 const BASE: &str = r#"

@@ -308,6 +308,8 @@ pub fn estimated_tokens(text: &str) -> u64 {
 fn error(status: u16, error_type: &str, message: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(json!({ "message": message }))).into_response();
-    response.headers_mut().insert("x-amzn-errortype", format!("{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/").parse().unwrap());
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", format!("{error_type}:http://internal.amazon.com/coral/com.amazon.bedrock/").parse().unwrap());
     response
 }
