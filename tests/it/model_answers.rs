@@ -4,24 +4,22 @@
 //! message to staff with a notice; complaints, long messages and a model that is off never
 //! reach it; what it is given is only the shop's knowledge, the instructions and the message.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 use line_oa::domain::conversation::{ConversationState, ReplyClaim};
 use line_oa::domain::event::Event;
 use line_oa::domain::ids::ConversationId;
-use line_oa::domain::notice::StaffNotice;
 use line_oa::metrics::{KeptLines, Metrics};
-use line_oa::notify::{Notifier, NotifyError};
 use line_oa::service::{system_clock, HandleOutcome, Service, ServiceParts};
 use line_oa::store::embedded::EmbeddedStore;
 use line_oa::store::{InboundRecord, LogItem, OutboundRecord, PageRequest, SendMethod, Store};
 
 use crate::support::apps::{parts, text_body_at, LocalTestApp};
 use crate::support::bedrock_standin::{estimated_tokens, BedrockStandin, Script};
+use crate::support::captured_notices::Captured;
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::sign;
 
@@ -39,17 +37,6 @@ fn with_model(extra: &str) -> String {
 /// Monday 2026-11-30 at `h:min` in Tokyo (the clinic closes at 18:00).
 fn monday_ms(h: i8, min: i8) -> i64 {
     date(2026, 11, 30).at(h, min, 0, 0).to_zoned(TimeZone::get("Asia/Tokyo").unwrap()).unwrap().timestamp().as_millisecond()
-}
-
-#[derive(Default)]
-struct Captured(Mutex<Vec<StaffNotice>>);
-
-#[async_trait]
-impl Notifier for Captured {
-    async fn notify(&self, notice: &StaffNotice) -> Result<(), NotifyError> {
-        self.0.lock().unwrap().push(notice.clone());
-        Ok(())
-    }
 }
 
 struct Setup {
@@ -116,7 +103,7 @@ impl Setup {
     }
 
     fn notice_reasons(&self) -> Vec<String> {
-        std::mem::take(&mut *self.notices.0.lock().unwrap()).into_iter().map(|n| n.reason).collect()
+        self.notices.taken().into_iter().map(|n| n.reason).collect()
     }
 
     /// Left to staff: no reply, the conversation flagged `cannot_answer`, staff told once.

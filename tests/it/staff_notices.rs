@@ -2,14 +2,13 @@
 //! stores, with the LINE stand-in, a capturing notifier and a clock the test moves.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use line_oa::domain::ids::ConversationId;
-use line_oa::domain::notice::{NoticeKind, RenotifyDelay, StaffNotice};
+use line_oa::domain::notice::{NoticeKind, RenotifyDelay};
 use line_oa::domain::staff::{Role, Staff};
 use line_oa::line_api::http::HttpLineApi;
-use line_oa::notify::{Notifier, NotifyConfig, NotifyError};
+use line_oa::notify::NotifyConfig;
 use line_oa::service::operator::ManualReply;
 use line_oa::service::{Service, ServiceParts};
 use line_oa::store::dynamodb::DynamoStore;
@@ -18,25 +17,9 @@ use line_oa::store::{LogItem, PageRequest, Store};
 use secrecy::SecretString;
 
 use crate::support::apps::{test_config, test_retry, text_body_at};
+use crate::support::captured_notices::Captured;
 use crate::support::line_standin::{LineStandin, StandinOptions};
 use crate::support::{create_table, dynamo_client, sign};
-
-#[derive(Default)]
-struct Captured(Mutex<Vec<StaffNotice>>);
-
-#[async_trait]
-impl Notifier for Captured {
-    async fn notify(&self, notice: &StaffNotice) -> Result<(), NotifyError> {
-        self.0.lock().unwrap().push(notice.clone());
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn taken(&self) -> Vec<StaffNotice> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
 
 const T0: i64 = 1_795_000_000_000;
 const MINUTE: i64 = 60_000;

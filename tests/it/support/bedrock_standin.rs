@@ -269,7 +269,7 @@ fn check(headers: &HeaderMap, raw: &str) -> (Value, Vec<String>) {
     }
     match body.get("inferenceConfig") {
         Some(config) => {
-            if !config["maxTokens"].as_i64().is_some_and(|n| n >= 1) {
+            if config["maxTokens"].as_i64().is_none_or(|n| n < 1) {
                 problems.push("inferenceConfig.maxTokens is not a positive integer".to_owned());
             }
             if let Some(t) = config.get("temperature") {

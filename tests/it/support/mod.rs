@@ -5,6 +5,7 @@
 pub mod apps;
 pub mod bedrock_standin;
 pub mod binary;
+pub mod captured_notices;
 pub mod cognito_standin;
 pub mod crash;
 pub mod line_standin;
