@@ -23,7 +23,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let notices = NotifyConfig::from_lookup(env.lookup())?;
     let notifier = notify::from_config(&notices, Some(&aws)).await;
     let metrics = Metrics::new(config::lambda::metrics_namespace(env.lookup()), "worker");
-    let model = init::model(&aws, env.lookup(), &config.settings);
+    let model = init::model(&aws, env.lookup(), &config.settings)?;
     let service = ServiceParts {
         notifier,
         notify: notices,

@@ -107,22 +107,74 @@ pub async fn table(aws: &aws_config::SdkConfig) -> Result<DynamoStore, ConfigErr
     Ok(store)
 }
 
+/// Where the SDK would send Converse requests instead of Bedrock's own endpoint: the SDK reads
+/// these itself. They carry customers' words, so plain `http://` is refused here as for LINE.
+const ENDPOINT_KEYS: [&str; 2] = ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "AWS_ENDPOINT_URL"];
+
 /// The worker's model: the one template.yaml lets it call (`BEDROCK_MODEL_ID`), or none. A
 /// mismatch with the settings is said once here; each message then goes to the rules alone.
-pub fn model(aws: &aws_config::SdkConfig, get: impl Fn(&str) -> Option<String>, settings: &Settings) -> std::sync::Arc<dyn GroundedModel> {
+pub fn model(
+    aws: &aws_config::SdkConfig,
+    get: impl Fn(&str) -> Option<String>,
+    settings: &Settings,
+) -> Result<std::sync::Arc<dyn GroundedModel>, ConfigError> {
     let asked = settings.rules.model.as_ref().map(|m| m.model_id.as_str());
-    match bedrock_model_id(get) {
-        Some(allowed) => {
-            if let Some(asked) = asked.filter(|asked| *asked != allowed) {
-                tracing::warn!(%allowed, settings = %asked, "ai.model.model_id is not the model this stack may call (BedrockModelId): the rules decide alone");
-            }
-            std::sync::Arc::new(BedrockModel::new(aws).allowing_only(allowed))
+    let Some(allowed) = bedrock_model_id(&get) else {
+        if asked.is_some() {
+            tracing::warn!("ai.model is enabled, but this stack names no BedrockModelId: the rules decide alone");
         }
-        None => {
-            if asked.is_some() {
-                tracing::warn!("ai.model is enabled, but this stack names no BedrockModelId: the rules decide alone");
-            }
-            std::sync::Arc::new(Unconfigured)
+        return Ok(std::sync::Arc::new(Unconfigured));
+    };
+    for key in ENDPOINT_KEYS {
+        if let Some(url) = get(key).filter(|v| !v.trim().is_empty()) {
+            config::checked_url(key, &url, true)?;
+        }
+    }
+    if let Some(asked) = asked.filter(|asked| *asked != allowed) {
+        tracing::warn!(%allowed, settings = %asked, "ai.model.model_id is not the model this stack may call (BedrockModelId): the rules decide alone");
+    }
+    Ok(std::sync::Arc::new(BedrockModel::new(aws).allowing_only(allowed)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ModelError, ModelRequest};
+
+    fn sdk() -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder().behavior_version(aws_config::BehaviorVersion::latest()).build()
+    }
+
+    fn request(model_id: &str) -> ModelRequest {
+        ModelRequest { model_id: model_id.into(), system: vec!["s".into()], message: "m".into(), max_tokens: 16 }
+    }
+
+    #[tokio::test]
+    async fn without_a_named_model_nothing_is_called_and_another_model_is_refused_without_a_request() {
+        let settings = Settings::default();
+        let none = model(&sdk(), |_| None, &settings).unwrap();
+        assert_eq!(none.converse(&request("amazon.nova-lite-v1:0")).await, Err(ModelError::NotConfigured));
+        let env = |key: &str| (key == "BEDROCK_MODEL_ID").then(|| "amazon.nova-lite-v1:0".to_owned());
+        let named = model(&sdk(), env, &settings).unwrap();
+        let other = named.converse(&request("anthropic.claude-haiku-4-5-20251001-v1:0")).await;
+        assert_eq!(other, Err(ModelError::NotAllowed("anthropic.claude-haiku-4-5-20251001-v1:0".into())));
+    }
+
+    #[test]
+    fn a_plain_http_model_endpoint_is_refused_except_to_the_loopback_address() {
+        let settings = Settings::default();
+        for key in ENDPOINT_KEYS {
+            let env = |url: &'static str| {
+                move |k: &str| match k {
+                    "BEDROCK_MODEL_ID" => Some("amazon.nova-lite-v1:0".to_owned()),
+                    k if k == key => Some(url.to_owned()),
+                    _ => None,
+                }
+            };
+            let err = model(&sdk(), env("http://bedrock.example.com"), &settings).err().expect("refused").to_string();
+            assert!(err.contains(key) && err.contains("http://"), "{err}");
+            assert!(model(&sdk(), env("http://127.0.0.1:9000"), &settings).is_ok());
+            assert!(model(&sdk(), env("https://bedrock-runtime.ap-northeast-1.amazonaws.com"), &settings).is_ok());
         }
     }
 }
