@@ -176,7 +176,8 @@ proc_figures() { # label pid
 
 stop() { # pid
     kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    # Ours finishes what it acknowledged before it exits (up to 10 s).
+    for _ in $(seq 150); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
@@ -243,7 +244,7 @@ durable_ours() { # round
 }
 # Writes per group commit over the server's life (its store logs them as it closes).
 per_commit() { # label
-    grep -o 'per_commit=[0-9.]*' "$WORK/$1.log" | tail -1 | cut -d= -f2 >"$WORK/$1.per_commit"
+    { grep -o 'per_commit=[0-9.]*' "$WORK/$1.log" || true; } | tail -1 | cut -d= -f2 >"$WORK/$1.per_commit"
 }
 # Between the warm-up and the measured load: ours finishes the warm-up's backlog (handling, then
 # the archive), so the load measures its own events only; the wait goes in <label>.warm_drain_s.
