@@ -17,6 +17,9 @@ pub struct FaqIndex {
     postings: HashMap<u64, Vec<(u32, f32)>>,
     /// n-gram hash -> inverse document frequency over the phrasings.
     idf: HashMap<u64, f32>,
+    /// The idf a gram no phrasing holds weighs with: the rarest's. Per index, not per message:
+    /// finding it walks every gram.
+    unseen: f32,
     /// Phrasing -> the FAQ it belongs to.
     owner: Vec<u32>,
 }
@@ -44,15 +47,16 @@ impl FaqIndex {
         let n = phrasings.len() as f32;
         // Smoothed, so a gram in every phrasing still counts a little.
         let idf: HashMap<u64, f32> = df.into_iter().map(|(g, d)| (g, ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0)).collect();
+        let unseen = idf.values().copied().fold(1.0f32, f32::max);
         let mut postings: HashMap<u64, Vec<(u32, f32)>> = HashMap::new();
         let mut owner = Vec::with_capacity(phrasings.len());
         for (p, (faq, scale, counts)) in phrasings.into_iter().enumerate() {
             owner.push(faq);
-            for (gram, w) in unit_vector(&counts, &idf) {
+            for (gram, w) in unit_vector(&counts, &idf, unseen) {
                 postings.entry(gram).or_default().push((p as u32, w * scale));
             }
         }
-        Self { faqs, postings, idf, owner }
+        Self { faqs, postings, idf, unseen, owner }
     }
 
     pub fn faqs(&self) -> &[Faq] {
@@ -78,7 +82,7 @@ impl FaqIndex {
         // Dense: a common gram's postings run through most phrasings, and adding into a
         // slice costs far less than a map entry per posting.
         let mut dots = vec![0.0f32; self.owner.len()];
-        for (gram, w) in unit_vector(&counts, &self.idf) {
+        for (gram, w) in unit_vector(&counts, &self.idf, self.unseen) {
             for &(p, pw) in self.postings.get(&gram).into_iter().flatten() {
                 dots[p as usize] += w * pw;
             }
@@ -98,10 +102,9 @@ impl FaqIndex {
 
 /// Grams of a message known to the index, weighted by (1 + ln tf) × idf and scaled to unit
 /// length over those grams; grams no phrasing has cannot add to any dot product, but they
-/// do make the message longer, so they count in the length.
-fn unit_vector(counts: &HashMap<u64, f32>, idf: &HashMap<u64, f32>) -> Vec<(u64, f32)> {
-    // A gram no phrasing holds weighs as the rarest would.
-    let unseen = idf.values().copied().fold(1.0f32, f32::max);
+/// do make the message longer, so they count in the length, weighing `unseen` (as the
+/// rarest would).
+fn unit_vector(counts: &HashMap<u64, f32>, idf: &HashMap<u64, f32>, unseen: f32) -> Vec<(u64, f32)> {
     let weighted: Vec<(u64, f32)> = counts.iter().map(|(g, tf)| (*g, (1.0 + tf.ln()) * idf.get(g).copied().unwrap_or(unseen))).collect();
     let norm = weighted.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
     if norm == 0.0 {
