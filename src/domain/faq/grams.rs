@@ -1,12 +1,11 @@
 //! A text's features for the matcher: character n-grams of Japanese, words of English.
 
-use std::collections::HashMap;
-
 use crate::domain::classifier::normalised_chars;
 
 /// The matcher's view of a text: folded characters, punctuation and symbols as one boundary.
 fn folded(text: &str) -> Vec<char> {
-    let mut out = vec![' '];
+    let mut out = Vec::with_capacity(text.len() + 2);
+    out.push(' ');
     normalised_chars(text, |c| {
         let c = match c {
             _ if c.is_ascii_digit() => '0',
@@ -51,15 +50,17 @@ const STOP_WORDS: &[&str] = &[
 /// it still counts, a little, so kana-only messages can match at all.
 const GRAMMAR_WEIGHT: f32 = 0.15;
 
-/// Weighted counts of the text's features: kanji 1-grams and every 2- and 3-gram of Japanese
-/// (with the boundary marker, so a word's start and end are grams of their own; katakana
-/// grams also under their hiragana spelling), and English words (a plural's `s` dropped).
-pub(super) fn term_counts(text: &str) -> HashMap<u64, f32> {
+/// Weighted counts of the text's features, as (gram hash, count) sorted by hash, each gram
+/// once: kanji 1-grams and every 2- and 3-gram of Japanese (with the boundary marker, so a
+/// word's start and end are grams of their own; katakana grams also under their hiragana
+/// spelling), and English words (a plural's `s` dropped). A sorted Vec, not a map: a message
+/// has a few dozen grams, and a map entry each cost more than all the rest of the matching.
+pub(super) fn term_counts(text: &str) -> Vec<(u64, f32)> {
     let chars = folded(text);
-    let mut counts = HashMap::new();
+    let mut counts = Vec::with_capacity(chars.len() * 4);
     let mut add = |kind: u64, gram: &mut dyn Iterator<Item = char>, weight: f32| {
         let hash = gram.fold(0xcbf2_9ce4_8422_2325u64 ^ kind, |h, c| (h ^ u64::from(c)).wrapping_mul(0x0100_0000_01b3));
-        *counts.entry(hash).or_insert(0.0) += weight;
+        counts.push((hash, weight));
     };
     for (i, c) in chars.iter().enumerate() {
         if c.is_ascii_alphanumeric() {
@@ -81,13 +82,24 @@ pub(super) fn term_counts(text: &str) -> HashMap<u64, f32> {
             }
         }
     }
-    let text: String = chars.iter().collect();
-    for word in text.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
-        if STOP_WORDS.contains(&word) {
+    let mut word = String::new();
+    for letters in chars.split(|c| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        word.clear();
+        word.extend(letters);
+        if STOP_WORDS.contains(&word.as_str()) {
             continue;
         }
-        let stem = word.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(word);
+        let stem = word.strip_suffix('s').filter(|s| s.len() >= 3).unwrap_or(&word);
         add(10, &mut stem.chars(), 1.0);
     }
+    // Stable, so a gram's counts add up in text order, as they always have.
+    counts.sort_by_key(|(gram, _)| *gram);
+    counts.dedup_by(|(gram, count), (kept, total)| {
+        let same = gram == kept;
+        if same {
+            *total += *count;
+        }
+        same
+    });
     counts
 }
