@@ -1,4 +1,4 @@
-use super::grams::is_hiragana;
+use super::grams::{is_hiragana, is_kana_or_kanji_letter};
 use super::*;
 
 fn faq(id: &str, questions: &[&str]) -> Faq {
@@ -53,6 +53,13 @@ fn empty_unrelated_and_huge_input() {
     assert!(idx.best(&huge).is_some_and(|m| (0.0..=1.0).contains(&m.score)));
     assert!(FaqIndex::new(Vec::new()).best("駐車場").is_none());
     assert!(FaqIndex::new(vec![faq("blank", &["", "。"])]).best("駐車場").is_none());
+}
+
+#[test]
+fn the_kana_and_kanji_short_cut_holds_letters_only() {
+    let short_cut: Vec<char> = (0..=0x10FFFF).filter_map(char::from_u32).filter(|c| is_kana_or_kanji_letter(*c)).collect();
+    assert_eq!(short_cut.iter().find(|c| !c.is_alphanumeric()), None);
+    assert!(short_cut.len() > 20_000, "kana and kanji: {}", short_cut.len());
 }
 
 #[test]
