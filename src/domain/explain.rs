@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::classifier::Classifier;
 use crate::domain::conversation::ConversationState;
 use crate::domain::event::WebhookBody;
+use crate::domain::faq::FaqMatch;
 use crate::domain::grounding;
 use crate::domain::ids::ConversationId;
 use crate::domain::outbound::OutboundMessage;
@@ -169,9 +170,9 @@ pub enum FaqOutcome {
 
 pub fn try_faq(rules: &Rules, text: &str) -> FaqTrial {
     let c = Classifier::default_model().classify(text);
-    let candidates = faq_candidates(rules, text);
-    let best = rules.faq.best(text);
-    let (outcome, answering) = match (faq_skipped(rules, text, &c), best) {
+    // One match for both: the best is the first of the ranked (`FaqIndex::best`).
+    let ranked = rules.faq.ranked(text, FAQ_CANDIDATES);
+    let (outcome, answering) = match (faq_skipped(rules, text, &c), ranked.first()) {
         (Some(FaqSkip::Complaint), _) => (FaqOutcome::Complaint, None),
         (Some(FaqSkip::TooLong), _) => (FaqOutcome::TooLong, None),
         (None, None) => (FaqOutcome::NoMatch, None),
@@ -188,15 +189,13 @@ pub fn try_faq(rules: &Rules, text: &str) -> FaqTrial {
         outcome,
         answered_by: answering.map(|f| f.id.clone()),
         answer,
-        candidates,
+        candidates: candidates_of(rules, &ranked),
     }
 }
 
-fn faq_candidates(rules: &Rules, text: &str) -> Vec<FaqCandidate> {
-    rules
-        .faq
-        .ranked(text, FAQ_CANDIDATES)
-        .into_iter()
+fn candidates_of(rules: &Rules, ranked: &[FaqMatch<'_>]) -> Vec<FaqCandidate> {
+    ranked
+        .iter()
         .map(|m| FaqCandidate {
             id: m.faq.id.clone(),
             score: (m.score * 100.0).round() / 100.0,
