@@ -498,10 +498,13 @@ notes.append(f"- ours: writes per group commit (the store's own count, warm-up i
 warm = [read(f"ours_durable.r{r}.warm_drain_s") for r in R] + [read(f"ours_full.r{r}.warm_drain_s") for r in R]
 notes.append(f"- ours waited for its warm-up backlog before each measured load: {', '.join(w + ' s' for w in warm)} (durable rounds, then full).")
 probe = {k: js(f"probe.{k}.json") for k in ("start", "end")}
+# The store's memory (README, Configuration): the server's defaults unless the run set them.
+store_memory = "store cache / write buffers " + " / ".join(
+    f"{os.environ[k]} MiB (set)" if os.environ.get(k) else "default" for k in ("STORE_CACHE_MIB", "STORE_WRITE_BUFFER_MIB"))
 print("# Benchmark results\n")
 print(f"{time.strftime('%Y-%m-%d %H:%M %Z')} · {os.cpu_count()} × {cpu} · {platform.system()} {platform.release()} · "
       f"{sh('rustc', '--version')} · Node {micro['node']} · @line/bot-sdk {sdk} · express {express} · {' '.join(sh('wrk', '--version').split()[:2])} · "
-      f"server `{os.path.basename(os.path.dirname(server_bin))}/{os.path.basename(server_bin)}` · {duration} s loads, {conns} conns, {rb} · "
+      f"server `{os.path.basename(os.path.dirname(server_bin))}/{os.path.basename(server_bin)}` · {store_memory} · {duration} s loads, {conns} conns, {rb} · "
       f"fdatasync of a 40 KB append median {probe['start']['fdatasync_ms']:.2f} / {probe['end']['fdatasync_ms']:.2f} ms, "
       f"mean {probe['start']['fdatasync_mean_ms']:.2f} / {probe['end']['fdatasync_mean_ms']:.2f} ms, "
       f"load average {probe['start']['loadavg']:.1f} / {probe['end']['loadavg']:.1f} (start / end)\n")

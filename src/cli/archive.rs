@@ -15,7 +15,6 @@ use crate::line_api::http::HttpLineApi;
 use crate::metrics::Metrics;
 use crate::retry::RetryPolicy;
 use crate::service::archive::{Archiver, BackfillRun};
-use crate::store::embedded::DEFAULT_CACHE_BYTES;
 
 /// Who the sweep's lease names while the command runs.
 const OWNER: &str = "line-oa archive backfill";
@@ -128,7 +127,7 @@ fn media_source() -> Option<Arc<dyn crate::line_api::LineApi>> {
 }
 
 async fn backfill(archive: Arc<dyn BlobStore>, table: Option<String>, conversation: Option<ConversationId>) -> CliResult {
-    let store: Arc<dyn crate::store::Store> = Arc::from(open_store(table, DEFAULT_CACHE_BYTES).await?);
+    let store: Arc<dyn crate::store::Store> = Arc::from(open_store(table).await?);
     let mut archiver = Archiver::new(archive).with_metrics(Metrics::off());
     if let Some(line) = media_source() {
         archiver = archiver.with_media(line).with_media_retries(store.clone());

@@ -12,10 +12,6 @@ use crate::domain::export_job::{Format, Range};
 use crate::domain::ids::ConversationId;
 use crate::service::export::export_scope;
 
-/// Page cache of the embedded store while the CLI exports from it: one pass over the log, so a
-/// small cache keeps memory flat however big the store.
-const EXPORT_CACHE_BYTES: usize = 32 * 1024 * 1024;
-
 /// Conversations' logs as CSV (UTF-8 with BOM) or Excel, in the settings' timezone.
 ///
 /// Example: line-oa export --conversation user:U4af4980629… --from 2026-12-01 --to 2026-12-31 --out december.xlsx
@@ -77,7 +73,7 @@ pub async fn run(mut args: Args) -> CliResult {
         from_ms: args.from.map(|d| day_start(d, 0)).transpose()?.unwrap_or(0),
         to_ms: args.to.map(|d| day_start(d, 1)).transpose()?.unwrap_or(i64::MAX),
     };
-    let store = open_store(args.table, EXPORT_CACHE_BYTES).await?;
+    let store = open_store(args.table).await?;
     let rows = export_scope(store.as_ref(), &scope, &range, &tz, format, &args.out, &Default::default()).await?;
     println!("{rows} rows written to {}", args.out.display());
     Ok(())

@@ -5,7 +5,6 @@ use super::{conversation, open_store, CliResult};
 use crate::config;
 use crate::domain::ids::ConversationId;
 use crate::service::hold::{set_hold, HoldChange};
-use crate::store::embedded::DEFAULT_CACHE_BYTES;
 
 /// Legal hold: a held conversation's items never expire; a release gives them their TTL back
 /// (RETENTION_DAYS).
@@ -44,7 +43,7 @@ pub async fn run(command: Command) -> CliResult {
         Command::Release { conversation, table } => (conversation, false, String::new(), table),
         Command::List { table } => return list(table).await,
     };
-    let store = open_store(table, DEFAULT_CACHE_BYTES).await?;
+    let store = open_store(table).await?;
     let retention_days = config::retention_days_from_lookup(config::process_env)?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
     match set_hold(store.as_ref(), &conversation, held, &reason, retention_days, now_ms).await? {
@@ -57,7 +56,7 @@ pub async fn run(command: Command) -> CliResult {
 }
 
 async fn list(table: Option<String>) -> CliResult {
-    let store = open_store(table, DEFAULT_CACHE_BYTES).await?;
+    let store = open_store(table).await?;
     let holds = store.holds().await?;
     for h in &holds {
         let since = jiff::Timestamp::from_millisecond(h.since_ms).map(|t| t.to_string()).unwrap_or_default();

@@ -55,16 +55,16 @@ fn conversation(value: &str) -> Result<ConversationId, String> {
     ConversationId::parse(value).ok_or_else(|| format!("{value:?} is not a conversation id like user:U…"))
 }
 
-/// The store a command works on: a DynamoDB table, or the local store in DATA_DIR with a page
-/// cache of `cache_bytes`.
-async fn open_store(table: Option<String>, cache_bytes: usize) -> Result<Box<dyn Store>, Box<dyn std::error::Error>> {
+/// The store a command works on: a DynamoDB table, or the local store in DATA_DIR with the
+/// memory `STORE_CACHE_MIB` and `STORE_WRITE_BUFFER_MIB` allow, as the server has it.
+async fn open_store(table: Option<String>) -> Result<Box<dyn Store>, Box<dyn std::error::Error>> {
     Ok(match table {
         Some(table) => {
             let aws = aws_config::load_from_env().await;
             Box::new(crate::store::dynamodb::DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table))
         }
         None => Box::new(
-            crate::store::embedded::EmbeddedStore::open_with_cache_size(&config::data_dir(), cache_bytes)
+            crate::store::embedded::EmbeddedStore::open_with(&config::data_dir(), config::store_memory_from_lookup(config::process_env)?)
                 .map_err(|e| format!("{e} (is the local server running? stop it first: the embedded store is single-process)"))?,
         ),
     })

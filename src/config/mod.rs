@@ -16,6 +16,7 @@ use crate::domain::secret::Secret;
 use crate::domain::signature::SignatureVerifier;
 use crate::domain::staff::TokenTable;
 use crate::settings::{Settings, SettingsError};
+use crate::store::embedded::StoreMemory;
 
 pub mod console;
 pub mod lambda;
@@ -84,6 +85,9 @@ pub struct Config {
     /// `LINE_BOT_USER_ID`: this channel's bot user id (the `destination` of its webhooks, shown
     /// in the LINE Developers console as "Your user ID"); a body for another bot is refused.
     pub bot_user_id: Option<String>,
+    /// `STORE_CACHE_MIB`, `STORE_WRITE_BUFFER_MIB`: the local store's memory (see
+    /// [`StoreMemory`]); the Lambda functions have no local store and ignore them.
+    pub store_memory: StoreMemory,
 }
 
 /// The local server's configuration; reads from a lookup function so tests never touch the
@@ -134,6 +138,29 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
         settings,
         operator_tokens: std::sync::Arc::new(operator_tokens),
         bot_user_id: non_empty("LINE_BOT_USER_ID").map(|v| v.trim().to_owned()),
+        store_memory: store_memory_from_lookup(&get)?,
+    })
+}
+
+/// `STORE_CACHE_MIB` and `STORE_WRITE_BUFFER_MIB`, whole MiB from 1 to 65,536 each; the
+/// defaults where unset.
+pub fn store_memory_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<StoreMemory, ConfigError> {
+    let mib = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
+        match get(key).filter(|v| !v.trim().is_empty()) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|m| (1..=65_536).contains(m))
+                .map(|m| m << 20)
+                .ok_or_else(|| ConfigError::Invalid { key, problem: format!("{v:?} is not a whole number of MiB from 1 to 65536") }),
+        }
+    };
+    let default = StoreMemory::default();
+    Ok(StoreMemory {
+        cache_bytes: mib("STORE_CACHE_MIB", default.cache_bytes)?,
+        write_buffer_bytes: mib("STORE_WRITE_BUFFER_MIB", default.write_buffer_bytes)?,
     })
 }
 
@@ -279,6 +306,17 @@ mod tests {
     fn a_missing_secret_is_named() {
         let err = from_lookup(lookup(&[])).unwrap_err().to_string();
         assert!(err.contains("LINE_CHANNEL_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn the_store_memory_is_the_default_unless_set_in_whole_mib() {
+        assert_eq!(store_memory_from_lookup(lookup(&[])).unwrap(), StoreMemory::default());
+        let set = store_memory_from_lookup(lookup(&[("STORE_CACHE_MIB", " 8 "), ("STORE_WRITE_BUFFER_MIB", "4")])).unwrap();
+        assert_eq!(set, StoreMemory { cache_bytes: 8 << 20, write_buffer_bytes: 4 << 20 });
+        for bad in ["0", "-1", "1.5", "lots", "65537"] {
+            let err = store_memory_from_lookup(lookup(&[("STORE_WRITE_BUFFER_MIB", bad)])).unwrap_err().to_string();
+            assert!(err.contains("STORE_WRITE_BUFFER_MIB") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

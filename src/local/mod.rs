@@ -58,7 +58,7 @@ impl LocalApp {
         notifier: Arc<dyn Notifier>,
         notices: &NotifyConfig,
     ) -> Result<Self, StoreError> {
-        let store = EmbeddedStore::open(data_dir)?;
+        let store = EmbeddedStore::open_with(data_dir, config.store_memory)?;
         let line = crate::line_api::from_config(config, retry);
         let clock = system_clock();
         let service = ServiceParts {

@@ -53,7 +53,8 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// A gram made of hiragana only is grammar (ありますか, できますか) far more often than content:
-/// it still counts, a little, so kana-only messages can match at all.
+/// it still counts, a little, so kana-only messages can match at all (its count is this, and a
+/// count below one is not damped: `index::damped`).
 const GRAMMAR_WEIGHT: f32 = 0.15;
 
 /// Weighted counts of the text's features, as (gram hash, count) sorted by hash, each gram

@@ -120,7 +120,7 @@ impl FaqIndex {
         self.first_phrasing.last().map_or(0, |n| *n as usize)
     }
 
-    /// A text's grams known to the index, as (row, weight): weighted by (1 + ln tf) × idf and
+    /// A text's grams known to the index, as (row, weight): weighted by `damped(tf)` × idf and
     /// scaled to unit length over all its grams; grams no phrasing has cannot add to any dot
     /// product, but they do make the text longer, so they count in the length, weighing
     /// `unseen` (as the rarest would).
@@ -129,7 +129,7 @@ impl FaqIndex {
             .iter()
             .map(|(gram, tf)| {
                 let row = self.rows.get(gram).copied();
-                (row, (1.0 + tf.ln()) * row.map_or(self.unseen, |r| self.idf[r as usize]))
+                (row, damped(*tf) * row.map_or(self.unseen, |r| self.idf[r as usize]))
             })
             .collect();
         let norm = weighted.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
@@ -137,5 +137,17 @@ impl FaqIndex {
             return Vec::new();
         }
         weighted.into_iter().filter_map(|(row, w)| Some((row?, w / norm))).collect()
+    }
+}
+
+/// A gram's weighted count, damped: 1 + ln tf from one occurrence up, so a repeated gram does
+/// not swamp the rest; below one (a grammar gram, `grams::GRAMMAR_WEIGHT`) the count itself, so
+/// such a gram weighs a little. (1 + ln tf alone made a grammar gram weigh 1 + ln 0.15 = −0.9:
+/// as much as a content gram, and two texts sharing ありますか alike for it.)
+pub(super) fn damped(tf: f32) -> f32 {
+    if tf > 1.0 {
+        1.0 + tf.ln()
+    } else {
+        tf
     }
 }

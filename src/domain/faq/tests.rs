@@ -1,4 +1,5 @@
 use super::grams::{is_hiragana, is_kana_or_kanji_letter};
+use super::index::damped;
 use super::*;
 
 fn faq(id: &str, questions: &[&str]) -> Faq {
@@ -30,6 +31,22 @@ fn finds_the_faq_a_message_asks() {
         let floor = if text.chars().all(|c| is_hiragana(c) || c == 'ー') { 0.1 } else { 0.2 };
         assert!(m.score > floor, "{text}: {}", m.score);
     }
+}
+
+#[test]
+fn a_grammar_gram_weighs_a_little_and_a_repeated_one_less_than_its_count() {
+    // Grammar grams (0.15) and a katakana gram's hiragana spelling (0.075) weigh that much, and
+    // never less than nothing; counts from one up are damped, continuously at one.
+    assert_eq!((damped(0.15), damped(0.075), damped(1.0)), (0.15, 0.075, 1.0));
+    assert!(damped(2.0) > 1.0 && damped(2.0) < 2.0 && damped(20.0) < 5.0);
+    let mut last = 0.0;
+    for tf in (1..400).map(|i| i as f32 * 0.05) {
+        assert!(damped(tf) > last, "{tf}");
+        last = damped(tf);
+    }
+    // So sharing only grammar with a phrasing is a weak match, not a strong one.
+    let idx = index();
+    assert!(idx.best("ありますか").is_none_or(|m| m.score < 0.3), "{:?}", idx.best("ありますか").map(|m| m.score));
 }
 
 #[test]
