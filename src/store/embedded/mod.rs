@@ -29,7 +29,7 @@ const LOCK_FILE_NAME: &str = "line-oa.lock";
 
 /// Block cache. Memory under load is this plus the write buffers (`DEFAULT_WRITE_BUFFER_BYTES`).
 /// 8 MiB holds a shop's hot data (conversation states, the inbox, the newest log items); under
-/// the bench's load, 32 + 24 MiB took the server's peak from 64 to ~95 MiB with no gain in
+/// the bench's load, 32 + 24 MiB took the server's peak from 65 to 87–102 MiB with no gain in
 /// throughput (README, Benchmarks). `STORE_CACHE_MIB` sets it.
 pub const DEFAULT_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 /// Writes held in memory (and in the journal) before they are flushed to sorted files.
