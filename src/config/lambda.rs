@@ -41,17 +41,8 @@ pub const DEFAULT_LINK_TTL: Duration = Duration::from_secs(15 * 60);
 /// `EXPORT_LINK_TTL_SECONDS`: how long a presigned link works (default 15 minutes; S3 allows
 /// up to 7 days, but a link is a bearer credential).
 pub fn link_ttl_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Duration, ConfigError> {
-    const KEY: &str = EXPORT_LINK_TTL_SECONDS;
-    match get(KEY).filter(|v| !v.trim().is_empty()) {
-        None => Ok(DEFAULT_LINK_TTL),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|s| (1..=7 * 86_400).contains(s))
-            .map(Duration::from_secs)
-            .ok_or_else(|| ConfigError::Invalid { key: KEY, problem: format!("{v:?} is not 1 to 604800 seconds") }),
-    }
+    let seconds = super::whole_number_in(get, EXPORT_LINK_TTL_SECONDS, 1..=7 * 86_400, "seconds")?;
+    Ok(seconds.map_or(DEFAULT_LINK_TTL, Duration::from_secs))
 }
 
 #[cfg(test)]

@@ -146,22 +146,34 @@ pub fn from_lookup_for(get: impl Fn(&str) -> Option<String>, credentials: Creden
 /// defaults where unset.
 pub fn store_memory_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<StoreMemory, ConfigError> {
     let mib = |key: &'static str, default: u64| -> Result<u64, ConfigError> {
-        match get(key).filter(|v| !v.trim().is_empty()) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|m| (1..=65_536).contains(m))
-                .map(|m| m << 20)
-                .ok_or_else(|| ConfigError::Invalid { key, problem: format!("{v:?} is not a whole number of MiB from 1 to 65536") }),
-        }
+        Ok(whole_number_in(&get, key, 1..=65_536, "MiB")?.map_or(default, |m: u64| m << 20))
     };
     let default = StoreMemory::default();
     Ok(StoreMemory {
         cache_bytes: mib("STORE_CACHE_MIB", default.cache_bytes)?,
         write_buffer_bytes: mib("STORE_WRITE_BUFFER_MIB", default.write_buffer_bytes)?,
     })
+}
+
+/// `key` as a whole number of `unit` within `range`; None where unset or blank, anything else
+/// refused naming the key and the range: the one reading of every numeric setting.
+pub(crate) fn whole_number_in<T>(
+    get: impl Fn(&str) -> Option<String>,
+    key: &'static str,
+    range: std::ops::RangeInclusive<T>,
+    unit: &str,
+) -> Result<Option<T>, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display,
+{
+    let Some(v) = get(key).filter(|v| !v.trim().is_empty()) else { return Ok(None) };
+    match v.trim().parse::<T>() {
+        Ok(n) if range.contains(&n) => Ok(Some(n)),
+        _ => Err(ConfigError::Invalid {
+            key,
+            problem: format!("{v:?} is not a whole number of {unit} from {} to {}", range.start(), range.end()),
+        }),
+    }
 }
 
 /// What a command-line run needs to call LINE (media downloads for the archive), when an access
@@ -226,35 +238,26 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// The longest retention or replay window, in days: a hundred years, so no typo of a number
+/// passes for one.
+pub const MAX_DAYS: u32 = 36_500;
+
 /// `RETENTION_DAYS`: how long log items live before their TTL removes them.
 pub fn retention_days_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<u32, ConfigError> {
-    match get("RETENTION_DAYS").filter(|v| !v.trim().is_empty()) {
-        None => Ok(DEFAULT_RETENTION_DAYS),
-        Some(v) => v.trim().parse().ok().filter(|d| *d > 0).ok_or_else(|| ConfigError::Invalid {
-            key: "RETENTION_DAYS",
-            problem: format!("{v:?} is not a positive whole number of days"),
-        }),
-    }
+    Ok(whole_number_in(get, "RETENTION_DAYS", 1..=MAX_DAYS, "days")?.unwrap_or(DEFAULT_RETENTION_DAYS))
 }
 
 /// `REPLAY_WINDOW_DAYS`: a week unless set, and never longer than the retention (a longer one
 /// would accept a replay whose original is no longer in the log to be recognised by).
 pub fn replay_window_days_from_lookup(get: impl Fn(&str) -> Option<String>, retention_days: u32) -> Result<u32, ConfigError> {
-    let invalid = |problem: String| ConfigError::Invalid { key: "REPLAY_WINDOW_DAYS", problem };
-    let asked = match get("REPLAY_WINDOW_DAYS").filter(|v| !v.trim().is_empty()) {
-        None => None,
-        Some(v) => Some(
-            v.trim()
-                .parse()
-                .ok()
-                .filter(|d: &u32| *d > 0)
-                .ok_or_else(|| invalid(format!("{v:?} is not a positive whole number of days")))?,
-        ),
-    };
-    match asked {
-        Some(days) if days > retention_days => Err(invalid(format!(
-            "{days} days is longer than RETENTION_DAYS ({retention_days}): a replayed event whose log item had expired would be acted on again"
-        ))),
+    const KEY: &str = "REPLAY_WINDOW_DAYS";
+    match whole_number_in(get, KEY, 1..=MAX_DAYS, "days")? {
+        Some(days) if days > retention_days => Err(ConfigError::Invalid {
+            key: KEY,
+            problem: format!(
+                "{days} days is longer than RETENTION_DAYS ({retention_days}): a replayed event whose log item had expired would be acted on again"
+            ),
+        }),
         asked => Ok(crate::domain::replay::window_days(asked, retention_days)),
     }
 }
@@ -317,6 +320,20 @@ mod tests {
             let err = store_memory_from_lookup(lookup(&[("STORE_WRITE_BUFFER_MIB", bad)])).unwrap_err().to_string();
             assert!(err.contains("STORE_WRITE_BUFFER_MIB") && err.contains(bad), "{err}");
         }
+    }
+
+    #[test]
+    fn a_whole_number_setting_is_none_when_blank_and_refused_outside_its_range() {
+        let read = |v: &str| whole_number_in(lookup(&[("N", v)]), "N", 1..=10u32, "days").map_err(|e| e.to_string());
+        assert_eq!(whole_number_in(lookup(&[]), "N", 1..=10u32, "days").unwrap(), None);
+        assert_eq!(read("  "), Ok(None), "blank is unset");
+        assert_eq!((read("1"), read(" 10 ")), (Ok(Some(1)), Ok(Some(10))), "both ends are in");
+        for bad in ["0", "11", "-1", "2.5", "ten", "99999999999"] {
+            let err = read(bad).unwrap_err();
+            assert_eq!(err, format!("environment variable N: {bad:?} is not a whole number of days from 1 to 10"));
+        }
+        let err = retention_days_from_lookup(lookup(&[("RETENTION_DAYS", "36501")])).unwrap_err().to_string();
+        assert!(err.contains("from 1 to 36500"), "{err}");
     }
 
     #[test]
