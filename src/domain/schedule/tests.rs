@@ -115,6 +115,9 @@ fn invalid_windows_are_named() {
     assert!(matches!(Window::parse("hours.mon[0]", "9-18"), Err(ScheduleError::BadWindow { .. })));
     assert!(matches!(Window::parse("hours.mon[0]", "09:00-09:00"), Err(ScheduleError::EmptyWindow { .. })));
     assert!(matches!(Window::parse("hours.mon[0]", "25:00-26:00"), Err(ScheduleError::BadWindow { .. })));
+    for sign in ["+9:00-18:00", "09:00-+6:00", "09:+0-18:00"] {
+        assert!(matches!(Window::parse("hours.mon[0]", sign), Err(ScheduleError::BadWindow { .. })), "{sign}");
+    }
     assert!(Window::parse("k", "00:00-24:00").is_ok());
     let overlap = Schedule::new("Asia/Tokyo", week(&[("mon", &["09:00-12:00", "11:00-13:00"])]), BTreeMap::new());
     assert!(matches!(overlap, Err(ScheduleError::Overlap { .. })));
