@@ -32,7 +32,12 @@ impl ExportJobStore for EmbeddedStore {
     async fn save_export_job(&self, job: &ExportJob) -> Result<(), StoreError> {
         let id = job.id.to_string();
         let bytes = serde_json::to_vec(job).map_err(|e| corrupt(&id, e))?;
-        self.writer.write(move |txn, p| Ok(p.export_jobs.insert(txn, id.as_str(), bytes))).await
+        self.writer
+            .write(move |txn, p| {
+                p.export_jobs.insert(txn, id.as_str(), bytes);
+                Ok(())
+            })
+            .await
     }
 
     async fn export_job(&self, id: &ExportJobId) -> Result<Option<ExportJob>, StoreError> {
