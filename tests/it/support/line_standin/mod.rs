@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -76,6 +77,9 @@ struct Inner {
     state: Mutex<MockState>,
     /// Woken after each request is recorded.
     arrived: Notify,
+    /// Requests (lookups not counted) being answered now, and the most there ever were.
+    in_flight: AtomicUsize,
+    most_in_flight: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -105,7 +109,8 @@ struct MockState {
 impl LineStandin {
     pub async fn start(opts: StandinOptions) -> LineStandin {
         let (spec, state) = (Spec::cached(&opts.spec_path), Mutex::default());
-        let inner = Arc::new(Inner { spec, state, arrived: Notify::new() });
+        let inner =
+            Arc::new(Inner { spec, state, arrived: Notify::new(), in_flight: AtomicUsize::new(0), most_in_flight: AtomicUsize::new(0) });
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.expect("LINE stand-in: cannot bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("LINE stand-in: no address");
         let stop = Arc::new(Notify::new());
@@ -160,6 +165,12 @@ impl LineStandin {
     /// Waits until at least `n` requests (lookups not counted) have arrived, and returns them all.
     pub async fn wait_for_requests(&self, n: usize, within: Duration) -> Vec<RecordedRequest> {
         self.wait_for(&format!("{n} request(s) to LINE"), within, |seen| (seen.len() >= n).then(|| seen.to_vec())).await
+    }
+
+    /// The most requests (lookups not counted) the stand-in was answering at once: how many a
+    /// client had in flight, seen from LINE's side.
+    pub fn most_in_flight(&self) -> usize {
+        self.inner.most_in_flight.load(Ordering::SeqCst)
     }
 
     pub fn set_delay(&self, d: Duration) {
@@ -238,6 +249,23 @@ impl Inner {
     }
 }
 
+/// One request being answered, counted in `Inner::in_flight` until dropped.
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn enter(inner: &'a Inner) -> Self {
+        let now = inner.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        inner.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// A profile or group summary lookup: reads the handler makes after answering.
 fn is_lookup(path: &str) -> bool {
     path.starts_with("/v2/bot/profile/") || (path.starts_with("/v2/bot/group/") && path.ends_with("/summary"))
@@ -257,6 +285,7 @@ async fn handle(State(inner): State<Arc<Inner>>, parts: Parts, body: Bytes) -> R
 
 /// The answer, and whether to drop the connection instead of sending it.
 async fn respond(inner: Arc<Inner>, parts: Parts, raw: Bytes) -> (Response, bool) {
+    let _answering = (!is_lookup(parts.uri.path())).then(|| InFlight::enter(&inner));
     let delay = inner.lock().delay;
     tokio::time::sleep(delay).await;
     let (method, path) = (parts.method.to_string(), parts.uri.path().to_owned());
